@@ -1,0 +1,486 @@
+"""Validated columnar logs: :class:`BanditLog`, :class:`SlateLog` and :class:`Trajectories`.
+
+Every container validates on creation (shapes, dtypes, ranges, NaN) and raises
+:class:`~simrec.errors.InvalidLogError` naming the argument, what was expected, and the first bad index
+and value. Arrays are stored as contiguous, read-only numpy arrays so a log can be shared safely.
+
+Each container round-trips through pandas (``to_pandas`` / ``from_pandas``) and Parquet
+(``to_parquet`` / ``read_parquet``). Matrix columns (``context``, ``slate``, ...) are stored as one
+column per entry (``context_0``, ``context_1``, ...); per-log data that is not per row
+(``n_actions``, ``action_embed``, ``meta``) travels in the Parquet schema metadata and in
+``DataFrame.attrs``.
+
+``pscore`` may be ``None`` in a :class:`BanditLog` (real logs often lack propensities); estimators
+that need it then raise and point to :func:`simrec.estimators.ope.estimate_pscore`, which returns a
+copy of the log with cross-fitted estimated propensities and ``meta["pscore_estimated"] = True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_array, check_finite, check_in_range, first_bad
+from .errors import InvalidLogError
+
+__all__ = ["BanditLog", "SlateLog", "Trajectories", "concat"]
+
+_E = InvalidLogError
+
+
+def _arr(value: Any, name: str, *, dtype: str, ndim: int | tuple[int, ...], n: int | None = None) -> np.ndarray:
+    arr = check_array(value, name=name, ndim=ndim, dtype=dtype, error=_E)
+    if n is not None and arr.shape[0] != n:
+        raise _E(f"`{name}` must have {n} rows (one per logged round, like `action`); got {arr.shape[0]}")
+    if dtype == "float":
+        check_finite(arr, name=name, error=_E)
+    arr.setflags(write=False)
+    return arr
+
+
+def _nonneg_int(arr: np.ndarray, name: str, high: int | None = None, what: str = "") -> None:
+    bad = arr < 0 if high is None else (arr < 0) | (arr >= high)
+    if bad.any():
+        rng = ">= 0" if high is None else f"in [0, {high - 1}]{what}"
+        raise _E(f"`{name}` must be {rng}; {first_bad(bad, arr)}")
+
+
+def _frozen_setattr(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+class _Columnar:
+    """Shared pandas/Parquet IO, slicing and ``replace`` for the log containers."""
+
+    _row_fields: ClassVar[tuple[str, ...]] = ()
+    _meta_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __len__(self) -> int:
+        return int(getattr(self, self._row_fields[0]).shape[0])
+
+    def replace(self, **changes: Any):
+        """Return a validated copy with some fields replaced (like :func:`dataclasses.replace`)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    def __getitem__(self, idx: Any):
+        """Rows selected by a slice, an integer array or a boolean mask (a new validated log)."""
+        if isinstance(idx, (int, np.integer)):
+            idx = slice(int(idx), int(idx) + 1 if int(idx) != -1 else None)
+        changes = {}
+        for f in self._row_fields:
+            v = getattr(self, f)
+            changes[f] = None if v is None else np.asarray(v)[idx]
+        return self.replace(**changes)
+
+    # ---- pandas -------------------------------------------------------------------------------
+    def _extra_attrs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": type(self).__name__}
+        for f in self._meta_fields:
+            v = getattr(self, f)
+            out[f] = v.tolist() if isinstance(v, np.ndarray) else v
+        return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per logged round; matrix fields become ``name_0, name_1, ...`` columns."""
+        cols: dict[str, np.ndarray] = {}
+        for f in self._row_fields:
+            v = getattr(self, f)
+            if v is None:
+                continue
+            if v.ndim == 1:
+                cols[f] = v
+            else:
+                flat = v.reshape(v.shape[0], -1)
+                for j in range(flat.shape[1]):
+                    cols[f"{f}_{j}"] = flat[:, j]
+        df = pd.DataFrame(cols)
+        attrs = self._extra_attrs()
+        attrs["shapes"] = {f: list(getattr(self, f).shape[1:]) for f in self._row_fields
+                           if getattr(self, f) is not None and getattr(self, f).ndim > 1}
+        df.attrs["simrec"] = attrs
+        return df
+
+    @classmethod
+    def from_pandas(cls, df: pd.DataFrame, **overrides: Any):
+        """Build a log from :meth:`to_pandas` output (or any frame with the same column names).
+
+        Per-log fields (``n_actions``, ``action_embed``, ...) come from ``df.attrs["simrec"]`` when
+        present and can be given as keyword overrides.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise _E(f"`df` must be a pandas DataFrame; got {type(df).__name__}")
+        attrs = dict(df.attrs.get("simrec", {}))
+        kind = attrs.pop("kind", cls.__name__)
+        if kind != cls.__name__:
+            raise _E(f"the data holds a {kind}, not a {cls.__name__}")
+        shapes = attrs.pop("shapes", {})
+        kwargs: dict[str, Any] = {}
+        for f in cls._row_fields:
+            if f in df.columns:
+                kwargs[f] = df[f].to_numpy()
+                continue
+            prefix = f + "_"
+            sub = [c for c in df.columns if isinstance(c, str) and c.startswith(prefix)
+                   and c[len(prefix):].isdigit()]
+            if sub:
+                sub.sort(key=lambda c: int(c[len(prefix):]))
+                mat = df[sub].to_numpy()
+                shape = shapes.get(f)
+                kwargs[f] = mat.reshape((len(df), *shape)) if shape else mat
+        for f in cls._meta_fields:
+            if f in attrs and attrs[f] is not None:
+                kwargs[f] = attrs[f]
+        kwargs.update(overrides)
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # missing required columns
+            raise _E(f"cannot build a {cls.__name__} from the frame: {exc}") from None
+
+    # ---- parquet ------------------------------------------------------------------------------
+    def to_parquet(self, path: str | Path) -> None:
+        """Write the log to one Parquet file (per-log fields in the schema metadata)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        df = self.to_pandas()
+        attrs = df.attrs.pop("simrec")
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[b"simrec"] = json.dumps(attrs).encode()
+        pq.write_table(table.replace_schema_metadata(meta), str(path))
+
+    @classmethod
+    def read_parquet(cls, path: str | Path):
+        """Read a log written by :meth:`to_parquet`; malformed files raise ``InvalidLogError``."""
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(str(path))
+        except Exception as exc:  # noqa: BLE001 - any reader failure means an unusable file
+            raise _E(f"cannot read a {cls.__name__} from {str(path)!r}: {exc}") from None
+        raw = (table.schema.metadata or {}).get(b"simrec")
+        df = table.to_pandas()
+        if raw is not None:
+            try:
+                df.attrs["simrec"] = json.loads(raw)
+            except ValueError as exc:
+                raise _E(f"{str(path)!r} has corrupt simrec metadata: {exc}") from None
+        return cls.from_pandas(df)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class BanditLog(_Columnar):
+    """Logged bandit feedback: one row per round, validated on creation.
+
+    Parameters
+    ----------
+    action : array_like of int, shape (n,)
+        Logged action, in ``[0, n_actions)``.
+    reward : array_like of float, shape (n,)
+        Observed reward (finite).
+    pscore : array_like of float, shape (n,), or None
+        Logging propensity of the logged action, in (0, 1]. ``None`` when unknown (see the module
+        docstring for estimated propensities).
+    context : array_like of float, shape (n, d), optional
+        Context features (a 1-D array is read as one feature).
+    position : array_like of int, shape (n,), optional
+        0-based slot in which the action was shown.
+    action_embed : array_like of float, shape (n_actions, e), optional
+        Item features (one row per action), used by MIPS and action-feature reward models.
+    n_actions : int, optional
+        Size of the action space; ``max(action) + 1`` when not given.
+    expected_reward : array_like of float, shape (n,), optional
+        Exact expected reward of the logged action (simulators fill it).
+    logger_id : array_like of int, shape (n,), optional
+        Which logging policy produced each row (multi-logger logs).
+    meta : dict, optional
+        JSON-serialisable provenance (e.g. ``{"pscore_estimated": True}``).
+
+    Examples
+    --------
+    >>> log = BanditLog(action=[0, 2, 1], reward=[1.0, 0.0, 1.0], pscore=[0.5, 0.25, 0.25])
+    >>> len(log), log.n_actions
+    (3, 3)
+    """
+
+    action: np.ndarray
+    reward: np.ndarray
+    pscore: np.ndarray | None = None
+    context: np.ndarray | None = None
+    position: np.ndarray | None = None
+    action_embed: np.ndarray | None = None
+    n_actions: int | None = None
+    expected_reward: np.ndarray | None = None
+    logger_id: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    _row_fields: ClassVar[tuple[str, ...]] = (
+        "action", "reward", "pscore", "context", "position", "expected_reward", "logger_id")
+    _meta_fields: ClassVar[tuple[str, ...]] = ("n_actions", "action_embed", "meta")
+
+    def __post_init__(self) -> None:
+        action = _arr(self.action, "action", dtype="int", ndim=1)
+        n = action.shape[0]
+        if n == 0:
+            raise _E("`action` must hold at least one logged round; got an empty array")
+        _nonneg_int(action, "action")
+        _frozen_setattr(self, "action", action)
+        _frozen_setattr(self, "reward", _arr(self.reward, "reward", dtype="float", ndim=1, n=n))
+        if self.pscore is not None:
+            p = _arr(self.pscore, "pscore", dtype="float", ndim=1, n=n)
+            check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
+            _frozen_setattr(self, "pscore", p)
+        if self.context is not None:
+            ctx = np.asarray(self.context)
+            if ctx.ndim == 1:
+                ctx = ctx[:, None]
+            _frozen_setattr(self, "context", _arr(ctx, "context", dtype="float", ndim=2, n=n))
+        if self.position is not None:
+            pos = _arr(self.position, "position", dtype="int", ndim=1, n=n)
+            _nonneg_int(pos, "position")
+            _frozen_setattr(self, "position", pos)
+        if self.expected_reward is not None:
+            er = _arr(self.expected_reward, "expected_reward", dtype="float", ndim=1, n=n)
+            _frozen_setattr(self, "expected_reward", er)
+        if self.logger_id is not None:
+            lid = _arr(self.logger_id, "logger_id", dtype="int", ndim=1, n=n)
+            _nonneg_int(lid, "logger_id")
+            _frozen_setattr(self, "logger_id", lid)
+        max_a = int(action.max()) + 1
+        if self.n_actions is None:
+            k = max_a if self.action_embed is None else int(np.shape(self.action_embed)[0])
+        else:
+            from ._validation import check_int
+
+            k = check_int(self.n_actions, name="n_actions", minimum=1, error=_E)
+        _nonneg_int(action, "action", high=k, what=f" (n_actions={k})")
+        _frozen_setattr(self, "n_actions", k)
+        if self.action_embed is not None:
+            emb = np.asarray(self.action_embed)
+            if emb.ndim == 1:
+                emb = emb[:, None]
+            emb = _arr(emb, "action_embed", dtype="float", ndim=2)
+            if emb.shape[0] != k:
+                raise _E(f"`action_embed` must have one row per action ({k}); got {emb.shape[0]} rows")
+            _frozen_setattr(self, "action_embed", emb)
+        if not isinstance(self.meta, dict):
+            raise _E(f"`meta` must be a dict; got {type(self.meta).__name__}")
+
+    @property
+    def n(self) -> int:
+        """Number of logged rounds."""
+        return len(self)
+
+    @property
+    def n_slots(self) -> int:
+        """Number of slots (``max(position) + 1``, or 1 without positions)."""
+        return 1 if self.position is None else int(self.position.max()) + 1
+
+    def __repr__(self) -> str:
+        extra = [f for f in ("pscore", "context", "position", "action_embed", "expected_reward",
+                             "logger_id") if getattr(self, f) is not None]
+        return f"BanditLog(n={len(self)}, n_actions={self.n_actions}, with={extra})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SlateLog(_Columnar):
+    """Logged slates: ``slate[i, k]`` is the item in slot ``k`` of round ``i``.
+
+    Parameters
+    ----------
+    slate : array_like of int, shape (n, K)
+        Items shown, without duplicates within a row, in ``[0, n_items)``.
+    reward : array_like of float, shape (n, K)
+        Reward per slot (e.g. clicks).
+    pscore : array_like of float, shape (n,), optional
+        Probability of the whole slate under the logging policy, in (0, 1].
+    pscore_marginal : array_like of float, shape (n, K), optional
+        Probability that the logged item appears in that slot, in (0, 1].
+    context : array_like of float, shape (n, d), optional
+    n_items : int, optional
+        Catalogue size; ``max(slate) + 1`` when not given.
+    expected_reward : array_like of float, shape (n, K), optional
+    meta : dict, optional
+    """
+
+    slate: np.ndarray
+    reward: np.ndarray
+    pscore: np.ndarray | None = None
+    pscore_marginal: np.ndarray | None = None
+    context: np.ndarray | None = None
+    n_items: int | None = None
+    expected_reward: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    _row_fields: ClassVar[tuple[str, ...]] = (
+        "slate", "reward", "pscore", "pscore_marginal", "context", "expected_reward")
+    _meta_fields: ClassVar[tuple[str, ...]] = ("n_items", "meta")
+
+    def __post_init__(self) -> None:
+        slate = _arr(self.slate, "slate", dtype="int", ndim=2)
+        n, k = slate.shape
+        if n == 0 or k == 0:
+            raise _E(f"`slate` must be a non-empty (n, K) array; got shape {slate.shape}")
+        _nonneg_int(slate, "slate")
+        srt = np.sort(slate, axis=1)
+        dup = np.zeros_like(slate, dtype=bool)
+        dup[:, 1:] = srt[:, 1:] == srt[:, :-1]
+        if dup.any():
+            row = int(np.flatnonzero(dup.any(axis=1))[0])
+            raise _E(f"`slate` must not repeat an item within a row; {int(dup.any(axis=1).sum())} rows do, "
+                     f"first at row {row} (value {slate[row].tolist()})")
+        items = int(slate.max()) + 1 if self.n_items is None else int(self.n_items)
+        _nonneg_int(slate, "slate", high=items, what=f" (n_items={items})")
+        _frozen_setattr(self, "slate", slate)
+        _frozen_setattr(self, "n_items", items)
+        r = _arr(self.reward, "reward", dtype="float", ndim=2, n=n)
+        if r.shape[1] != k:
+            raise _E(f"`reward` must have shape ({n}, {k}) like `slate`; got {r.shape}")
+        _frozen_setattr(self, "reward", r)
+        if self.pscore is not None:
+            p = _arr(self.pscore, "pscore", dtype="float", ndim=1, n=n)
+            check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
+            _frozen_setattr(self, "pscore", p)
+        if self.pscore_marginal is not None:
+            pm = _arr(self.pscore_marginal, "pscore_marginal", dtype="float", ndim=2, n=n)
+            if pm.shape[1] != k:
+                raise _E(f"`pscore_marginal` must have shape ({n}, {k}); got {pm.shape}")
+            check_in_range(pm, name="pscore_marginal", low=0.0, high=1.0, low_open=True, error=_E)
+            _frozen_setattr(self, "pscore_marginal", pm)
+        if self.context is not None:
+            ctx = np.asarray(self.context)
+            ctx = ctx[:, None] if ctx.ndim == 1 else ctx
+            _frozen_setattr(self, "context", _arr(ctx, "context", dtype="float", ndim=2, n=n))
+        if self.expected_reward is not None:
+            er = _arr(self.expected_reward, "expected_reward", dtype="float", ndim=2, n=n)
+            if er.shape[1] != k:
+                raise _E(f"`expected_reward` must have shape ({n}, {k}); got {er.shape}")
+            _frozen_setattr(self, "expected_reward", er)
+
+    @property
+    def slate_size(self) -> int:
+        """Number of slots K."""
+        return int(self.slate.shape[1])
+
+    def __repr__(self) -> str:
+        return f"SlateLog(n={len(self)}, K={self.slate_size}, n_items={self.n_items})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Trajectories(_Columnar):
+    """Logged episodes in flat (long) form: one row per step, grouped by ``episode``.
+
+    Rows of one episode are contiguous and in time order; ``done`` is true on (and only on) the last
+    step of an episode that terminated. Use :meth:`from_padded` for ``(n, T, ...)`` arrays.
+
+    Parameters
+    ----------
+    episode : array_like of int, shape (N,)
+        Episode id of each step (non-decreasing).
+    obs : array_like of float, shape (N, d)
+    action : array_like of int, shape (N,)
+    reward : array_like of float, shape (N,)
+    pscore : array_like of float, shape (N,), optional
+        Logging probability of each action, in (0, 1].
+    done : array_like of bool, shape (N,), optional
+        Termination flag of each step (all false when not given).
+    n_actions : int, optional
+    meta : dict, optional
+    """
+
+    episode: np.ndarray
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    pscore: np.ndarray | None = None
+    done: np.ndarray | None = None
+    n_actions: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    _row_fields: ClassVar[tuple[str, ...]] = ("episode", "obs", "action", "reward", "pscore", "done")
+    _meta_fields: ClassVar[tuple[str, ...]] = ("n_actions", "meta")
+
+    def __post_init__(self) -> None:
+        ep = _arr(self.episode, "episode", dtype="int", ndim=1)
+        n = ep.shape[0]
+        if n == 0:
+            raise _E("`episode` must hold at least one step; got an empty array")
+        dec = np.zeros(n, dtype=bool)
+        dec[1:] = ep[1:] < ep[:-1]
+        if dec.any():
+            raise _E(f"`episode` must be non-decreasing (steps of an episode contiguous); {first_bad(dec, ep)}")
+        _frozen_setattr(self, "episode", ep)
+        obs = np.asarray(self.obs)
+        obs = obs[:, None] if obs.ndim == 1 else obs
+        _frozen_setattr(self, "obs", _arr(obs, "obs", dtype="float", ndim=2, n=n))
+        a = _arr(self.action, "action", dtype="int", ndim=1, n=n)
+        k = int(a.max()) + 1 if self.n_actions is None else int(self.n_actions)
+        _nonneg_int(a, "action", high=k, what=f" (n_actions={k})")
+        _frozen_setattr(self, "action", a)
+        _frozen_setattr(self, "n_actions", k)
+        _frozen_setattr(self, "reward", _arr(self.reward, "reward", dtype="float", ndim=1, n=n))
+        if self.pscore is not None:
+            p = _arr(self.pscore, "pscore", dtype="float", ndim=1, n=n)
+            check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
+            _frozen_setattr(self, "pscore", p)
+        d = np.zeros(n, dtype=bool) if self.done is None else np.asarray(self.done)
+        if d.shape != (n,):
+            raise _E(f"`done` must have shape ({n},); got {d.shape}")
+        if d.dtype.kind not in "biu" or ((d != 0) & (d != 1)).any():
+            raise _E("`done` must hold booleans (or 0/1)")
+        d = np.ascontiguousarray(d, dtype=bool)
+        not_last = np.ones(n, dtype=bool)
+        not_last[:-1] = ep[1:] == ep[:-1]
+        not_last[-1] = False
+        if (d & not_last).any():
+            raise _E(f"`done` may only be true on an episode's last step; {first_bad(d & not_last, d)}")
+        d.setflags(write=False)
+        _frozen_setattr(self, "done", d)
+
+    @property
+    def n_episodes(self) -> int:
+        """Number of distinct episodes."""
+        return int(np.count_nonzero(np.diff(self.episode)) + 1)
+
+    @classmethod
+    def from_padded(cls, obs: Any, action: Any, reward: Any, pscore: Any = None, done: Any = None,
+                    lengths: Any = None, **kwargs: Any) -> Trajectories:
+        """Build from padded ``(n, T, ...)`` arrays; ``lengths[i]`` valid steps in episode ``i``."""
+        obs = np.asarray(obs)
+        if obs.ndim == 2:
+            obs = obs[:, :, None]
+        n, t = obs.shape[:2]
+        lengths = np.full(n, t) if lengths is None else np.asarray(lengths, dtype=np.int64)
+        mask = np.arange(t)[None, :] < lengths[:, None]
+        ep = np.broadcast_to(np.arange(n)[:, None], (n, t))[mask]
+        return cls(episode=ep, obs=obs[mask], action=np.asarray(action)[mask],
+                   reward=np.asarray(reward)[mask],
+                   pscore=None if pscore is None else np.asarray(pscore)[mask],
+                   done=None if done is None else np.asarray(done)[mask], **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Trajectories(steps={len(self)}, episodes={self.n_episodes}, n_actions={self.n_actions})"
+
+
+def concat(logs: Sequence[BanditLog]) -> BanditLog:
+    """Concatenate bandit logs row-wise (same optional fields and action space)."""
+    logs = list(logs)
+    if not logs:
+        raise _E("`logs` must hold at least one BanditLog")
+    first = logs[0]
+    kwargs: dict[str, Any] = {}
+    for f in BanditLog._row_fields:
+        vals = [getattr(lg, f) for lg in logs]
+        present = [v is not None for v in vals]
+        if any(present) and not all(present):
+            raise _E(f"cannot concatenate logs where only some have `{f}`")
+        kwargs[f] = np.concatenate(vals) if all(present) else None
+    return BanditLog(n_actions=max(lg.n_actions for lg in logs), action_embed=first.action_embed,
+                     meta=dict(first.meta), **kwargs)
