@@ -1,0 +1,213 @@
+"""numba kernels: the behaviour mechanisms looped over users (pure functions on arrays).
+
+Each row is a user; rows are independent and each draws from its own counter-based stream
+(``key[b]``, ``counter[b]``), so ``prange`` order and thread count never change a result.
+Draw indices: 0 click, 1 leave, 2 return gap, 3 churn, 4 notification open, 5 unsubscribe,
+6 organic visit. Each kernel has a numpy reference in ``tests/sim/reference.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import behavior as bh
+from ._rng import uniform
+
+_D_CLICK = np.uint64(0)
+_D_LEAVE = np.uint64(1)
+_D_GAP = np.uint64(2)
+_D_CHURN = np.uint64(3)
+_D_OPEN = np.uint64(4)
+_D_UNSUB = np.uint64(5)
+_D_ORGANIC = np.uint64(6)
+_ONE = np.uint64(1)
+
+
+@njit(cache=True)
+def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, int]:
+    """First problem in ``slates``: (code, row, col, value); code 0 ok, 1 out of range, 2 duplicate."""
+    B, K = slates.shape
+    for b in range(B):
+        for k in range(K):
+            a = slates[b, k]
+            if a < 0 or a >= n_available:
+                return 1, b, k, a
+            for j in range(k):
+                if slates[b, j] == a:
+                    return 2, b, k, a
+    return 0, -1, -1, 0
+
+
+@njit(cache=True, parallel=True)
+def slate_step(
+    slates, active, theta, sat, bored, eta, key, counter,
+    phi, topic, quality, attract, P,
+    v_scratch, w_scratch,
+    clicked_slot, watch, reward, expected, slot_exp, left,
+):  # fmt: skip
+    """One slate per active row: choice, consumption, state updates, leave decision."""
+    B, K = slates.shape
+    T = bored.shape[1]
+    as_watch = P[bh.REWARD_WATCH] > 0
+    for b in prange(B):
+        if not active[b]:
+            clicked_slot[b] = -1
+            watch[b] = 0.0
+            reward[b] = 0.0
+            expected[b] = 0.0
+            left[b] = False
+            for k in range(K):
+                slot_exp[b, k] = 0.0
+            continue
+        v = v_scratch[b]
+        w = w_scratch[b]
+        pr = slot_exp[b]
+        th = theta[b]
+        for k in range(K):
+            it = slates[b, k]
+            aff = bh.affinity(th, phi, it)
+            v[k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
+            w[k] = bh.watch_fraction(aff, quality[it], P)
+        bh.click_probs(v, K, eta[b], P, pr)
+        u = uniform(key[b], counter[b], _D_CLICK)
+        chosen = -1
+        cum = 0.0
+        exp_r = 0.0
+        for k in range(K):
+            cum += pr[k]
+            if chosen < 0 and u < cum:
+                chosen = k
+            if as_watch:
+                pr[k] *= w[k]
+            exp_r += pr[k]
+        expected[b] = exp_r
+        clicked_slot[b] = chosen
+        if chosen >= 0:
+            it = slates[b, chosen]
+            wf = w[chosen]
+            watch[b] = wf
+            reward[b] = wf if as_watch else 1.0
+            if P[bh.SAT_ON] > 0:
+                sat[b] += P[bh.SAT_RATE] * (wf * quality[it] - sat[b])
+            if P[bh.DRIFT_ON] > 0:
+                r = P[bh.DRIFT_RATE] * wf
+                for j in range(th.shape[0]):
+                    th[j] += r * (phi[it, j] - th[j])
+        else:
+            watch[b] = 0.0
+            reward[b] = 0.0
+            if P[bh.SAT_ON] > 0:
+                sat[b] += P[bh.SAT_NC_RATE] * (P[bh.SAT_NC_TARGET] - sat[b])
+        slate_bored = 0.0
+        if P[bh.BORED_ON] > 0:
+            keep = 1.0 - P[bh.BORED_DECAY]
+            for t in range(T):
+                bored[b, t] *= keep
+            if chosen >= 0:
+                bored[b, topic[slates[b, chosen]]] += P[bh.BORED_GROWTH] * watch[b]
+            for k in range(K):
+                slate_bored += bored[b, topic[slates[b, k]]]
+            slate_bored /= K
+        lp = bh.leave_prob(sat[b], slate_bored, chosen >= 0, P)
+        left[b] = uniform(key[b], counter[b], _D_LEAVE) < lp
+        counter[b] += _ONE
+
+
+@njit(cache=True, parallel=True)
+def end_session(mask, sat, bored, key, counter, P, gap, churned):
+    """Rows in ``mask`` end a session: days until the next one, churn, recovery while away."""
+    B, T = bored.shape
+    for b in prange(B):
+        if not mask[b]:
+            gap[b] = 0
+            churned[b] = False
+            continue
+        if P[bh.RET_ON] > 0:
+            m = bh.mean_gap_days(sat[b], P)
+            p = 1.0 / m
+            u = uniform(key[b], counter[b], _D_GAP)
+            g = 1 if p >= 1.0 else 1 + int(math.floor(math.log(u) / math.log1p(-p)))
+            churned[b] = uniform(key[b], counter[b], _D_CHURN) < bh.churn_prob(sat[b], P)
+        else:
+            g = 1
+            churned[b] = False
+        gap[b] = g
+        if P[bh.BORED_ON] > 0:
+            keep = (1.0 - P[bh.BORED_DAILY]) ** g
+            for t in range(T):
+                bored[b, t] *= keep
+        sat[b] *= P[bh.SAT_MEMORY]
+        counter[b] += _ONE
+
+
+@njit(cache=True, parallel=True)
+def notify_day(
+    items, active, theta, sat, load, unsub, key, counter, phi, quality, P,
+    opened, visited, expected, unsubscribed_now,
+):  # fmt: skip
+    """One day of messaging: ``items[b]`` is the item notified to row b, or -1 for none."""
+    B = items.shape[0]
+    for b in prange(B):
+        opened[b] = False
+        visited[b] = False
+        unsubscribed_now[b] = False
+        if not active[b]:
+            expected[b] = 0.0
+            continue
+        it = items[b]
+        sent = it >= 0 and not unsub[b] and P[bh.N_ON] > 0
+        p_open = 0.0
+        aff = 0.0
+        if sent:
+            aff = bh.affinity(theta[b], phi, it)
+            p_open = bh.open_prob(aff, load[b], P)
+        p_org = bh.organic_visit_prob(sat[b], P)
+        expected[b] = p_open + (1.0 - p_open) * p_org
+        if sent:
+            opened[b] = uniform(key[b], counter[b], _D_OPEN) < p_open
+            load[b] += 1.0
+            if uniform(key[b], counter[b], _D_UNSUB) < bh.unsubscribe_prob(load[b], P):
+                unsub[b] = True
+                unsubscribed_now[b] = True
+        visited[b] = opened[b] or uniform(key[b], counter[b], _D_ORGANIC) < p_org
+        if opened[b]:
+            wf = bh.watch_fraction(aff, quality[it], P)
+            if P[bh.SAT_ON] > 0:
+                sat[b] += P[bh.SAT_RATE] * (wf * quality[it] - sat[b])
+            if P[bh.DRIFT_ON] > 0:
+                r = P[bh.DRIFT_RATE] * wf
+                for j in range(theta.shape[1]):
+                    theta[b, j] += r * (phi[it, j] - theta[b, j])
+        load[b] *= 1.0 - P[bh.N_LOAD_DECAY]
+        counter[b] += _ONE
+
+
+@njit(cache=True, parallel=True)
+def expected_single(theta, bored, eta, items, positions, phi, topic, quality, attract, P, out):
+    """Exact expected reward of item ``items[b]`` shown alone at ``positions[b]`` to row b."""
+    as_watch = P[bh.REWARD_WATCH] > 0
+    for b in prange(items.shape[0]):
+        it = items[b]
+        aff = bh.affinity(theta[b], phi, it)
+        v = bh.utility(aff, attract[it], bored[b, topic[it]], P)
+        p = bh.single_click_prob(v, positions[b], eta[b], P)
+        if as_watch:
+            p *= bh.watch_fraction(aff, quality[it], P)
+        out[b] = p
+
+
+@njit(cache=True, parallel=True)
+def expected_all(theta, bored, eta, phi, topic, quality, attract, n_items, P, out):
+    """Exact expected reward of every item ``< n_items`` shown alone at slot 0, for every row."""
+    as_watch = P[bh.REWARD_WATCH] > 0
+    for b in prange(theta.shape[0]):
+        for it in range(n_items):
+            aff = bh.affinity(theta[b], phi, it)
+            v = bh.utility(aff, attract[it], bored[b, topic[it]], P)
+            p = bh.single_click_prob(v, 0, eta[b], P)
+            if as_watch:
+                p *= bh.watch_fraction(aff, quality[it], P)
+            out[b, it] = p

@@ -1,0 +1,172 @@
+"""The behaviour mechanisms, one small function each, on one user's state.
+
+These are the formulas of the model (DESIGN.md section 2); :mod:`simrec.sim._kernels` loops them
+over users in parallel. All parameters travel in one packed float64 vector (see :func:`pack`).
+
+Choice with position bias is an *examination-weighted multinomial logit*: with utilities
+``v_k = a * <theta, phi_k> + b * c_k - g * boredom[topic_k]`` and examination weights
+``e_k = (k + 1) ** -eta_u`` (PBM),
+
+.. math:: P(\\text{click } k) = \\frac{e_k e^{v_k}}{e^{v_0} + \\sum_j e_j e^{v_j}},
+
+so the expected reward of any slate, or of one item at one position, is exact in closed form.
+The cascade model scans top-down: ``P(click k) = gamma^k * p_k * prod_{j<k} (1 - p_j)`` with
+``p_k = sigmoid(v_k - v_0)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .config import WorldConfig
+
+# indices into the packed parameter vector
+EXAM_MODEL, CASCADE_CONT, W_AFF, W_ATTR, W_BORED, V0 = 0, 1, 2, 3, 4, 5
+C_BIAS, C_AFF, C_Q = 6, 7, 8
+SAT_ON, SAT_RATE, SAT_NC_RATE, SAT_NC_TARGET = 9, 10, 11, 12
+DRIFT_ON, DRIFT_RATE = 13, 14
+BORED_ON, BORED_GROWTH, BORED_DECAY, BORED_DAILY = 15, 16, 17, 18
+LEAVE_ON, LEAVE_BASE, LEAVE_SAT, LEAVE_BORED, LEAVE_NC = 19, 20, 21, 22, 23
+REWARD_WATCH = 24
+RET_ON, GAP_BASE, GAP_SAT, CHURN_BASE, CHURN_SAT, SAT_MEMORY = 25, 26, 27, 28, 29, 30
+N_ON, N_OPEN, N_REL, N_LOAD, N_LOAD_DECAY, N_UNSUB, N_UNSUB_LOAD, N_ORGANIC = 31, 32, 33, 34, 35, 36, 37, 38
+N_PARAMS = 39
+
+EXAM_NONE, EXAM_PBM, EXAM_CASCADE = 0.0, 1.0, 2.0
+
+
+def pack(config: WorldConfig) -> np.ndarray:
+    """The packed parameter vector of ``config``; switched-off mechanisms get neutral values."""
+    c = config
+    p = np.zeros(N_PARAMS)
+    p[EXAM_MODEL] = {"none": EXAM_NONE, "pbm": EXAM_PBM, "cascade": EXAM_CASCADE}[c.examination.model]
+    p[CASCADE_CONT] = c.examination.cascade_continue
+    p[W_AFF], p[W_ATTR] = c.choice.affinity_weight, c.choice.attractiveness_weight
+    p[W_BORED], p[V0] = c.choice.boredom_weight, c.choice.no_click_utility
+    p[C_BIAS], p[C_AFF], p[C_Q] = c.consumption.bias, c.consumption.affinity_weight, c.consumption.quality_weight
+    p[SAT_ON] = float(c.satisfaction.enabled)
+    p[SAT_RATE], p[SAT_NC_RATE] = c.satisfaction.rate, c.satisfaction.no_click_rate
+    p[SAT_NC_TARGET] = c.satisfaction.no_click_target
+    p[DRIFT_ON], p[DRIFT_RATE] = float(c.drift.enabled), c.drift.rate
+    p[BORED_ON], p[BORED_GROWTH] = float(c.boredom.enabled), c.boredom.growth
+    p[BORED_DECAY], p[BORED_DAILY] = c.boredom.decay, c.boredom.daily_decay
+    s = c.session
+    p[LEAVE_ON], p[LEAVE_BASE], p[LEAVE_SAT] = float(s.enabled), s.base, s.satisfaction_weight
+    p[LEAVE_BORED], p[LEAVE_NC] = s.boredom_weight, s.no_click_weight
+    p[REWARD_WATCH] = float(c.reward == "watch")
+    r = c.returns
+    p[RET_ON], p[GAP_BASE], p[GAP_SAT] = float(r.enabled), r.gap_base, r.gap_satisfaction_weight
+    p[CHURN_BASE], p[CHURN_SAT], p[SAT_MEMORY] = r.churn_base, r.churn_satisfaction_weight, r.satisfaction_memory
+    n = c.notifications
+    p[N_ON], p[N_OPEN], p[N_REL], p[N_LOAD] = float(n.enabled), n.open_base, n.relevance_weight, n.load_weight
+    p[N_LOAD_DECAY], p[N_UNSUB], p[N_UNSUB_LOAD] = n.load_decay, n.unsubscribe_base, n.unsubscribe_load_weight
+    p[N_ORGANIC] = n.organic_visit_base
+    return p
+
+
+@njit(cache=True, inline="always")
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+@njit(cache=True, inline="always")
+def affinity(theta: np.ndarray, phi: np.ndarray, item: int) -> float:
+    s = 0.0
+    for j in range(theta.shape[0]):
+        s += theta[j] * phi[item, j]
+    return s
+
+
+@njit(cache=True, inline="always")
+def utility(aff: float, attract: float, bored: float, P: np.ndarray) -> float:
+    """Choice utility of an item: affinity and attractiveness draw, boredom repels."""
+    v = P[W_AFF] * aff + P[W_ATTR] * attract
+    if P[BORED_ON] > 0:
+        v -= P[W_BORED] * bored
+    return v
+
+
+@njit(cache=True, inline="always")
+def watch_fraction(aff: float, quality: float, P: np.ndarray) -> float:
+    """Share of a clicked item consumed: driven by affinity and quality, not attractiveness."""
+    return sigmoid(P[C_BIAS] + P[C_AFF] * aff + P[C_Q] * quality)
+
+
+@njit(cache=True)
+def click_probs(v: np.ndarray, k_n: int, eta: float, P: np.ndarray, out: np.ndarray) -> None:
+    """``out[k]`` = P(click slot k) for utilities ``v[:k_n]`` (see the module docstring)."""
+    model = P[EXAM_MODEL]
+    if model == EXAM_CASCADE:
+        reach = 1.0
+        g = P[CASCADE_CONT]
+        for k in range(k_n):
+            pk = sigmoid(v[k] - P[V0])
+            out[k] = reach * pk
+            reach *= (1.0 - pk) * g
+        return
+    m = P[V0]
+    for k in range(k_n):
+        if v[k] > m:
+            m = v[k]
+    denom = math.exp(P[V0] - m)
+    for k in range(k_n):
+        e = 1.0 if model == EXAM_NONE else (k + 1.0) ** (-eta)
+        out[k] = e * math.exp(v[k] - m)
+        denom += out[k]
+    for k in range(k_n):
+        out[k] /= denom
+
+
+@njit(cache=True, inline="always")
+def single_click_prob(v: float, position: int, eta: float, P: np.ndarray) -> float:
+    """P(click) of one item shown alone at ``position`` (0-based)."""
+    model = P[EXAM_MODEL]
+    if model == EXAM_CASCADE:
+        return P[CASCADE_CONT] ** position * sigmoid(v - P[V0])
+    e = 1.0 if model == EXAM_NONE else (position + 1.0) ** (-eta)
+    return sigmoid(math.log(e) + v - P[V0])
+
+
+@njit(cache=True, inline="always")
+def leave_prob(sat: float, bored: float, clicked: bool, P: np.ndarray) -> float:
+    """Hazard of leaving the session after a step."""
+    if P[LEAVE_ON] == 0:
+        return 0.0
+    x = P[LEAVE_BASE] - P[LEAVE_SAT] * sat + P[LEAVE_BORED] * bored
+    if not clicked:
+        x += P[LEAVE_NC]
+    return sigmoid(x)
+
+
+@njit(cache=True, inline="always")
+def mean_gap_days(sat: float, P: np.ndarray) -> float:
+    """Mean days until the next session (>= 1); shorter when satisfied."""
+    return 1.0 + math.exp(P[GAP_BASE] - P[GAP_SAT] * sat)
+
+
+@njit(cache=True, inline="always")
+def churn_prob(sat: float, P: np.ndarray) -> float:
+    """Probability that a session end is the user's last."""
+    return sigmoid(P[CHURN_BASE] - P[CHURN_SAT] * sat)
+
+
+@njit(cache=True, inline="always")
+def open_prob(aff: float, load: float, P: np.ndarray) -> float:
+    """Probability a notification is opened: relevance helps, accumulated load hurts."""
+    return sigmoid(P[N_OPEN] + P[N_REL] * aff - P[N_LOAD] * load)
+
+
+@njit(cache=True, inline="always")
+def unsubscribe_prob(load: float, P: np.ndarray) -> float:
+    return sigmoid(P[N_UNSUB] + P[N_UNSUB_LOAD] * load)
+
+
+@njit(cache=True, inline="always")
+def organic_visit_prob(sat: float, P: np.ndarray) -> float:
+    return sigmoid(P[N_ORGANIC] + sat)

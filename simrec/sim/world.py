@@ -1,0 +1,343 @@
+"""``World``: a catalog, a user population and a batch of users stepped together.
+
+>>> from simrec.sim import World
+>>> w = World("default", seed=0)
+>>> w.reset(users=[0, 1, 2], seeds=7)
+>>> fb = w.step([[0, 1, 2, 3, 4]] * 3)
+>>> fb.reward.shape
+(3,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_array, check_int
+from ..errors import ConfigError, InvalidActionError
+from . import _kernels as K
+from ._rng import make_keys
+from .behavior import pack
+from .catalog import Catalog, make_catalog
+from .config import WorldConfig
+from .population import Population, make_users
+from .presets import resolve
+
+__all__ = ["World", "UserBatch", "Feedback", "SessionEnd", "NotifyFeedback", "PolicyValue"]
+
+_SALT_EPISODE = 0x45_50_49_53
+
+
+@dataclass(eq=False)
+class UserBatch:
+    """Mutable state of the batch rows (one user each). Latent fields are the simulator's own."""
+
+    users: np.ndarray  # (B,) int64
+    features: np.ndarray  # (B, d) observable features
+    theta: np.ndarray  # (B, d) latent interest
+    sat: np.ndarray  # (B,) satisfaction
+    bored: np.ndarray  # (B, n_topics)
+    eta: np.ndarray  # (B,) position-bias exponent
+    load: np.ndarray  # (B,) notification load
+    unsub: np.ndarray  # (B,) bool
+    key: np.ndarray  # (B,) uint64 stream keys
+    counter: np.ndarray  # (B,) uint64 step counters
+
+    def __len__(self) -> int:
+        return int(self.users.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Feedback:
+    """What happened in one slate step, per row."""
+
+    clicked_slot: np.ndarray  # (B,) int64, -1 = no click
+    clicked_item: np.ndarray  # (B,) int64, -1 = no click
+    watch: np.ndarray  # (B,) watch fraction of the clicked item
+    reward: np.ndarray  # (B,) click (0/1) or watch fraction, per the config
+    expected_reward: np.ndarray  # (B,) exact expectation of `reward` given the state and slate
+    slot_expected_reward: np.ndarray  # (B, K) exact expected reward of each slot
+    left: np.ndarray  # (B,) bool: the user leaves the session after this step
+
+
+@dataclass(frozen=True, eq=False)
+class SessionEnd:
+    gap_days: np.ndarray  # (B,) int64, days until the next session (0 for rows not ending)
+    churned: np.ndarray  # (B,) bool
+
+
+@dataclass(frozen=True, eq=False)
+class NotifyFeedback:
+    opened: np.ndarray
+    visited: np.ndarray
+    expected_reward: np.ndarray  # P(visit)
+    unsubscribed: np.ndarray  # unsubscribed on this day
+
+
+@dataclass(frozen=True)
+class PolicyValue:
+    """A policy value from seeded rollouts: mean per-user return and its standard error."""
+
+    value: float
+    stderr: float
+    n: int
+    returns: np.ndarray
+
+    def ci(self, z: float = 1.959964) -> tuple[float, float]:
+        return (self.value - z * self.stderr, self.value + z * self.stderr)
+
+
+class World:
+    """A simulated world: catalog, population and a batch of users stepped together.
+
+    Parameters
+    ----------
+    config : str, dict or WorldConfig
+        A preset name (see :mod:`simrec.sim.presets`), a dict (with an optional ``preset`` key and
+        overrides) or a config.
+    seed : int
+        Seeds the catalog and the population. User ``u``'s attributes depend only on (seed, u).
+    """
+
+    def __init__(self, config: str | dict[str, Any] | WorldConfig = "default", seed: int = 0) -> None:
+        self.config: WorldConfig = resolve(config)
+        self.seed = check_int(seed, name="seed", minimum=0)
+        self.catalog: Catalog = make_catalog(self.config, np.random.default_rng([self.seed, 0xCA7]))
+        self.params = pack(self.config)
+        self.population: Population = make_users(
+            self.config, self.catalog, self.seed, np.arange(self.config.population.n_users)
+        )
+        self.clock = 0
+        self.state: UserBatch | None = None
+        self._scratch: tuple[np.ndarray, ...] | None = None
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def n_users(self) -> int:
+        return self.config.population.n_users
+
+    @property
+    def n_items(self) -> int:
+        """Catalog capacity (items released now and later)."""
+        return self.catalog.size
+
+    @property
+    def n_available(self) -> int:
+        """Items released by the current world step."""
+        return self.catalog.n_available(self.clock)
+
+    @property
+    def n_topics(self) -> int:
+        return int(self.catalog.topic_centers.shape[0])
+
+    @property
+    def item_features(self) -> np.ndarray:
+        """Observable item features: the content embedding (a recommender knows its items' topics)."""
+        return self.catalog.embedding
+
+    # ----------------------------------------------------------------- batch
+    def reset(self, users: Any, seeds: Any = 0) -> UserBatch:
+        """Start a batch: rows are ``users`` (ids) in their initial state, with episode ``seeds``
+        (one per row or a scalar). Row b draws from the stream keyed by (seeds[b], users[b])."""
+        users = check_array(users, name="users", ndim=1, dtype="int", error=ConfigError)
+        if users.size and (users.min() < 0 or users.max() >= self.n_users):
+            bad = users[(users < 0) | (users >= self.n_users)][0]
+            raise ConfigError(f"`users` must be ids in [0, {self.n_users}); got {bad}")
+        seeds = np.broadcast_to(check_array(seeds, name="seeds", dtype="int", error=ConfigError), users.shape)
+        pop = self.population
+        B = users.size
+        self.state = UserBatch(
+            users=users.copy(),
+            features=pop.features[users].copy(),
+            theta=pop.interest[users].copy(),
+            sat=np.zeros(B),
+            bored=np.zeros((B, self.n_topics)),
+            eta=pop.position_bias[users].copy(),
+            load=np.zeros(B),
+            unsub=np.zeros(B, dtype=bool),
+            key=make_keys(seeds, users, salt=_SALT_EPISODE),
+            counter=np.zeros(B, dtype=np.uint64),
+        )
+        self._scratch = None
+        return self.state
+
+    def reset_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
+        """Put new ``users`` (with episode ``seeds``) in batch ``rows``, keeping the other rows."""
+        s = self._require_state()
+        pop = self.population
+        s.users[rows] = users
+        s.features[rows] = pop.features[users]
+        s.theta[rows] = pop.interest[users]
+        s.sat[rows] = 0.0
+        s.bored[rows] = 0.0
+        s.eta[rows] = pop.position_bias[users]
+        s.load[rows] = 0.0
+        s.unsub[rows] = False
+        s.key[rows] = make_keys(seeds, users, salt=_SALT_EPISODE)
+        s.counter[rows] = 0
+
+    def _require_state(self) -> UserBatch:
+        if self.state is None:
+            raise RuntimeError("call World.reset(users, seeds) before stepping")
+        return self.state
+
+    def check_slates(self, slates: Any, n_rows: int | None = None) -> np.ndarray:
+        """Validate ``slates`` (B, K) of item ids: integer dtype, released items, no duplicates."""
+        arr = np.asarray(slates)
+        if arr.dtype.kind not in "iu":
+            raise InvalidActionError(f"`slates` must hold integer item ids; got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise InvalidActionError(f"`slates` must be 2-dimensional (rows, slots); got shape {arr.shape}")
+        if n_rows is not None and arr.shape[0] != n_rows:
+            raise InvalidActionError(f"`slates` must have {n_rows} rows (one per user); got {arr.shape[0]}")
+        if arr.shape[1] < 1:
+            raise InvalidActionError("`slates` must have at least one slot")
+        arr = np.ascontiguousarray(arr, dtype=np.int64)
+        code, row, col, val = K.check_slates(arr, self.n_available)
+        if code == 1:
+            raise InvalidActionError(
+                f"`slates` must hold item ids in [0, {self.n_available}) (items released by step "
+                f"{self.clock}); row {row} slot {col} is {val}"
+            )
+        if code == 2:
+            raise InvalidActionError(f"`slates` must not repeat an item; row {row} shows item {val} twice")
+        return arr
+
+    def step(self, slates: Any, active: np.ndarray | None = None) -> Feedback:
+        """Show ``slates[b]`` to row b (rows where ``active`` is False are skipped and untouched).
+
+        Advances the world clock by one step (new items may be released)."""
+        s = self._require_state()
+        B = len(s)
+        sl = self.check_slates(slates, B)
+        act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
+        Kn = sl.shape[1]
+        if self._scratch is None or self._scratch[0].shape != (B, Kn):
+            self._scratch = (np.empty((B, Kn)), np.empty((B, Kn)))
+        slot, watch, reward = np.empty(B, np.int64), np.empty(B), np.empty(B)
+        expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
+        c = self.catalog
+        K.slate_step(
+            sl, act, s.theta, s.sat, s.bored, s.eta, s.key, s.counter,
+            c.embedding, c.topic, c.quality, c.attractiveness, self.params,
+            self._scratch[0], self._scratch[1],
+            slot, watch, reward, expected, slot_exp, left,
+        )  # fmt: skip
+        self.clock += 1
+        item = np.where(slot >= 0, np.take_along_axis(sl, np.maximum(slot, 0)[:, None], 1)[:, 0], -1)
+        return Feedback(slot, item, watch, reward, expected, slot_exp, left)
+
+    def end_session(self, mask: np.ndarray) -> SessionEnd:
+        """Rows in ``mask`` end their session: the gap in days to the next one, and churn."""
+        s = self._require_state()
+        mask = np.ascontiguousarray(mask, dtype=bool)
+        gap, churned = np.empty(len(s), np.int64), np.empty(len(s), dtype=bool)
+        K.end_session(mask, s.sat, s.bored, s.key, s.counter, self.params, gap, churned)
+        return SessionEnd(gap, churned)
+
+    def notify(self, items: Any, active: np.ndarray | None = None) -> NotifyFeedback:
+        """One day of messaging: ``items[b]`` is the item notified to row b, -1 for none."""
+        s = self._require_state()
+        B = len(s)
+        arr = np.asarray(items)
+        if arr.dtype.kind not in "iu" or arr.shape != (B,):
+            raise InvalidActionError(
+                f"`items` must be {B} integer item ids (-1 = no notification); got {arr.dtype} {arr.shape}"
+            )
+        arr = arr.astype(np.int64)
+        bad = (arr < -1) | (arr >= self.n_available)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InvalidActionError(f"`items` must lie in [-1, {self.n_available}); row {i} is {arr[i]}")
+        act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
+        opened, visited = np.empty(B, dtype=bool), np.empty(B, dtype=bool)
+        expected, unsub_now = np.empty(B), np.empty(B, dtype=bool)
+        c = self.catalog
+        K.notify_day(
+            arr, act, s.theta, s.sat, s.load, s.unsub, s.key, s.counter, c.embedding, c.quality,
+            self.params, opened, visited, expected, unsub_now,
+        )  # fmt: skip
+        return NotifyFeedback(opened, visited, expected, unsub_now)
+
+    def advance_clock(self, steps: int = 1) -> None:
+        """Move the world clock on without stepping users (days without a session)."""
+        self.clock += int(steps)
+
+    # ----------------------------------------------------------------- ground truth
+    def expected_reward(self, users: Any, items: Any, positions: Any = 0) -> np.ndarray:
+        """Exact one-step expected reward of ``items[j]`` shown alone at ``positions[j]`` (0-based)
+        to user ``users[j]`` in their initial state. Arguments broadcast together."""
+        u = check_array(users, name="users", dtype="int", error=InvalidActionError)
+        i = check_array(items, name="items", dtype="int", error=InvalidActionError)
+        p = check_array(positions, name="positions", dtype="int", error=InvalidActionError)
+        u, i, p = (np.ascontiguousarray(a.ravel()) for a in np.broadcast_arrays(u, i, p))
+        if u.size and (u.min() < 0 or u.max() >= self.n_users):
+            raise InvalidActionError(f"`users` must lie in [0, {self.n_users})")
+        if i.size and (i.min() < 0 or i.max() >= self.n_items):
+            raise InvalidActionError(f"`items` must lie in [0, {self.n_items})")
+        if p.size and p.min() < 0:
+            raise InvalidActionError("`positions` must be >= 0")
+        pop = self.population
+        out = np.empty(u.size)
+        c = self.catalog
+        K.expected_single(
+            pop.interest[u], np.zeros((u.size, self.n_topics)), pop.position_bias[u], i, p,
+            c.embedding, c.topic, c.quality, c.attractiveness, self.params, out,
+        )  # fmt: skip
+        return out
+
+    def expected_rewards_now(self) -> np.ndarray:
+        """(B, n_available): exact expected reward of every released item shown alone at slot 0 to
+        every batch row in its current state (what an oracle would maximise)."""
+        s = self._require_state()
+        out = np.empty((len(s), self.n_available))
+        c = self.catalog
+        K.expected_all(
+            s.theta, s.bored, s.eta, c.embedding, c.topic, c.quality, c.attractiveness,
+            self.n_available, self.params, out,
+        )  # fmt: skip
+        return out
+
+    def rollout(
+        self,
+        policy: Callable[[World, np.ndarray], np.ndarray],
+        users: Any,
+        seeds: Any,
+        horizon: int,
+    ) -> np.ndarray:
+        """Per-row total reward of one session of at most ``horizon`` steps under ``policy``.
+
+        ``policy(world, active) -> slates`` sees the world (use only observable fields for a
+        realistic policy). Rows stop when the user leaves. Same users and seeds give the same
+        random numbers to every policy (common random numbers)."""
+        self.reset(users, seeds)
+        s = self._require_state()
+        active = np.ones(len(s), dtype=bool)
+        total = np.zeros(len(s))
+        for _ in range(check_int(horizon, name="horizon", minimum=1)):
+            fb = self.step(policy(self, active), active)
+            total += fb.reward
+            active &= ~fb.left
+            if not active.any():
+                break
+        return total
+
+    def policy_value(
+        self,
+        policy: Callable[[World, np.ndarray], np.ndarray],
+        n_users: int = 1000,
+        horizon: int = 20,
+        seed: int = 0,
+    ) -> PolicyValue:
+        """Value of ``policy`` (mean session return) from ``n_users`` seeded rollouts, with its
+        standard error. Users are drawn from the population by ``seed``; two policies valued with
+        the same seed face the same users and random numbers."""
+        n = check_int(n_users, name="n_users", minimum=2)
+        rng = np.random.default_rng([seed, 0x5EED])
+        users = rng.integers(0, self.n_users, size=n)
+        seeds = rng.integers(0, 2**62, size=n)
+        r = self.rollout(policy, users, seeds, horizon)
+        return PolicyValue(float(r.mean()), float(r.std(ddof=1) / np.sqrt(n)), n, r)
