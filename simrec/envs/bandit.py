@@ -1,0 +1,106 @@
+"""``simrec/Bandit-v0``: one item per round to a user drawn fresh from the population.
+
+Observation: the user's observable features (float32, ``dim``). Action: an item id.
+Reward: click (or watch fraction), drawn from the simulator; ``info["expected_reward"]`` is its
+exact expectation, ``info["user_id"]`` the (observable) user id. An episode is ``horizon`` rounds;
+users are static (a contextual bandit), so a policy's exact value is available by enumeration:
+:meth:`BanditCore.expected_reward_matrix`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from .._validation import check_int
+from ..errors import ConfigError
+from ..sim._rng import mix64_np
+from ._base import Core, SimrecEnv, SimrecVectorEnv, check_int_actions, obs_box, stack_obs
+
+__all__ = ["BanditCore", "BanditEnv", "BanditVectorEnv"]
+
+
+class BanditCore(Core):
+    def __init__(self, world, n_rows: int, horizon: int = 100, with_optimal: bool = False) -> None:
+        super().__init__(world, n_rows)
+        self.horizon = check_int(horizon, name="horizon", minimum=1, error=ConfigError)
+        self.with_optimal = bool(with_optimal)
+        d = world.config.dim
+        self.single_observation_space = obs_box(d)
+        self.single_action_space = gym.spaces.Discrete(world.n_items)
+        self.world.reset(np.zeros(n_rows, dtype=np.int64), 0)
+        self.t = np.zeros(n_rows, dtype=np.int64)
+        self.ep_key = np.zeros(n_rows, dtype=np.uint64)
+        self._R: np.ndarray | None = None
+
+    def _draw_users(self, rows: np.ndarray) -> None:
+        """Round ``t`` of row b: user and stream are pure functions of (episode key, t)."""
+        with np.errstate(over="ignore"):
+            z = mix64_np(self.ep_key[rows] + self.t[rows].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        users = (z % np.uint64(self.world.n_users)).astype(np.int64)
+        seeds = (mix64_np(z) >> np.uint64(2)).astype(np.int64)
+        self.world.reset_rows(rows, users, seeds)
+
+    def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
+        self.ep_key[rows] = mix64_np(np.asarray(seeds, dtype=np.int64).astype(np.uint64))
+        self.t[rows] = 0
+        self._draw_users(rows)
+
+    def observe(self) -> np.ndarray:
+        return stack_obs([self.world.state.features])
+
+    def check_actions(self, actions: Any) -> np.ndarray:
+        return check_int_actions(actions, (self.n_rows,), self.world.n_items)
+
+    def dummy_action(self) -> np.ndarray:
+        return np.int64(0)
+
+    def step(self, actions: np.ndarray, active: np.ndarray):
+        state = self.world.state
+        users = state.users.copy()
+        fb = self.world.step(actions[:, None], active)
+        info = {"expected_reward": fb.expected_reward, "user_id": users}
+        if self.with_optimal:
+            info["optimal_expected_reward"] = self.expected_reward_matrix()[users].max(axis=1)
+        self.t[active] += 1
+        trunc = self.t >= self.horizon
+        rows = np.flatnonzero(active & ~trunc)
+        if rows.size:
+            self._draw_users(rows)
+        return fb.reward, np.zeros(self.n_rows, dtype=bool), trunc & active, info
+
+    def expected_reward_matrix(self) -> np.ndarray:
+        """(n_users, n_items_available): exact expected reward of each item for each user."""
+        if self._R is None or self._R.shape[1] != self.world.n_available:
+            w = self.world
+            users = np.repeat(np.arange(w.n_users), w.n_available)
+            items = np.tile(np.arange(w.n_available), w.n_users)
+            self._R = w.expected_reward(users, items, 0).reshape(w.n_users, w.n_available)
+        return self._R
+
+    def user_features(self) -> np.ndarray:
+        """(n_users, dim): every user's observable features (the contexts of the population)."""
+        return self.world.population.features.astype(np.float32)
+
+    def policy_value(self, action_probs: np.ndarray) -> float:
+        """Exact value of a policy given as ``action_probs[u, a]`` = pi(a | user u's context):
+        the population average of sum_a pi(a|x_u) E[r | u, a]."""
+        R = self.expected_reward_matrix()
+        p = np.asarray(action_probs, dtype=np.float64)
+        if p.shape != R.shape:
+            raise ValueError(f"`action_probs` must have shape {R.shape} (users, items); got {p.shape}")
+        return float((p * R).sum(axis=1).mean())
+
+
+class BanditEnv(SimrecEnv):
+    """Single-episode ``simrec/Bandit-v0`` (see the module docstring)."""
+
+    core_class = BanditCore
+
+
+class BanditVectorEnv(SimrecVectorEnv):
+    """Natively batched ``simrec/Bandit-v0``."""
+
+    core_class = BanditCore

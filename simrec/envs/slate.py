@@ -1,0 +1,109 @@
+"""``simrec/Slate-v0``: one session of one user; each step shows a slate of ``slate_size`` items.
+
+Observation (float32): the user's observable features (``dim``), the mean embedding of the items
+clicked so far this session (``dim``), then session step / max_steps, clicks per step so far and
+the last watch fraction. Action: ``slate_size`` distinct released item ids. Reward: click or watch
+fraction. The episode terminates when the user leaves and is truncated at ``session.max_steps``.
+``info``: ``expected_reward`` (exact, of the shown slate), ``slot_expected_reward``,
+``clicked_slot`` (-1 none), ``user_id``, ``n_items_available``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ..errors import InvalidActionError
+from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box, stack_obs
+
+__all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
+
+
+class SlateCore(Core):
+    n_extra_obs = 3
+
+    def __init__(self, world, n_rows: int) -> None:
+        super().__init__(world, n_rows)
+        d = world.config.dim
+        self.K = world.config.slate_size
+        self.max_steps = world.config.session.max_steps
+        self.single_observation_space = obs_box(2 * d + self.n_extra_obs)
+        self.single_action_space = gym.spaces.MultiDiscrete(np.full(self.K, world.n_items, dtype=np.int64))
+        world.reset(np.zeros(n_rows, dtype=np.int64), 0)
+        self.steps = np.zeros(n_rows, dtype=np.int64)
+        self.clicks = np.zeros(n_rows)
+        self.click_sum = np.zeros((n_rows, d))
+        self.last_watch = np.zeros(n_rows)
+
+    def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
+        self.world.reset_rows(rows, self.episode_users(seeds), seeds)
+        self._reset_session(rows)
+
+    def _reset_session(self, rows: np.ndarray) -> None:
+        self.steps[rows] = 0
+        self.clicks[rows] = 0.0
+        self.click_sum[rows] = 0.0
+        self.last_watch[rows] = 0.0
+
+    def _session_obs(self) -> list[np.ndarray]:
+        n = np.maximum(self.clicks, 1.0)[:, None]
+        return [
+            self.world.state.features,
+            self.click_sum / n,
+            (self.steps / self.max_steps)[:, None],
+            (self.clicks / np.maximum(self.steps, 1))[:, None],
+            self.last_watch[:, None],
+        ]
+
+    def observe(self) -> np.ndarray:
+        return stack_obs(self._session_obs())
+
+    def check_actions(self, actions: Any) -> np.ndarray:
+        arr = np.asarray(actions)
+        if arr.ndim != 2 or arr.shape != (self.n_rows, self.K):
+            raise InvalidActionError(
+                f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
+                f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}"
+            )
+        return self.world.check_slates(arr, self.n_rows)
+
+    def dummy_action(self) -> np.ndarray:
+        return np.arange(self.K, dtype=np.int64)
+
+    def _slate_step(self, actions: np.ndarray, active: np.ndarray):
+        users = self.world.state.users.copy()
+        fb = self.world.step(actions, active)
+        self.steps[active] += 1
+        clicked = fb.clicked_item >= 0
+        self.clicks += clicked
+        rows = np.flatnonzero(clicked)
+        self.click_sum[rows] += self.world.catalog.embedding[fb.clicked_item[rows]]
+        self.last_watch = np.where(active, fb.watch, self.last_watch)
+        info = {
+            "expected_reward": fb.expected_reward,
+            "slot_expected_reward": fb.slot_expected_reward,
+            "clicked_slot": fb.clicked_slot,
+            "user_id": users,
+            "n_items_available": np.full(self.n_rows, self.world.n_available, dtype=np.int64),
+        }
+        return fb, info
+
+    def step(self, actions: np.ndarray, active: np.ndarray):
+        fb, info = self._slate_step(actions, active)
+        term = fb.left & active
+        trunc = (self.steps >= self.max_steps) & ~term & active
+        return fb.reward, term, trunc, info
+
+
+class SlateEnv(SimrecEnv):
+    """Single-episode ``simrec/Slate-v0`` (see the module docstring)."""
+
+    core_class = SlateCore
+
+
+class SlateVectorEnv(SimrecVectorEnv):
+    """Natively batched ``simrec/Slate-v0``."""
+
+    core_class = SlateCore
