@@ -60,6 +60,11 @@ class Core:
         """A valid single action (stands in for the ignored action of an autoresetting row)."""
         raise NotImplementedError
 
+    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
+        """A uniformly random *valid* single action (the action space alone may admit invalid ones,
+        e.g. a slate with a repeated item)."""
+        return np.int64(rng.integers(self.single_action_space.n))
+
     def episode_users(self, seeds: np.ndarray) -> np.ndarray:
         """The user of each episode: a pure function of its seed."""
         z = mix64_np(np.asarray(seeds, dtype=np.int64).astype(np.uint64) ^ np.uint64(0xA24BAED4963EE407))

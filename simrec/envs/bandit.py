@@ -57,6 +57,9 @@ class BanditCore(Core):
     def dummy_action(self) -> np.ndarray:
         return np.int64(0)
 
+    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
+        return np.int64(rng.integers(self.world.n_available))
+
     def step(self, actions: np.ndarray, active: np.ndarray):
         state = self.world.state
         users = state.users.copy()

@@ -59,6 +59,9 @@ class MessagingCore(Core):
     def dummy_action(self) -> np.ndarray:
         return np.int64(0)
 
+    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
+        return np.int64(rng.integers(self.world.n_available + 1))
+
     def step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()
         nf = self.world.notify(actions - 1, active)

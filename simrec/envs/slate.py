@@ -72,6 +72,9 @@ class SlateCore(Core):
     def dummy_action(self) -> np.ndarray:
         return np.arange(self.K, dtype=np.int64)
 
+    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.choice(self.world.n_available, size=self.K, replace=False).astype(np.int64)
+
     def _slate_step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()
         fb = self.world.step(actions, active)

@@ -1,0 +1,5 @@
+"""Public conformance checks for simrec-compatible environments, policies and estimators."""
+
+from .check_vector_env import VectorEnvCheckError, check_vector_env
+
+__all__ = ["check_vector_env", "VectorEnvCheckError"]
