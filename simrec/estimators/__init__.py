@@ -1,0 +1,1 @@
+"""Estimators: off-policy evaluation (:mod:`simrec.estimators.ope`) and more."""

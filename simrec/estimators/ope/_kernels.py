@@ -1,0 +1,156 @@
+"""Numba kernels for bandit OPE: pure functions on arrays, no validation (that is the caller's job).
+
+``reduce_2d`` / ``reduce_3d`` make one pass over the dense target distribution ``action_dist`` and
+reward model ``q_hat``. Per row they compute the target probability of the logged action, the
+model's value of the target policy ``q_pi = sum_a pi(a) q_hat(a)``, the model's prediction for the
+logged action, and the row statistics needed to validate the inputs (row sum, row minimum, finiteness
+of ``q_hat``), so validating and reducing cost a single read of the big arrays.
+
+The floating-point flags allow re-association (vectorised reductions) but not "no NaN"/"no inf",
+so non-finite values still propagate into the row statistics and are caught.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_FM = {"reassoc", "contract", "nsz", "arcp"}
+SUM_TOL = 1e-6  # |sum_a pi(a|x) - 1| allowed per row
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _row_pi(p):
+    s = 0.0
+    mn = np.inf
+    for j in range(p.shape[0]):
+        v = p[j]
+        s += v
+        mn = min(mn, v)
+    return s, mn
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _row_pi_q(p, q):
+    s = 0.0
+    mn = np.inf
+    qp = 0.0
+    qs = 0.0
+    for j in range(p.shape[0]):
+        v = p[j]
+        w = q[j]
+        s += v
+        mn = min(mn, v)
+        qp += v * w
+        qs += w
+    return s, mn, qp, qs
+
+
+@njit(cache=True, inline="always")
+def _bad_p(s, mn):
+    return not (mn >= 0.0) or not (abs(s - 1.0) <= SUM_TOL)
+
+
+@njit(cache=True, fastmath=_FM)
+def reduce_2d(ad, q, action, unlogged):
+    """One pass over ``ad`` (n, K) and optional ``q`` (n, K).
+
+    Returns ``pi_logged, q_pi, q_logged, unsupported_mass_sum, (first_bad_p, n_bad_p,
+    first_bad_q, n_bad_q)``. ``q_pi``/``q_logged`` are zeros when ``q`` is None.
+    """
+    n = ad.shape[0]
+    pi_log = np.empty(n)
+    q_pi = np.zeros(n)
+    q_log = np.zeros(n)
+    first_p = -1
+    n_p = 0
+    first_q = -1
+    n_q = 0
+    unsup = 0.0
+    for i in range(n):
+        row = ad[i]
+        a = action[i]
+        if q is None:
+            s, mn = _row_pi(row)
+        else:
+            qrow = q[i]
+            s, mn, qp, qs = _row_pi_q(row, qrow)
+            q_pi[i] = qp
+            q_log[i] = qrow[a]
+            if not np.isfinite(qs):
+                n_q += 1
+                if first_q < 0:
+                    first_q = i
+        if _bad_p(s, mn):
+            n_p += 1
+            if first_p < 0:
+                first_p = i
+        pi_log[i] = row[a]
+        for j in unlogged:
+            unsup += row[j]
+    return pi_log, q_pi, q_log, unsup, (first_p, n_p, first_q, n_q)
+
+
+@njit(cache=True, fastmath=_FM)
+def reduce_3d(ad, q, action, position, unlogged):
+    """As :func:`reduce_2d` for ``ad``/``q`` of shape (n, K, L), reading slot ``position[i]``."""
+    n = ad.shape[0]
+    pi_log = np.empty(n)
+    q_pi = np.zeros(n)
+    q_log = np.zeros(n)
+    first_p = -1
+    n_p = 0
+    first_q = -1
+    n_q = 0
+    unsup = 0.0
+    for i in range(n):
+        a = action[i]
+        pos = position[i]
+        row = ad[i, :, pos]
+        if q is None:
+            s, mn = _row_pi(row)
+        else:
+            qrow = q[i, :, pos]
+            s, mn, qp, qs = _row_pi_q(row, qrow)
+            q_pi[i] = qp
+            q_log[i] = qrow[a]
+            if not np.isfinite(qs):
+                n_q += 1
+                if first_q < 0:
+                    first_q = i
+        if _bad_p(s, mn):
+            n_p += 1
+            if first_p < 0:
+                first_p = i
+        pi_log[i] = row[a]
+        for j in unlogged:
+            unsup += row[j]
+    return pi_log, q_pi, q_log, unsup, (first_p, n_p, first_q, n_q)
+
+
+@njit(cache=True)
+def bootstrap_means_exact(c, n_boot, seed):
+    """Means of ``n_boot`` multinomial (with-replacement) resamples of ``c``; O(n_boot * n).
+
+    Row indices come from a SplitMix64 stream started at ``seed`` (Lemire's multiply-shift maps
+    the top 32 bits to ``[0, n)``; ``n < 2**32``).
+    """
+    n = c.shape[0]
+    out = np.empty(n_boot)
+    state = np.uint64(seed)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    m1 = np.uint64(0xBF58476D1CE4E5B9)
+    m2 = np.uint64(0x94D049BB133111EB)
+    nn = np.uint64(n)
+    s30, s27, s31, s32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+    for b in range(n_boot):
+        s = 0.0
+        for _ in range(n):
+            state += golden
+            z = state
+            z = (z ^ (z >> s30)) * m1
+            z = (z ^ (z >> s27)) * m2
+            z = z ^ (z >> s31)
+            s += c[np.int64(((z >> s32) * nn) >> s32)]
+        out[b] = s / n
+    return out
