@@ -91,7 +91,7 @@ def slate_step(
             watch[b] = wf
             reward[b] = wf if as_watch else 1.0
             if P[bh.SAT_ON] > 0:
-                sat[b] += P[bh.SAT_RATE] * (wf * quality[it] - sat[b])
+                sat[b] += P[bh.SAT_RATE] * (quality[it] - sat[b])
             if P[bh.DRIFT_ON] > 0:
                 r = P[bh.DRIFT_RATE] * wf
                 for j in range(th.shape[0]):
@@ -106,6 +106,8 @@ def slate_step(
             keep = 1.0 - P[bh.BORED_DECAY]
             for t in range(T):
                 bored[b, t] *= keep
+            for k in range(K):
+                bored[b, topic[slates[b, k]]] += P[bh.BORED_EXPOSURE]
             if chosen >= 0:
                 bored[b, topic[slates[b, chosen]]] += P[bh.BORED_GROWTH] * watch[b]
             for k in range(K):
@@ -176,7 +178,7 @@ def notify_day(
         if opened[b]:
             wf = bh.watch_fraction(aff, quality[it], P)
             if P[bh.SAT_ON] > 0:
-                sat[b] += P[bh.SAT_RATE] * (wf * quality[it] - sat[b])
+                sat[b] += P[bh.SAT_RATE] * (quality[it] - sat[b])
             if P[bh.DRIFT_ON] > 0:
                 r = P[bh.DRIFT_RATE] * wf
                 for j in range(theta.shape[1]):

@@ -33,7 +33,8 @@ LEAVE_ON, LEAVE_BASE, LEAVE_SAT, LEAVE_BORED, LEAVE_NC = 19, 20, 21, 22, 23
 REWARD_WATCH = 24
 RET_ON, GAP_BASE, GAP_SAT, CHURN_BASE, CHURN_SAT, SAT_MEMORY = 25, 26, 27, 28, 29, 30
 N_ON, N_OPEN, N_REL, N_LOAD, N_LOAD_DECAY, N_UNSUB, N_UNSUB_LOAD, N_ORGANIC = 31, 32, 33, 34, 35, 36, 37, 38
-N_PARAMS = 39
+BORED_EXPOSURE = 39
+N_PARAMS = 40
 
 EXAM_NONE, EXAM_PBM, EXAM_CASCADE = 0.0, 1.0, 2.0
 
@@ -53,6 +54,7 @@ def pack(config: WorldConfig) -> np.ndarray:
     p[DRIFT_ON], p[DRIFT_RATE] = float(c.drift.enabled), c.drift.rate
     p[BORED_ON], p[BORED_GROWTH] = float(c.boredom.enabled), c.boredom.growth
     p[BORED_DECAY], p[BORED_DAILY] = c.boredom.decay, c.boredom.daily_decay
+    p[BORED_EXPOSURE] = c.boredom.exposure_growth
     s = c.session
     p[LEAVE_ON], p[LEAVE_BASE], p[LEAVE_SAT] = float(s.enabled), s.base, s.satisfaction_weight
     p[LEAVE_BORED], p[LEAVE_NC] = s.boredom_weight, s.no_click_weight

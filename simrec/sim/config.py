@@ -96,7 +96,7 @@ class ConsumptionConfig(_Frozen):
 
 
 class SatisfactionConfig(_Frozen):
-    """Satisfaction s_u moves toward watch * quality on a click, toward ``no_click_target`` otherwise."""
+    """Satisfaction s_u moves toward the quality of a consumed item, toward ``no_click_target`` otherwise."""
 
     enabled: bool = True
     rate: float = Field(0.2, ge=0, le=1)
@@ -112,10 +112,11 @@ class DriftConfig(_Frozen):
 
 
 class BoredomConfig(_Frozen):
-    """Per-topic boredom that grows with consumption of the topic and decays every step."""
+    """Per-topic boredom that grows with exposure to and consumption of the topic and decays every step."""
 
     enabled: bool = True
-    growth: float = Field(0.3, ge=0)
+    growth: float = Field(0.3, ge=0, description="added to the topic's boredom per unit watched")
+    exposure_growth: float = Field(0.03, ge=0, description="added to a topic's boredom per slot showing it")
     decay: float = Field(0.1, ge=0, le=1, description="fraction of boredom lost per step")
     daily_decay: float = Field(0.5, ge=0, le=1, description="fraction lost per day away")
 

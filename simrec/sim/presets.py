@@ -23,7 +23,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             "consumption": {"quality_weight": 2.0},
             "satisfaction": {"rate": 0.3},
             "session": {"satisfaction_weight": 2.5, "base": -2.2},
-            "returns": {"gap_satisfaction_weight": 1.5, "churn_satisfaction_weight": 3.0, "churn_base": -3.0},
+            "returns": {"gap_satisfaction_weight": 2.5, "churn_satisfaction_weight": 4.0, "churn_base": -3.0},
         },
     ),
     "cold-start": (

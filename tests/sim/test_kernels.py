@@ -1,0 +1,144 @@
+"""Each numba kernel against its slow reference (tests/sim/reference.py), over several steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simrec.sim import World, presets
+from simrec.sim import _kernels as K
+from simrec.sim._rng import make_keys, uniform, uniform_np
+
+from . import reference as ref
+
+WORLDS = {
+    "default": presets.get("default", **{"population.n_users": 60, "catalog.n_items": 40}),
+    "cascade-watch": presets.get("cascade", reward="watch", **{"population.n_users": 60, "catalog.n_items": 40}),
+    "clickbait": presets.get("clickbait", **{"population.n_users": 60, "catalog.n_items": 40}),
+    "static-nopos": presets.get("static", **{"examination.model": "none", "catalog.n_items": 40}),
+}
+
+
+def _copy_state(s):
+    return {k: np.array(getattr(s, k), copy=True) for k in ("theta", "sat", "bored", "eta", "key", "counter")}
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_slate_step_and_end_session_match_reference(name):
+    w = World(WORLDS[name], seed=3)
+    B = 60
+    w.reset(np.arange(B), seeds=np.arange(B) + 11)
+    rng = np.random.default_rng(0)
+    c, P = w.catalog, w.params
+    st = _copy_state(w.state)
+    active = rng.random(B) < 0.8
+    for _ in range(8):
+        slates = np.stack([rng.choice(w.n_available, 5, replace=False) for _ in range(B)])
+        fb = w.step(slates, active)
+        got = ref.slate_step(
+            slates, active, st["theta"], st["sat"], st["bored"], st["eta"], st["key"], st["counter"],
+            c.embedding, c.topic, c.quality, c.attractiveness, P,
+        )  # fmt: skip
+        slot, watch, reward, expected, slot_exp, left = got
+        np.testing.assert_array_equal(fb.clicked_slot[active], slot[active])
+        np.testing.assert_array_equal(fb.left, left)
+        np.testing.assert_allclose(fb.watch, watch, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fb.reward, reward, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fb.expected_reward, expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fb.slot_expected_reward[active], slot_exp[active], rtol=0, atol=1e-12)
+        for k in ("theta", "sat", "bored"):
+            np.testing.assert_allclose(getattr(w.state, k), st[k], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(w.state.counter, st["counter"])
+        mask = fb.left.copy()
+        se = w.end_session(mask)
+        gap, churned = ref.end_session(mask, st["sat"], st["bored"], st["key"], st["counter"], P)
+        np.testing.assert_array_equal(se.gap_days, gap)
+        np.testing.assert_array_equal(se.churned, churned)
+        np.testing.assert_allclose(w.state.sat, st["sat"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["default", "clickbait"])
+def test_notify_day_matches_reference(name):
+    w = World(WORLDS[name], seed=5)
+    B = 60
+    w.reset(np.arange(B), seeds=7)
+    rng = np.random.default_rng(1)
+    c, P = w.catalog, w.params
+    st = _copy_state(w.state)
+    load, unsub = w.state.load.copy(), w.state.unsub.copy()
+    active = rng.random(B) < 0.9
+    for _ in range(10):
+        items = rng.integers(-1, w.n_available, size=B)
+        nf = w.notify(items, active)
+        opened, visited, expected, unsub_now = ref.notify_day(
+            items, active, st["theta"], st["sat"], load, unsub, st["key"], st["counter"], c.embedding, c.quality, P
+        )
+        np.testing.assert_array_equal(nf.opened, opened)
+        np.testing.assert_array_equal(nf.visited, visited)
+        np.testing.assert_array_equal(nf.unsubscribed, unsub_now)
+        np.testing.assert_allclose(nf.expected_reward, expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(w.state.load, load, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(w.state.sat, st["sat"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_expected_single_matches_reference(name):
+    w = World(WORLDS[name], seed=2)
+    rng = np.random.default_rng(2)
+    n = 200
+    users = rng.integers(0, w.n_users, n)
+    items = rng.integers(0, w.n_items, n)
+    pos = rng.integers(0, 6, n)
+    got = w.expected_reward(users, items, pos)
+    pop, c = w.population, w.catalog
+    want = ref.expected_single(
+        pop.interest[users], pop.position_bias[users], items, pos, c.embedding, c.topic, c.quality,
+        c.attractiveness, w.params,
+    )  # fmt: skip
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_expected_single_is_the_one_item_slate_step_expectation():
+    """World.expected_reward at slot 0 equals the step kernel's expectation of a one-item slate."""
+    w = World(WORLDS["default"], seed=4)
+    users = np.arange(30)
+    items = (users * 7) % w.n_items
+    w.reset(users, 0)
+    fb = w.step(items[:, None])
+    np.testing.assert_allclose(fb.expected_reward, w.expected_reward(users, items, 0), rtol=0, atol=1e-14)
+
+
+def test_expected_all_matches_expected_single():
+    w = World(WORLDS["default"], seed=4)
+    w.reset(np.arange(10), 0)
+    allr = w.expected_rewards_now()
+    u = np.repeat(np.arange(10), w.n_available)
+    i = np.tile(np.arange(w.n_available), 10)
+    np.testing.assert_allclose(allr.ravel(), w.expected_reward(u, i, 0), rtol=0, atol=1e-14)
+
+
+def test_rng_numba_equals_numpy_and_is_uniform():
+    from numba import njit
+
+    @njit
+    def draws(keys, c, k):
+        out = np.empty(keys.size)
+        for i in range(keys.size):
+            out[i] = uniform(keys[i], np.uint64(c), np.uint64(k))
+        return out
+
+    keys = make_keys(9, np.arange(50_000))
+    a = draws(keys, 3, 1)
+    np.testing.assert_array_equal(a, uniform_np(keys, 3, 1))
+    assert 0 < a.min() and a.max() < 1
+    assert abs(a.mean() - 0.5) < 4 * np.sqrt(1 / 12 / a.size)
+    # different draw indices and counters are (nearly) uncorrelated streams
+    b = draws(keys, 3, 2)
+    c = draws(keys, 4, 1)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.02 and abs(np.corrcoef(a, c)[0, 1]) < 0.02
+
+
+def test_check_slates_kernel():
+    assert K.check_slates(np.array([[0, 1], [2, 3]]), 4) == (0, -1, -1, 0)
+    assert K.check_slates(np.array([[0, 1], [2, 4]]), 4)[:3] == (1, 1, 1)
+    assert K.check_slates(np.array([[0, 1], [3, 3]]), 4)[:3] == (2, 1, 1)
