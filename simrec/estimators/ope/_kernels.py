@@ -7,7 +7,8 @@ logged action, and the row statistics needed to validate the inputs (row sum, ro
 of ``q_hat``), so validating and reducing cost a single read of the big arrays.
 
 The floating-point flags allow re-association (vectorised reductions) but not "no NaN"/"no inf",
-so non-finite values still propagate into the row statistics and are caught.
+so non-finite values still propagate into the row statistics and are caught. Negative entries are
+counted (a vectorisable reduction) rather than found by a running minimum (which is not).
 """
 
 from __future__ import annotations
@@ -22,33 +23,34 @@ SUM_TOL = 1e-6  # |sum_a pi(a|x) - 1| allowed per row
 @njit(cache=True, fastmath=_FM, inline="always")
 def _row_pi(p):
     s = 0.0
-    mn = np.inf
+    neg = 0
     for j in range(p.shape[0]):
         v = p[j]
         s += v
-        mn = min(mn, v)
-    return s, mn
+        neg += v < 0.0
+    return s, neg
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
 def _row_pi_q(p, q):
     s = 0.0
-    mn = np.inf
+    neg = 0
     qp = 0.0
     qs = 0.0
     for j in range(p.shape[0]):
         v = p[j]
         w = q[j]
         s += v
-        mn = min(mn, v)
+        neg += v < 0.0
         qp += v * w
         qs += w
-    return s, mn, qp, qs
+    return s, neg, qp, qs
 
 
 @njit(cache=True, inline="always")
-def _bad_p(s, mn):
-    return not (mn >= 0.0) or not (abs(s - 1.0) <= SUM_TOL)
+def _bad_p(s, neg):
+    # a NaN anywhere makes ``s`` NaN and fails the second test
+    return neg > 0 or not (abs(s - 1.0) <= SUM_TOL)
 
 
 @njit(cache=True, fastmath=_FM)
@@ -71,17 +73,17 @@ def reduce_2d(ad, q, action, unlogged):
         row = ad[i]
         a = action[i]
         if q is None:
-            s, mn = _row_pi(row)
+            s, neg = _row_pi(row)
         else:
             qrow = q[i]
-            s, mn, qp, qs = _row_pi_q(row, qrow)
+            s, neg, qp, qs = _row_pi_q(row, qrow)
             q_pi[i] = qp
             q_log[i] = qrow[a]
             if not np.isfinite(qs):
                 n_q += 1
                 if first_q < 0:
                     first_q = i
-        if _bad_p(s, mn):
+        if _bad_p(s, neg):
             n_p += 1
             if first_p < 0:
                 first_p = i
@@ -108,17 +110,17 @@ def reduce_3d(ad, q, action, position, unlogged):
         pos = position[i]
         row = ad[i, :, pos]
         if q is None:
-            s, mn = _row_pi(row)
+            s, neg = _row_pi(row)
         else:
             qrow = q[i, :, pos]
-            s, mn, qp, qs = _row_pi_q(row, qrow)
+            s, neg, qp, qs = _row_pi_q(row, qrow)
             q_pi[i] = qp
             q_log[i] = qrow[a]
             if not np.isfinite(qs):
                 n_q += 1
                 if first_q < 0:
                     first_q = i
-        if _bad_p(s, mn):
+        if _bad_p(s, neg):
             n_p += 1
             if first_p < 0:
                 first_p = i
@@ -154,3 +156,53 @@ def bootstrap_means_exact(c, n_boot, seed):
             s += c[np.int64(((z >> s32) * nn) >> s32)]
         out[b] = s / n
     return out
+
+
+@njit(cache=True)
+def range_violations(x, lo, hi):
+    """Number of entries outside ``[lo, hi]`` (NaN included) and the first such index (-1: none)."""
+    count = 0
+    first = -1
+    for i in range(x.shape[0]):
+        v = x[i]
+        if not (v >= lo and v <= hi):
+            count += 1
+            if first < 0:
+                first = i
+    return count, first
+
+
+@njit(cache=True, fastmath=_FM)
+def mean_var(c):
+    """Mean and unbiased variance (two passes, so no cancellation)."""
+    n = c.shape[0]
+    s = 0.0
+    for i in range(n):
+        s += c[i]
+    m = s / n
+    ss = 0.0
+    for i in range(n):
+        d = c[i] - m
+        ss += d * d
+    return m, ss / (n - 1) if n > 1 else np.inf
+
+
+@njit(cache=True, fastmath=_FM)
+def weight_stats(w_raw, w_used):
+    """``sum w_used, sum w_used**2, max |w_used|, max w_raw, sum w_raw, #(w_raw == 0)``."""
+    s = 0.0
+    s2 = 0.0
+    amax = 0.0
+    rmax = -np.inf
+    rs = 0.0
+    nz = 0
+    for i in range(w_used.shape[0]):
+        u = w_used[i]
+        r = w_raw[i]
+        s += u
+        s2 += u * u
+        amax = max(amax, abs(u))
+        rmax = max(rmax, r)
+        rs += r
+        nz += r == 0.0
+    return s, s2, amax, rmax, rs, nz

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ExtremeWeightWarning, SmallSampleWarning, SupportDeficiencyWarning
-from . import intervals
+from . import _kernels, intervals
 
 __all__ = ["Estimate", "weight_diagnostics", "warn_diagnostics", "ESS_WARN", "WEIGHT_SHARE_WARN",
            "SUPPORT_WARN"]
@@ -76,9 +76,12 @@ class Estimate:
         """Build an estimate whose value, standard error and interval come from ``contributions``."""
         c = np.ascontiguousarray(contributions, dtype=np.float64)
         n = int(c.shape[0])
-        value = float(c.mean())
-        stderr = float(c.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
-        ci = intervals.interval(c, ci_method, alpha, **interval_kw)
+        value, stderr = intervals._mean_se(c)
+        if ci_method == "normal" and 0 < alpha < 1:
+            h = intervals._z(alpha) * stderr
+            ci = (value - h, value + h)
+        else:
+            ci = intervals.interval(c, ci_method, alpha, **interval_kw)
         return cls(value=value, stderr=stderr, ci=(float(ci[0]), float(ci[1])), n=n,
                    ess=float(n if ess is None else ess), diagnostics=dict(diagnostics or {}),
                    name=name, contributions=c, alpha=alpha, ci_method=ci_method)
@@ -142,17 +145,16 @@ class Estimate:
 def weight_diagnostics(w_raw: np.ndarray, w_used: np.ndarray, unsupported_mass: float) -> dict[str, Any]:
     """ESS and weight statistics: ``w_raw = pi / pscore``; ``w_used`` what the estimator applies."""
     n = w_used.shape[0]
-    s = float(w_used.sum())
-    s2 = float(np.dot(w_used, w_used))
+    s, s2, wmax, rmax, rsum, nzero = _kernels.weight_stats(
+        np.ascontiguousarray(w_raw, dtype=np.float64), np.ascontiguousarray(w_used, dtype=np.float64))
     ess = s * s / s2 if s2 > 0 else 0.0
-    wmax = float(np.abs(w_used).max())
     return {
-        "ess": ess,
-        "ess_ratio": ess / n,
-        "max_weight": float(w_raw.max()),
-        "mean_weight": float(w_raw.mean()),
-        "weight_share_max": wmax / s if s > 0 else float("inf"),
-        "n_zero_weight": int(np.count_nonzero(w_raw == 0)),
+        "ess": float(ess),
+        "ess_ratio": float(ess / n),
+        "max_weight": float(rmax),
+        "mean_weight": float(rsum / n),
+        "weight_share_max": float(wmax / s) if s > 0 else float("inf"),
+        "n_zero_weight": int(nzero),
         "unsupported_mass": float(unsupported_mass),
     }
 

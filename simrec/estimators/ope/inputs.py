@@ -61,18 +61,31 @@ class ReducedInputs:
 
     def __post_init__(self) -> None:
         pi = check_array(self.pi_logged, name="pi_logged", ndim=1, error=_E)
-        check_in_range(pi, name="pi_logged", low=0.0, high=1.0, error=_E)
+        if _kernels.range_violations(pi, 0.0, 1.0)[0]:
+            check_in_range(pi, name="pi_logged", low=0.0, high=1.0, error=_E)
         object.__setattr__(self, "pi_logged", pi)
         for f in ("q_pi", "q_logged"):
             v = getattr(self, f)
             if v is not None:
                 arr = check_array(v, name=f, ndim=1, shape=(pi.shape[0],), error=_E)
-                object.__setattr__(self, f, check_finite(arr, name=f, error=_E))
+                if _kernels.range_violations(arr, -np.inf, np.inf)[0]:
+                    check_finite(arr, name=f, error=_E)
+                object.__setattr__(self, f, arr)
         if (self.q_pi is None) != (self.q_logged is None):
             raise _E("`q_pi` and `q_logged` must be given together (both come from one reward model)")
 
     def __len__(self) -> int:
         return int(self.pi_logged.shape[0])
+
+    @classmethod
+    def _trusted(cls, pi_logged: np.ndarray, q_pi: np.ndarray | None, q_logged: np.ndarray | None,
+                 unsupported_mass: float | None) -> ReducedInputs:
+        """Build from arrays already validated (kernel output) without re-checking them."""
+        obj = object.__new__(cls)
+        for k, v in (("pi_logged", pi_logged), ("q_pi", q_pi), ("q_logged", q_logged),
+                     ("unsupported_mass", unsupported_mass)):
+            object.__setattr__(obj, k, v)
+        return obj
 
     @property
     def has_q(self) -> bool:
@@ -196,8 +209,8 @@ def reduce_inputs(
             j = int(bad[0])
             raise _E(f"`q_hat` must be finite (no NaN or inf); {n_q} rows are not, first at row "
                      f"{first_q + _row_offset}, action {j} (value {row[j]!r})")
-    return ReducedInputs(pi_logged=pi_log, q_pi=None if qh is None else q_pi,
-                         q_logged=None if qh is None else q_log, unsupported_mass=unsup / n)
+    return ReducedInputs._trusted(pi_log, None if qh is None else q_pi, None if qh is None else q_log,
+                                  unsup / n)
 
 
 def as_reduced(

@@ -29,16 +29,24 @@ METHODS = ("normal", "t", "bernstein", "bootstrap")
 
 def _mean_se(c: np.ndarray) -> tuple[float, float]:
     n = c.shape[0]
-    m = float(c.mean())
-    if n < 2:
-        return m, float("inf")
-    return m, float(c.std(ddof=1) / np.sqrt(n))
+    m, var = _kernels.mean_var(np.ascontiguousarray(c, dtype=np.float64))
+    return float(m), (float(np.sqrt(var / n)) if n > 1 else float("inf"))
+
+
+_Z_CACHE: dict[float, float] = {}
+
+
+def _z(alpha: float) -> float:
+    z = _Z_CACHE.get(alpha)
+    if z is None:
+        z = _Z_CACHE[alpha] = float(stats.norm.ppf(1 - alpha / 2))
+    return z
 
 
 def normal_ci(c: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
     """CLT interval :math:`\\bar c \\pm z_{1-\\alpha/2} s / \\sqrt n`."""
     m, se = _mean_se(c)
-    h = stats.norm.ppf(1 - alpha / 2) * se
+    h = _z(alpha) * se
     return m - h, m + h
 
 
