@@ -1,0 +1,163 @@
+"""The sweep runner: expand the grid, skip finished runs, execute the rest on a backend, store each
+result as it arrives, consolidate the table.
+
+>>> from simrec.sweeps import load_sweep, run_sweep          # doctest: +SKIP
+>>> result = run_sweep(load_sweep("examples/quickstart.toml"))  # doctest: +SKIP
+>>> result.table.groupby("estimator").abs_error.mean()      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .backends import Backend, make_backend
+from .grid import RunTask, expand
+from .run import execute
+from .spec import SweepSpec
+from .store import RunStore
+
+__all__ = ["run_sweep", "SweepResult", "provenance", "plan"]
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: the consolidated table and the counts of this invocation."""
+
+    out_dir: Path
+    table: pd.DataFrame
+    n_runs: int
+    n_skipped: int
+    n_executed: int
+    n_failed: int
+    failed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def results_path(self) -> Path:
+        return self.out_dir / "results.parquet"
+
+    def summary(self) -> str:
+        return (f"{self.n_runs} runs: {self.n_executed} executed, {self.n_skipped} already finished (skipped), "
+                f"{self.n_failed} failed; results: {self.results_path}")
+
+
+@functools.cache
+def provenance() -> dict[str, str]:
+    """Versions and the git commit of simrec's source, recorded in every row."""
+    import numba
+    import numpy
+
+    import simrec
+
+    sha = ""
+    try:
+        root = Path(simrec.__file__).resolve().parent.parent
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+        sha = out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {
+        "simrec_version": simrec.__version__,
+        "python_version": platform.python_version(),
+        "numpy_version": numpy.__version__,
+        "numba_version": numba.__version__,
+        "pandas_version": pd.__version__,
+        "git_sha": sha,
+    }
+
+
+def plan(spec: SweepSpec, out_dir: str | Path | None = None, retry_failed: bool = False
+         ) -> tuple[list[RunTask], list[RunTask], dict[str, str]]:
+    """``(all runs, runs to execute, statuses on disk)`` for ``spec`` in ``out_dir``."""
+    store = RunStore(Path(out_dir) if out_dir is not None else spec.output_dir)
+    tasks = expand(spec, provenance())
+    statuses = store.statuses()
+    todo = [t for t in tasks if t.run_id not in statuses or (retry_failed and statuses[t.run_id] == "failed")]
+    return tasks, todo, statuses
+
+
+def run_sweep(
+    spec: SweepSpec,
+    backend: Backend | str | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    n_jobs: int | None = None,
+    address: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    max_runs: int | None = None,
+) -> SweepResult:
+    """Run (or resume) a sweep and write its results table.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        A validated sweep (:func:`~simrec.sweeps.load_sweep`).
+    backend : Backend or {"local", "dask", "ray"}, optional
+        Where runs execute; default the sweep file's ``execution.backend``.
+    out_dir : path, optional
+        Output folder; default ``spec.output_dir`` (``reports/<name>``).
+    n_jobs, address : optional
+        Workers and cluster address for a backend given by name (default from the sweep file).
+    retry_failed : bool
+        Rerun runs recorded as failed (finished ``ok`` runs are always skipped).
+    progress : bool
+        Show a progress bar with ETA on stderr.
+    max_runs : int, optional
+        Execute at most this many runs now (the rest stay for a later resume).
+
+    Returns
+    -------
+    SweepResult
+    """
+    out = Path(out_dir) if out_dir is not None else spec.output_dir
+    store = RunStore(out)
+    tasks, todo, statuses = plan(spec, out, retry_failed)
+    if max_runs is not None:
+        todo = todo[:max_runs]
+    store.write_config(spec.model_dump(mode="json"))
+    own = not isinstance(backend, Backend)
+    if own:
+        ex = spec.execution
+        backend = make_backend(backend or ex.backend, n_jobs if n_jobs is not None else ex.n_jobs,
+                               address if address is not None else ex.address)
+    assert isinstance(backend, Backend)
+    failed: list[str] = []
+    try:
+        if todo:
+            failed = _execute(todo, backend, store, spec.name, progress)
+    finally:
+        if own:
+            backend.close()
+    ids = [t.run_id for t in tasks]
+    done = store.statuses()
+    table = store.consolidate([i for i in ids if i in done], config=spec.model_dump(mode="json"))
+    prev_failed = [i for i in ids if statuses.get(i) == "failed" and i not in {t.run_id for t in todo}]
+    return SweepResult(out_dir=out, table=table, n_runs=len(tasks), n_skipped=len(tasks) - len(todo),
+                       n_executed=len(todo), n_failed=len(failed), failed_ids=failed + prev_failed)
+
+
+def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, progress: bool) -> list[str]:
+    from tqdm.auto import tqdm
+
+    failed: list[str] = []
+    fn = functools.partial(execute, threads=1)
+    bar = tqdm(total=len(todo), desc=f"{name} [{backend.describe()}]", unit="run", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    try:
+        for res in backend.map_unordered(fn, todo):
+            store.write_run(res["rows"])
+            if res["status"] != "ok":
+                failed.append(res["run_id"])
+                bar.set_postfix(failed=len(failed), refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    return failed
