@@ -1,0 +1,122 @@
+"""Bad input raises clear errors that name the problem."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import simrec  # noqa: F401
+from simrec.errors import ConfigError, InvalidActionError
+from simrec.sim import World, WorldConfig, make_config, presets
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = World(presets.get("default", **{"catalog.n_items": 30, "population.n_users": 10}), seed=0)
+    w.reset(np.arange(3), 0)
+    return w
+
+
+@pytest.mark.parametrize(
+    "slates, match",
+    [
+        ([[0, 1, 1], [2, 3, 4], [5, 6, 7]], r"must not repeat an item; row 0 shows item 1 twice"),
+        ([[0, 1, 2], [2, 3, 30], [5, 6, 7]], r"item ids in \[0, 30\).*row 1 slot 2 is 30"),
+        ([[0, 1, 2], [2, 3, 4], [-1, 6, 7]], r"row 2 slot 0 is -1"),
+        ([[0.0, 1.0, 2.0]] * 3, r"integer item ids; got dtype float64"),
+        ([0, 1, 2], r"2-dimensional"),
+        ([[0, 1, 2]] * 2, r"must have 3 rows"),
+        ([["a", "b", "c"]] * 3, r"integer item ids"),
+    ],
+)
+def test_bad_slates(world, slates, match):
+    with pytest.raises(InvalidActionError, match=match):
+        world.step(slates)
+
+
+@pytest.mark.parametrize(
+    "env_id, action, match",
+    [
+        ("simrec/Slate-v0", np.array([0, 0, 1, 2, 3]), "repeat"),
+        ("simrec/Slate-v0", np.array([0, 1, 2, 3, 10_000]), r"\[0, 1000\)"),
+        ("simrec/Slate-v0", np.array([0, 1, 2]), "slate of 5 item ids"),
+        ("simrec/Slate-v0", np.array([0.5, 1, 2, 3, 4]), "integer"),
+        ("simrec/Bandit-v0", 1000, r"\[0, 1000\)"),
+        ("simrec/Bandit-v0", 1.5, "integers"),
+        ("simrec/Bandit-v0", np.array([1, 2]), "shape"),
+        ("simrec/Messaging-v0", -1, r"\[0, 1001\)"),
+    ],
+)
+def test_bad_env_actions(env_id, action, match):
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(InvalidActionError, match=match):
+        env.step(action)
+
+
+def test_bad_vector_actions():
+    env = gym.make_vec("simrec/Slate-v0", num_envs=3)
+    env.reset(seed=0)
+    with pytest.raises(InvalidActionError, match=r"shape \(3, 5\)"):
+        env.step(np.zeros((2, 5), dtype=np.int64))
+    with pytest.raises(InvalidActionError, match="row 1 shows item 7 twice"):
+        env.step(np.array([[0, 1, 2, 3, 4], [7, 7, 1, 2, 3], [0, 1, 2, 3, 4]]))
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        ({"dim": -1}, r"dim: Input should be greater than or equal to 1"),
+        ({"catalog": {"n_items": 0}}, r"catalog.n_items"),
+        ({"population": {"n_users": -5}}, r"population.n_users"),
+        ({"catalog": {"n_itemz": 5}}, r"catalog.n_itemz: unknown key"),
+        ({"colour": "red"}, r"colour: unknown key"),
+        ({"examination": {"model": "dbn"}}, r"examination.model"),
+        ({"slate_size": 50, "catalog": {"n_items": 10}}, r"slate_size \(50\) cannot exceed"),
+        ({"catalog": {"new_items_per_step": 1.0}}, r"max_new_items"),
+        ({"choice": {"affinity_weight": "high"}}, r"choice.affinity_weight"),
+    ],
+)
+def test_invalid_configs(data, match):
+    with pytest.raises(ConfigError, match=match):
+        make_config(data)
+
+
+def test_every_config_problem_is_listed():
+    with pytest.raises(ConfigError) as exc:
+        make_config({"dim": 0, "catalog": {"n_items": -1, "bogus": 1}, "population": {"n_users": 0}})
+    msg = str(exc.value)
+    assert "4 problem(s)" in msg
+    for path in ("dim", "catalog.n_items", "catalog.bogus", "population.n_users"):
+        assert path in msg
+
+
+def test_presets_and_overrides():
+    assert {"default", "clickbait", "cold-start", "large-catalog"} <= set(presets.names())
+    assert presets.get("large-catalog").catalog.n_items == 100_000
+    cfg = presets.get("default", **{"catalog.n_items": 50, "choice": {"no_click_utility": 1.0}})
+    assert cfg.catalog.n_items == 50 and cfg.choice.no_click_utility == 1.0
+    assert isinstance(cfg, WorldConfig)
+    with pytest.raises(ConfigError, match="unknown world preset 'nope'"):
+        presets.get("nope")
+    with pytest.raises(ConfigError, match="unknown key"):
+        presets.get("default", **{"catalog.nope": 1})
+    with pytest.raises(ConfigError, match="unknown config section"):
+        presets.get("default", **{"nope.x": 1})
+    with pytest.raises(Exception, match="frozen"):
+        cfg.dim = 3
+
+
+def test_bad_world_arguments():
+    with pytest.raises(ConfigError, match="seed"):
+        World("default", seed=-1)
+    w = World(presets.get("default", **{"population.n_users": 10}))
+    with pytest.raises(ConfigError, match=r"users.*\[0, 10\)"):
+        w.reset([0, 10], 0)
+    with pytest.raises(RuntimeError, match="reset"):
+        World("default").step([[0, 1, 2, 3, 4]])
+    with pytest.raises(InvalidActionError, match="items"):
+        w.expected_reward([0], [10_000], 0)
+    with pytest.raises(InvalidActionError, match="users"):
+        w.expected_reward(["x"], [0], 0)
