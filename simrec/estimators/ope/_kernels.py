@@ -47,7 +47,14 @@ def _row_pi_q(p, q):
     return s, neg, qp, qs
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
+def _finite(x):
+    # compiled without fast-math: under re-association LLVM may fold ``x - x`` (numba's isfinite)
+    # to 0 and call every value finite
+    return x == x and x != np.inf and x != -np.inf
+
+
+@njit(cache=True)
 def _bad_p(s, neg):
     # a NaN anywhere makes ``s`` NaN and fails the second test
     return neg > 0 or not (abs(s - 1.0) <= SUM_TOL)
@@ -79,7 +86,7 @@ def reduce_2d(ad, q, action, unlogged):
             s, neg, qp, qs = _row_pi_q(row, qrow)
             q_pi[i] = qp
             q_log[i] = qrow[a]
-            if not np.isfinite(qs):
+            if not _finite(qs):
                 n_q += 1
                 if first_q < 0:
                     first_q = i
@@ -116,7 +123,7 @@ def reduce_3d(ad, q, action, position, unlogged):
             s, neg, qp, qs = _row_pi_q(row, qrow)
             q_pi[i] = qp
             q_log[i] = qrow[a]
-            if not np.isfinite(qs):
+            if not _finite(qs):
                 n_q += 1
                 if first_q < 0:
                     first_q = i
