@@ -178,6 +178,8 @@ def reduce_inputs(
     if ad.shape[0] != n or ad.shape[1] != k:
         raise _E(f"`action_dist` must have shape ({n}, {k}{', n_slots' if ad.ndim == 3 else ''}) "
                  f"for a log of {n} rows and {k} actions; got {ad.shape}")
+    if ad.ndim == 3 and log.position is None:
+        raise _E("`action_dist` has a slot axis (n, n_actions, n_slots) but `log.position` is None")
     qh = None
     if q_hat is not None:
         qh = _dense(q_hat, "q_hat")
@@ -189,8 +191,6 @@ def reduce_inputs(
     if ad.ndim == 2:
         out = _kernels.reduce_2d(ad, qh, log.action, unlogged)
     else:
-        if log.position is None:
-            raise _E("`action_dist` has a slot axis (n, n_actions, n_slots) but `log.position` is None")
         n_slots = ad.shape[2]
         if int(log.position.max()) >= n_slots:
             bad = log.position >= n_slots
