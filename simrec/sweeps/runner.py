@@ -149,7 +149,7 @@ def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, 
 
     failed: list[str] = []
     fn = functools.partial(execute, threads=1)
-    bar = tqdm(total=len(todo), desc=f"{name} [{backend.describe()}]", unit="run", disable=not progress,
+    bar = tqdm(total=len(todo), desc=f"{name} [{backend.describe()}]", unit="run", disable=None if progress else True,
                file=sys.stderr, dynamic_ncols=True)
     try:
         for res in backend.map_unordered(fn, todo):
