@@ -173,6 +173,13 @@ class EstimatorSpec(_Strict):
     def _short(cls, data: Any) -> Any:
         return _named(data)
 
+    @field_validator("name")
+    @classmethod
+    def _canonical(cls, v: str) -> str:
+        from ._registry import _EST_LOWER
+
+        return _EST_LOWER.get(v.lower(), v)
+
     @property
     def key(self) -> str:
         """The name shown in results: the label, the class name with parameters, or the class name."""
