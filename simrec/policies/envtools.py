@@ -1,0 +1,103 @@
+"""Read what a policy needs (spaces, item features, the simulator core) off a Gymnasium env.
+
+Works on simrec single envs (possibly wrapped by ``gym.make``), simrec vector envs, any Gymnasium
+env with a ``Box`` observation space and a ``Discrete``/``MultiDiscrete`` action space, and on a
+``(observation_space, action_space)`` pair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ..errors import InvalidPolicyInputError
+
+__all__ = ["env_core", "env_spaces", "env_item_features", "is_vector_env", "n_available"]
+
+
+def env_core(env: Any) -> Any:
+    """The simrec core behind ``env`` (``None`` for a non-simrec env)."""
+    seen = 0
+    e = env
+    while e is not None and seen < 20:
+        core = e.__dict__.get("core") if hasattr(e, "__dict__") else None
+        if core is not None:
+            return core
+        e = getattr(e, "env", None)
+        seen += 1
+    try:
+        return getattr(env.unwrapped, "core", None)
+    except AttributeError:
+        return None
+
+
+def is_vector_env(env: Any) -> bool:
+    """True for a Gymnasium vector env."""
+    return isinstance(env, gym.vector.VectorEnv) or hasattr(env, "num_envs") and hasattr(env, "single_action_space")
+
+
+def _spaces(env_or_spaces: Any) -> tuple[gym.Space, gym.Space]:
+    if isinstance(env_or_spaces, (tuple, list)) and len(env_or_spaces) == 2:
+        return env_or_spaces[0], env_or_spaces[1]
+    if isinstance(env_or_spaces, dict):
+        return env_or_spaces["observation_space"], env_or_spaces["action_space"]
+    if is_vector_env(env_or_spaces):
+        return env_or_spaces.single_observation_space, env_or_spaces.single_action_space
+    if hasattr(env_or_spaces, "observation_space") and hasattr(env_or_spaces, "action_space"):
+        return env_or_spaces.observation_space, env_or_spaces.action_space
+    raise InvalidPolicyInputError(
+        "expected a Gymnasium env, a vector env or an (observation_space, action_space) pair; "
+        f"got {type(env_or_spaces).__name__}")
+
+
+def env_spaces(env_or_spaces: Any) -> tuple[int, int, int | None]:
+    """``(obs_dim, n_actions, slate_size)``; ``slate_size`` is None for a ``Discrete`` action space.
+
+    For a simrec env whose catalog grows, ``n_actions`` is the number of items released so far.
+    """
+    obs_space, act_space = _spaces(env_or_spaces)
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        raise InvalidPolicyInputError(f"policies need a 1-D Box observation space; got {obs_space}")
+    obs_dim = int(obs_space.shape[0])
+    if isinstance(act_space, gym.spaces.Discrete):
+        n, k = int(act_space.n), None
+    elif isinstance(act_space, gym.spaces.MultiDiscrete) and act_space.nvec.ndim == 1:
+        nvec = np.asarray(act_space.nvec)
+        if not (nvec == nvec[0]).all():
+            raise InvalidPolicyInputError(f"slate action spaces need equal sizes per slot; got {nvec}")
+        n, k = int(nvec[0]), int(nvec.shape[0])
+    else:
+        raise InvalidPolicyInputError(f"policies need a Discrete or MultiDiscrete action space; got {act_space}")
+    avail = n_available(env_or_spaces)
+    if avail is not None:
+        extra = n - n_items(env_or_spaces)  # Messaging-v0: action 0 = no notification
+        n = min(n, avail + max(extra, 0))
+    return obs_dim, n, k
+
+
+def n_items(env: Any) -> int:
+    """Catalog capacity of a simrec env."""
+    core = env_core(env) if not isinstance(env, (tuple, list, dict)) else None
+    return int(core.world.n_items) if core is not None else 0
+
+
+def n_available(env: Any) -> int | None:
+    """Items released so far in a simrec env's world (None for other envs)."""
+    if isinstance(env, (tuple, list, dict)):
+        return None
+    core = env_core(env)
+    if core is None:
+        return None
+    return int(core.world.n_available)
+
+
+def env_item_features(env_or_spaces: Any) -> np.ndarray | None:
+    """The observable item embeddings ``(n_items, dim)`` of a simrec env (None otherwise)."""
+    if isinstance(env_or_spaces, (tuple, list, dict)):
+        return None
+    core = env_core(env_or_spaces)
+    if core is None:
+        return None
+    return np.asarray(core.world.item_features, dtype=np.float64)

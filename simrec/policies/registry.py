@@ -1,0 +1,211 @@
+"""Build policies by name from an env (or its spaces): ``make_policy("linucb", env, alpha=0.5)``.
+
+Names (see :func:`policy_names`): ``uniform``, ``popularity``, ``softmax``, ``epsilon-greedy``,
+``epsilon-mixture``, ``ucb1``, ``linucb``, ``linear-ts``, ``bernoulli-ts``, ``logistic-ts``, ``oracle``,
+``topk``, ``plackett-luce``, ``reinforce``, ``q-learning``, ``linear-q``, ``slateq``.
+
+On an env with a slate action space (``Slate-v0``, ``Retention-v0``) a single-action policy is
+wrapped so that it shows a slate: ``TopK`` over its scores (``slate="topk"``, default) or
+``PlackettLuce`` (``slate="plackett-luce"``, with ``temperature``).
+
+Score-based policies (``softmax``, ``topk``, ``plackett-luce``) take ``scores``: ``"affinity"``
+(default: the user features dotted with the item features, what a content-based recommender would
+use), ``"oracle"`` (the simulator's exact expected reward), the name of another policy (its scores),
+a list of per-item scores, or a callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidPolicyInputError
+from .bandits import UCB1, BernoulliTS, EpsilonGreedy, LinearTS, LinUCB, LogisticTS
+from .base import BasePolicy
+from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
+from .envtools import env_core, env_item_features, env_spaces
+from .slates import PlackettLuce, TopK
+
+__all__ = ["make_policy", "policy_names", "register_policy"]
+
+_Builder = Callable[..., BasePolicy]
+_REGISTRY: dict[str, _Builder] = {}
+
+
+class _Ctx:
+    """What builders need to know about the env."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.obs_dim, self.n_actions, self.slate_size = env_spaces(env)
+        self.item_features = env_item_features(env)
+        # Messaging-v0: action 0 = no notification, item a - 1 otherwise
+        self.offset = 1 if self.item_features is not None and _has_null_action(env) else 0
+
+    def affinity(self) -> Callable[[np.ndarray], np.ndarray]:
+        F = self.item_features
+        if F is None:
+            raise InvalidPolicyInputError("scores='affinity' needs a simrec env (item features)")
+        d, off, n = F.shape[1], self.offset, self.n_actions
+
+        def fn(X: np.ndarray) -> np.ndarray:
+            s = X[:, :d] @ F[: n - off].T
+            return np.hstack([np.zeros((X.shape[0], off)), s]) if off else s
+
+        return fn
+
+    def scores(self, scores: Any, rng: Any) -> Any:
+        if scores is None or (isinstance(scores, str) and scores == "affinity"):
+            return self.affinity()
+        if isinstance(scores, str):
+            return make_policy(scores, self.env, rng=rng, slate=None)
+        return scores
+
+
+def _has_null_action(env: Any) -> bool:
+    core = env_core(env)
+    return core is not None and type(core).__name__ == "MessagingCore"
+
+
+def register_policy(name: str) -> Callable[[_Builder], _Builder]:
+    """Decorator registering ``builder(ctx, **params) -> policy`` under ``name``."""
+
+    def deco(fn: _Builder) -> _Builder:
+        _REGISTRY[name] = fn
+        return fn
+
+    return deco
+
+
+def policy_names() -> list[str]:
+    """The registered policy names."""
+    return sorted(_REGISTRY)
+
+
+def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator | None = None,
+                slate: str | None = "topk", **params: Any) -> BasePolicy:
+    """Build the policy registered as ``name`` for ``env_or_spaces``.
+
+    Parameters
+    ----------
+    name : str
+        A registered name (:func:`policy_names`).
+    env_or_spaces : gymnasium.Env, VectorEnv or (observation_space, action_space)
+    rng : int, Generator or None
+        Seed of the policy.
+    slate : {"topk", "plackett-luce"} or None
+        How a single-action policy fills a slate on slate envs (``temperature`` goes with
+        ``"plackett-luce"``).
+    **params
+        Hyper-parameters of the policy (e.g. ``alpha`` for LinUCB, ``epsilon``).
+
+    Examples
+    --------
+    >>> import gymnasium as gym, simrec
+    >>> env = gym.make("simrec/Bandit-v0", world={"preset": "default", "catalog": {"n_items": 20}})
+    >>> make_policy("linucb", env, alpha=0.5, rng=0)
+    LinUCB(n_actions=20)
+    """
+    if name not in _REGISTRY:
+        raise InvalidPolicyInputError(f"unknown policy {name!r}; known policies: {', '.join(policy_names())}")
+    ctx = _Ctx(env_or_spaces)
+    temperature = params.pop("temperature", None) if slate == "plackett-luce" and name not in (
+        "softmax", "plackett-luce") else None
+    try:
+        pol = _REGISTRY[name](ctx, rng=rng, **params)
+    except TypeError as exc:
+        raise InvalidPolicyInputError(f"bad parameters for policy {name!r}: {exc}") from None
+    if ctx.slate_size is not None and slate is not None and not pol.is_slate:
+        if slate == "topk":
+            pol = TopK(pol, ctx.n_actions, ctx.slate_size, obs_dim=ctx.obs_dim, rng=rng)
+        elif slate == "plackett-luce":
+            pol = PlackettLuce(pol, ctx.n_actions, ctx.slate_size, temperature=temperature or 1.0,
+                               obs_dim=ctx.obs_dim, rng=rng)
+        else:
+            raise InvalidPolicyInputError(f"`slate` must be 'topk' or 'plackett-luce'; got {slate!r}")
+    return pol
+
+
+def _feats(ctx: _Ctx, params: dict[str, Any]) -> Any:
+    if params.get("model") == "shared" and params.get("item_features") is None:
+        if ctx.item_features is None:
+            raise InvalidPolicyInputError("model='shared' needs item features (a simrec env or item_features=)")
+        params["item_features"] = ctx.item_features
+    return params
+
+
+@register_policy("uniform")
+def _uniform(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return Uniform(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("popularity")
+def _popularity(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return Popularity(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("softmax")
+def _softmax(ctx: _Ctx, scores: Any = None, **p: Any) -> BasePolicy:
+    return Softmax(ctx.scores(scores, p.get("rng")), ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("epsilon-greedy")
+def _eps_greedy(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return EpsilonGreedy(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("epsilon-mixture")
+def _eps_mix(ctx: _Ctx, base: str = "softmax", epsilon: float = 0.1, base_params: dict | None = None,
+             **p: Any) -> BasePolicy:
+    inner = make_policy(base, ctx.env, rng=p.get("rng"), slate=None, **(base_params or {}))
+    return EpsilonMixture(inner, epsilon, **p)
+
+
+@register_policy("ucb1")
+def _ucb1(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return UCB1(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("bernoulli-ts")
+def _bts(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return BernoulliTS(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("linucb")
+def _linucb(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return LinUCB(ctx.n_actions, ctx.obs_dim, **_feats(ctx, p))
+
+
+@register_policy("linear-ts")
+def _lints(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return LinearTS(ctx.n_actions, ctx.obs_dim, **_feats(ctx, p))
+
+
+@register_policy("logistic-ts")
+def _logts(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return LogisticTS(ctx.n_actions, ctx.obs_dim, **_feats(ctx, p))
+
+
+@register_policy("oracle")
+def _oracle(ctx: _Ctx, **p: Any) -> BasePolicy:
+    if isinstance(ctx.env, (tuple, list, dict)):
+        raise InvalidPolicyInputError("the oracle needs a simrec env, not just spaces")
+    return Oracle.from_env(ctx.env, **p)
+
+
+@register_policy("topk")
+def _topk(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any) -> BasePolicy:
+    k = slate_size or ctx.slate_size
+    if k is None:
+        raise InvalidPolicyInputError("'topk' needs a slate env or slate_size=")
+    return TopK(ctx.scores(scores, p.get("rng")), ctx.n_actions, k, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("plackett-luce")
+def _pl(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any) -> BasePolicy:
+    k = slate_size or ctx.slate_size
+    if k is None:
+        raise InvalidPolicyInputError("'plackett-luce' needs a slate env or slate_size=")
+    return PlackettLuce(ctx.scores(scores, p.get("rng")), ctx.n_actions, k, obs_dim=ctx.obs_dim, **p)
