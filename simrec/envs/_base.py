@@ -19,7 +19,16 @@ from ..errors import InvalidActionError
 from ..sim import World
 from ..sim._rng import mix64_np
 
-__all__ = ["Core", "SimrecEnv", "SimrecVectorEnv", "next_seeds", "obs_box", "stack_obs", "check_int_actions"]
+__all__ = [
+    "Core",
+    "SimrecEnv",
+    "SimrecVectorEnv",
+    "next_seeds",
+    "obs_box",
+    "stack_obs",
+    "clip_obs",
+    "check_int_actions",
+]
 
 _SEED_MASK = np.uint64((1 << 62) - 1)
 
@@ -79,10 +88,14 @@ def obs_box(dim: int) -> gym.spaces.Box:
     return gym.spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(dim,), dtype=np.float32)
 
 
+def clip_obs(out: np.ndarray) -> np.ndarray:
+    """Clip an observation batch to the space's bounds, in place."""
+    return np.clip(out, -OBS_BOUND, OBS_BOUND, out=out)
+
+
 def stack_obs(cols: list[np.ndarray]) -> np.ndarray:
     """Columns -> a clipped float32 observation batch."""
-    out = np.concatenate(cols, axis=1, dtype=np.float32)
-    return np.clip(out, -OBS_BOUND, OBS_BOUND, out=out)
+    return clip_obs(np.concatenate(cols, axis=1, dtype=np.float32))
 
 
 def check_int_actions(actions: Any, shape: tuple[int, ...], high: int, name: str = "action") -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..errors import ConfigError
-from ._base import SimrecEnv, SimrecVectorEnv, stack_obs
+from ._base import SimrecEnv, SimrecVectorEnv, clip_obs
 from .slate import SlateCore
 
 __all__ = ["RetentionCore", "RetentionEnv", "RetentionVectorEnv"]
@@ -39,12 +39,12 @@ class RetentionCore(SlateCore):
         self.last_gap[rows] = 0
 
     def observe(self) -> np.ndarray:
-        extra = [
-            (self.day / self.horizon_days)[:, None],
-            (self.sessions / self.horizon_days)[:, None],
-            (self.last_gap / 7.0)[:, None],
-        ]
-        return stack_obs(self._session_obs() + extra)
+        out = np.empty((self.n_rows,) + self.single_observation_space.shape, dtype=np.float32)
+        self._session_obs(out)
+        out[:, -3] = self.day / self.horizon_days
+        out[:, -2] = self.sessions / self.horizon_days
+        out[:, -1] = self.last_gap / 7.0
+        return clip_obs(out)
 
     def step(self, actions: np.ndarray, active: np.ndarray):
         fb, info = self._slate_step(actions, active)

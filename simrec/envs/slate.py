@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import InvalidActionError
-from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box, stack_obs
+from ._base import Core, SimrecEnv, SimrecVectorEnv, clip_obs, obs_box
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
 
@@ -47,18 +47,19 @@ class SlateCore(Core):
         self.click_sum[rows] = 0.0
         self.last_watch[rows] = 0.0
 
-    def _session_obs(self) -> list[np.ndarray]:
-        n = np.maximum(self.clicks, 1.0)[:, None]
-        return [
-            self.world.state.features,
-            self.click_sum / n,
-            (self.steps / self.max_steps)[:, None],
-            (self.clicks / np.maximum(self.steps, 1))[:, None],
-            self.last_watch[:, None],
-        ]
+    def _session_obs(self, out: np.ndarray) -> None:
+        """Fill the first ``2 * dim + 3`` columns of ``out`` with the session observation."""
+        d = self.world.config.dim
+        out[:, :d] = self.world.state.features
+        np.divide(self.click_sum, np.maximum(self.clicks, 1.0)[:, None], out=out[:, d : 2 * d], casting="unsafe")
+        out[:, 2 * d] = self.steps / self.max_steps
+        out[:, 2 * d + 1] = self.clicks / np.maximum(self.steps, 1)
+        out[:, 2 * d + 2] = self.last_watch
 
     def observe(self) -> np.ndarray:
-        return stack_obs(self._session_obs())
+        out = np.empty((self.n_rows,) + self.single_observation_space.shape, dtype=np.float32)
+        self._session_obs(out)
+        return clip_obs(out)
 
     def check_actions(self, actions: Any) -> np.ndarray:
         arr = np.asarray(actions)
@@ -77,7 +78,7 @@ class SlateCore(Core):
 
     def _slate_step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()
-        fb = self.world.step(actions, active)
+        fb = self.world.step(actions, active, validate=False)  # validated by check_actions
         self.steps[active] += 1
         clicked = fb.clicked_item >= 0
         self.clicks += clicked

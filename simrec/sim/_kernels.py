@@ -26,18 +26,28 @@ _D_ORGANIC = np.uint64(6)
 _ONE = np.uint64(1)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, int]:
     """First problem in ``slates``: (code, row, col, value); code 0 ok, 1 out of range, 2 duplicate."""
     B, K = slates.shape
-    for b in range(B):
+    bad = np.zeros(B, dtype=np.int64)
+    for b in prange(B):
         for k in range(K):
             a = slates[b, k]
             if a < 0 or a >= n_available:
-                return 1, b, k, a
+                bad[b] = 1 + 2 * k
+                break
+            dup = False
             for j in range(k):
                 if slates[b, j] == a:
-                    return 2, b, k, a
+                    dup = True
+            if dup:
+                bad[b] = 2 + 2 * k
+                break
+    for b in range(B):
+        if bad[b] > 0:
+            k = (bad[b] - 1) // 2
+            return 2 - bad[b] % 2, b, k, slates[b, k]
     return 0, -1, -1, 0
 
 
@@ -46,15 +56,17 @@ def slate_step(
     slates, active, theta, sat, bored, eta, key, counter,
     phi, topic, quality, attract, P,
     v_scratch, w_scratch,
-    clicked_slot, watch, reward, expected, slot_exp, left,
+    clicked_slot, clicked_item, watch, reward, expected, slot_exp, left,
 ):  # fmt: skip
     """One slate per active row: choice, consumption, state updates, leave decision."""
     B, K = slates.shape
     T = bored.shape[1]
     as_watch = P[bh.REWARD_WATCH] > 0
+    logk = np.log(np.arange(1, K + 1).astype(np.float64))
     for b in prange(B):
         if not active[b]:
             clicked_slot[b] = -1
+            clicked_item[b] = -1
             watch[b] = 0.0
             reward[b] = 0.0
             expected[b] = 0.0
@@ -69,9 +81,12 @@ def slate_step(
         for k in range(K):
             it = slates[b, k]
             aff = bh.affinity(th, phi, it)
+            w[k] = aff  # affinity now; watch fraction where needed below
             v[k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
-            w[k] = bh.watch_fraction(aff, quality[it], P)
-        bh.click_probs(v, K, eta[b], P, pr)
+        if as_watch:
+            for k in range(K):
+                w[k] = bh.watch_fraction(w[k], quality[slates[b, k]], P)
+        bh.click_probs(v, K, eta[b], P, pr, logk)
         u = uniform(key[b], counter[b], _D_CLICK)
         chosen = -1
         cum = 0.0
@@ -87,7 +102,8 @@ def slate_step(
         clicked_slot[b] = chosen
         if chosen >= 0:
             it = slates[b, chosen]
-            wf = w[chosen]
+            clicked_item[b] = it
+            wf = w[chosen] if as_watch else bh.watch_fraction(w[chosen], quality[it], P)
             watch[b] = wf
             reward[b] = wf if as_watch else 1.0
             if P[bh.SAT_ON] > 0:
@@ -97,6 +113,7 @@ def slate_step(
                 for j in range(th.shape[0]):
                     th[j] += r * (phi[it, j] - th[j])
         else:
+            clicked_item[b] = -1
             watch[b] = 0.0
             reward[b] = 0.0
             if P[bh.SAT_ON] > 0:

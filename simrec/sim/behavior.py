@@ -79,10 +79,20 @@ def sigmoid(x: float) -> float:
 
 @njit(cache=True, inline="always")
 def affinity(theta: np.ndarray, phi: np.ndarray, item: int) -> float:
-    s = 0.0
-    for j in range(theta.shape[0]):
-        s += theta[j] * phi[item, j]
-    return s
+    """<theta, phi_item>, with four independent accumulators (no serial add chain)."""
+    d = theta.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    j = 0
+    while j + 4 <= d:
+        s0 += theta[j] * phi[item, j]
+        s1 += theta[j + 1] * phi[item, j + 1]
+        s2 += theta[j + 2] * phi[item, j + 2]
+        s3 += theta[j + 3] * phi[item, j + 3]
+        j += 4
+    while j < d:
+        s0 += theta[j] * phi[item, j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=True, inline="always")
@@ -100,9 +110,11 @@ def watch_fraction(aff: float, quality: float, P: np.ndarray) -> float:
     return sigmoid(P[C_BIAS] + P[C_AFF] * aff + P[C_Q] * quality)
 
 
-@njit(cache=True)
-def click_probs(v: np.ndarray, k_n: int, eta: float, P: np.ndarray, out: np.ndarray) -> None:
-    """``out[k]`` = P(click slot k) for utilities ``v[:k_n]`` (see the module docstring)."""
+@njit(cache=True, inline="always")
+def click_probs(v: np.ndarray, k_n: int, eta: float, P: np.ndarray, out: np.ndarray, logk: np.ndarray) -> None:
+    """``out[k]`` = P(click slot k) for utilities ``v[:k_n]`` (see the module docstring).
+
+    ``v`` is used as scratch (overwritten); ``logk[k]`` = log(k + 1)."""
     model = P[EXAM_MODEL]
     if model == EXAM_CASCADE:
         reach = 1.0
@@ -112,17 +124,20 @@ def click_probs(v: np.ndarray, k_n: int, eta: float, P: np.ndarray, out: np.ndar
             out[k] = reach * pk
             reach *= (1.0 - pk) * g
         return
+    # e_k * exp(v_k) = exp(v_k - eta * log(k + 1)): one exp per slot, shifted by the max for safety
     m = P[V0]
     for k in range(k_n):
+        if model != EXAM_NONE:
+            v[k] -= eta * logk[k]
         if v[k] > m:
             m = v[k]
     denom = math.exp(P[V0] - m)
     for k in range(k_n):
-        e = 1.0 if model == EXAM_NONE else (k + 1.0) ** (-eta)
-        out[k] = e * math.exp(v[k] - m)
+        out[k] = math.exp(v[k] - m)
         denom += out[k]
+    inv = 1.0 / denom
     for k in range(k_n):
-        out[k] /= denom
+        out[k] *= inv
 
 
 @njit(cache=True, inline="always")

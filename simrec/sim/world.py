@@ -206,28 +206,28 @@ class World:
             raise InvalidActionError(f"`slates` must not repeat an item; row {row} shows item {val} twice")
         return arr
 
-    def step(self, slates: Any, active: np.ndarray | None = None) -> Feedback:
+    def step(self, slates: Any, active: np.ndarray | None = None, *, validate: bool = True) -> Feedback:
         """Show ``slates[b]`` to row b (rows where ``active`` is False are skipped and untouched).
 
-        Advances the world clock by one step (new items may be released)."""
+        Advances the world clock by one step (new items may be released). ``validate=False`` skips
+        :meth:`check_slates` for callers that already ran it on these slates."""
         s = self._require_state()
         B = len(s)
-        sl = self.check_slates(slates, B)
+        sl = self.check_slates(slates, B) if validate else slates
         act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
         Kn = sl.shape[1]
         if self._scratch is None or self._scratch[0].shape != (B, Kn):
             self._scratch = (np.empty((B, Kn)), np.empty((B, Kn)))
-        slot, watch, reward = np.empty(B, np.int64), np.empty(B), np.empty(B)
+        slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
         c = self.catalog
         K.slate_step(
             sl, act, s.theta, s.sat, s.bored, s.eta, s.key, s.counter,
             c.embedding, c.topic, c.quality, c.attractiveness, self.params,
             self._scratch[0], self._scratch[1],
-            slot, watch, reward, expected, slot_exp, left,
+            slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1
-        item = np.where(slot >= 0, np.take_along_axis(sl, np.maximum(slot, 0)[:, None], 1)[:, 0], -1)
         return Feedback(slot, item, watch, reward, expected, slot_exp, left)
 
     def end_session(self, mask: np.ndarray) -> SessionEnd:
