@@ -74,44 +74,40 @@ def slate_step(
             for k in range(K):
                 slot_exp[b, k] = 0.0
             continue
-        v = v_scratch[b]
-        w = w_scratch[b]
-        pr = slot_exp[b]
-        th = theta[b]
         for k in range(K):
             it = slates[b, k]
-            aff = bh.affinity(th, phi, it)
-            w[k] = aff  # affinity now; watch fraction where needed below
-            v[k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
+            aff = bh.affinity(theta, b, phi, it)
+            w_scratch[b, k] = aff  # affinity now; watch fraction where needed below
+            v_scratch[b, k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
         if as_watch:
             for k in range(K):
-                w[k] = bh.watch_fraction(w[k], quality[slates[b, k]], P)
-        bh.click_probs(v, K, eta[b], P, pr, logk)
+                w_scratch[b, k] = bh.watch_fraction(w_scratch[b, k], quality[slates[b, k]], P)
+        bh.click_probs(v_scratch, b, K, eta[b], P, slot_exp, logk)
         u = uniform(key[b], counter[b], _D_CLICK)
         chosen = -1
         cum = 0.0
         exp_r = 0.0
         for k in range(K):
-            cum += pr[k]
+            cum += slot_exp[b, k]
             if chosen < 0 and u < cum:
                 chosen = k
             if as_watch:
-                pr[k] *= w[k]
-            exp_r += pr[k]
+                slot_exp[b, k] *= w_scratch[b, k]
+            exp_r += slot_exp[b, k]
         expected[b] = exp_r
         clicked_slot[b] = chosen
         if chosen >= 0:
             it = slates[b, chosen]
             clicked_item[b] = it
-            wf = w[chosen] if as_watch else bh.watch_fraction(w[chosen], quality[it], P)
+            wf = w_scratch[b, chosen] if as_watch else bh.watch_fraction(w_scratch[b, chosen], quality[it], P)
             watch[b] = wf
             reward[b] = wf if as_watch else 1.0
             if P[bh.SAT_ON] > 0:
                 sat[b] += P[bh.SAT_RATE] * (quality[it] - sat[b])
             if P[bh.DRIFT_ON] > 0:
                 r = P[bh.DRIFT_RATE] * wf
-                for j in range(th.shape[0]):
-                    th[j] += r * (phi[it, j] - th[j])
+                for j in range(theta.shape[1]):
+                    theta[b, j] += r * (phi[it, j] - theta[b, j])
         else:
             clicked_item[b] = -1
             watch[b] = 0.0
@@ -181,7 +177,7 @@ def notify_day(
         p_open = 0.0
         aff = 0.0
         if sent:
-            aff = bh.affinity(theta[b], phi, it)
+            aff = bh.affinity(theta, b, phi, it)
             p_open = bh.open_prob(aff, load[b], P)
         p_org = bh.organic_visit_prob(sat[b], P)
         expected[b] = p_open + (1.0 - p_open) * p_org
@@ -210,7 +206,7 @@ def expected_single(theta, bored, eta, items, positions, phi, topic, quality, at
     as_watch = P[bh.REWARD_WATCH] > 0
     for b in prange(items.shape[0]):
         it = items[b]
-        aff = bh.affinity(theta[b], phi, it)
+        aff = bh.affinity(theta, b, phi, it)
         v = bh.utility(aff, attract[it], bored[b, topic[it]], P)
         p = bh.single_click_prob(v, positions[b], eta[b], P)
         if as_watch:
@@ -224,7 +220,7 @@ def expected_all(theta, bored, eta, phi, topic, quality, attract, n_items, P, ou
     as_watch = P[bh.REWARD_WATCH] > 0
     for b in prange(theta.shape[0]):
         for it in range(n_items):
-            aff = bh.affinity(theta[b], phi, it)
+            aff = bh.affinity(theta, b, phi, it)
             v = bh.utility(aff, attract[it], bored[b, topic[it]], P)
             p = bh.single_click_prob(v, 0, eta[b], P)
             if as_watch:

@@ -78,19 +78,21 @@ def sigmoid(x: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def affinity(theta: np.ndarray, phi: np.ndarray, item: int) -> float:
-    """<theta, phi_item>, with four independent accumulators (no serial add chain)."""
-    d = theta.shape[0]
+def affinity(theta: np.ndarray, b: int, phi: np.ndarray, item: int) -> float:
+    """<theta[b], phi[item]>, with four independent accumulators (no serial add chain).
+
+    Rows are indexed in place (no per-row array views: they cost reference counting in threads)."""
+    d = theta.shape[1]
     s0 = s1 = s2 = s3 = 0.0
     j = 0
     while j + 4 <= d:
-        s0 += theta[j] * phi[item, j]
-        s1 += theta[j + 1] * phi[item, j + 1]
-        s2 += theta[j + 2] * phi[item, j + 2]
-        s3 += theta[j + 3] * phi[item, j + 3]
+        s0 += theta[b, j] * phi[item, j]
+        s1 += theta[b, j + 1] * phi[item, j + 1]
+        s2 += theta[b, j + 2] * phi[item, j + 2]
+        s3 += theta[b, j + 3] * phi[item, j + 3]
         j += 4
     while j < d:
-        s0 += theta[j] * phi[item, j]
+        s0 += theta[b, j] * phi[item, j]
         j += 1
     return (s0 + s1) + (s2 + s3)
 
@@ -111,33 +113,35 @@ def watch_fraction(aff: float, quality: float, P: np.ndarray) -> float:
 
 
 @njit(cache=True, inline="always")
-def click_probs(v: np.ndarray, k_n: int, eta: float, P: np.ndarray, out: np.ndarray, logk: np.ndarray) -> None:
-    """``out[k]`` = P(click slot k) for utilities ``v[:k_n]`` (see the module docstring).
+def click_probs(
+    v: np.ndarray, b: int, k_n: int, eta: float, P: np.ndarray, out: np.ndarray, logk: np.ndarray
+) -> None:
+    """``out[b, k]`` = P(click slot k) for utilities ``v[b, :k_n]`` (see the module docstring).
 
-    ``v`` is used as scratch (overwritten); ``logk[k]`` = log(k + 1)."""
+    ``v[b]`` is used as scratch (overwritten); ``logk[k]`` = log(k + 1)."""
     model = P[EXAM_MODEL]
     if model == EXAM_CASCADE:
         reach = 1.0
         g = P[CASCADE_CONT]
         for k in range(k_n):
-            pk = sigmoid(v[k] - P[V0])
-            out[k] = reach * pk
+            pk = sigmoid(v[b, k] - P[V0])
+            out[b, k] = reach * pk
             reach *= (1.0 - pk) * g
         return
     # e_k * exp(v_k) = exp(v_k - eta * log(k + 1)): one exp per slot, shifted by the max for safety
     m = P[V0]
     for k in range(k_n):
         if model != EXAM_NONE:
-            v[k] -= eta * logk[k]
-        if v[k] > m:
-            m = v[k]
+            v[b, k] -= eta * logk[k]
+        if v[b, k] > m:
+            m = v[b, k]
     denom = math.exp(P[V0] - m)
     for k in range(k_n):
-        out[k] = math.exp(v[k] - m)
-        denom += out[k]
+        out[b, k] = math.exp(v[b, k] - m)
+        denom += out[b, k]
     inv = 1.0 / denom
     for k in range(k_n):
-        out[k] *= inv
+        out[b, k] *= inv
 
 
 @njit(cache=True, inline="always")
