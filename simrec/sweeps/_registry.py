@@ -70,67 +70,42 @@ def estimator_problems(name: str, params: Any) -> list[tuple[str, str]]:
 
 
 # ---- policies -----------------------------------------------------------------------------------
-def _policies_module() -> Any:
-    import simrec.policies as pol
-
-    if not hasattr(pol, "make_policy"):
-        raise ImportError("simrec.policies has no make_policy yet")
-    return pol
-
-
 def policy_names() -> list[str] | None:
-    """Names accepted by :func:`simrec.policies.make_policy` (None when the registry cannot list them)."""
+    """Names accepted by :func:`simrec.policies.make_policy` (None when simrec.policies lacks a registry)."""
     try:
-        pol = _policies_module()
+        from ..policies import policy_names as names
     except ImportError:
         return None
-    for attr in ("policy_names", "names", "list_policies"):
-        fn = getattr(pol, attr, None)
-        if callable(fn):
-            return list(fn())
-    for attr in ("POLICIES", "REGISTRY", "registry"):
-        reg = getattr(pol, attr, None)
-        if isinstance(reg, dict):
-            return list(reg)
-    return None
+    return list(names())
 
 
-def _policy_factory(name: str) -> Any:
-    pol = _policies_module()
-    for attr in ("POLICIES", "REGISTRY", "registry"):
-        reg = getattr(pol, attr, None)
-        if isinstance(reg, dict) and name in reg:
-            return reg[name]
-    return None
-
-
-def policy_problems(name: str, params: Any, logging: bool = False) -> list[tuple[str, str]]:
-    """``(field, message)`` problems of a policy entry: unknown name or unknown parameter names."""
+def policy_problems(name: str, params: Any, env: Any = None) -> list[tuple[str, str]]:
+    """``(field, message)`` problems of a policy entry: an unknown name, or parameters the policy
+    rejects when built for ``env`` (checked only when ``env`` is given and there are parameters)."""
     known = policy_names()
     if known is not None and name not in known:
         return [("name", f"unknown policy {name!r}; known: {', '.join(known)}")]
-    factory = _policy_factory(name) if known is not None else None
-    if factory is None or not isinstance(params, dict) or not params:
+    if env is None or not isinstance(params, dict) or not params or known is None:
         return []
     try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return []
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return []
-    accepted = [p for p in sig.parameters if p not in ("self", "env", "cls")]
-    return [(f"params.{k}", f"unknown parameter of policy {name!r} (accepted: {', '.join(accepted)})")
-            for k in params if k not in accepted]
+        make_policy(name, env, params, rng=0)
+    except Exception as exc:  # noqa: BLE001 - any construction error is a problem of the entry
+        return [("params", str(exc))]
+    return []
 
 
-def make_policy(name: str, env: Any, params: dict[str, Any] | None) -> Any:
-    """``simrec.policies.make_policy(name, env, **params)``."""
-    return _policies_module().make_policy(name, env, **dict(params or {}))
+def make_policy(name: str, env: Any, params: dict[str, Any] | None, rng: int | None = None) -> Any:
+    """``simrec.policies.make_policy(name, env, rng=rng, **params)``."""
+    from ..policies import make_policy as make
+
+    return make(name, env, rng=rng, **dict(params or {}))
 
 
 def collect(env: Any, policy: Any, n: int, seed: int) -> Any:
-    """A :class:`~simrec.data.BanditLog` of ``n`` rounds of ``policy`` in ``env``."""
-    return _policies_module().collect(env, policy, n, seed=seed)
+    """A :class:`~simrec.data.BanditLog` of ``n`` rounds of ``policy`` in ``env`` (single or vector)."""
+    from ..policies import collect as col
+
+    return col(env, policy, n, seed=seed)
 
 
 # ---- reward model -------------------------------------------------------------------------------

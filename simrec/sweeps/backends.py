@@ -16,6 +16,7 @@ computes with one thread.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -111,7 +112,7 @@ class DaskBackend(Backend):
         else:
             n = _cpu_count() if n_jobs == -1 else max(1, n_jobs)
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                         silence_logs="error")
+                                         silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
 
     @property
@@ -137,6 +138,10 @@ class DaskBackend(Backend):
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _apply(fn: Callable[[Any], Any], task: Any) -> Any:
+    return fn(task)
 
 
 class RayBackend(Backend):
@@ -169,8 +174,9 @@ class RayBackend(Backend):
         ray = self._ray
         if not tasks:
             return
-        remote = ray.remote(num_cpus=1, max_retries=self.retries)(fn)
-        pending = [remote.remote(t) for t in tasks]
+        remote = ray.remote(num_cpus=1, max_retries=self.retries)(_apply)
+        fn_ref = ray.put(fn)
+        pending = [remote.remote(fn_ref, t) for t in tasks]
         try:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)

@@ -146,7 +146,7 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     for p in task.policies:
         key = p["key"]
         try:
-            pol = _registry.make_policy(p["name"], env, p["params"])
+            pol = _registry.make_policy(p["name"], env, p["params"], rng=derive_seed("policy", task.base_seed, key))
             train_online(pol, train_env, int(p["train_rounds"]), derive_seed("train", task.base_seed, key))
             v = exact_value(pol, core)
             rv, rse = rollout_value(pol, roll_env, task.horizon, roll_seed, derive_seed("act", task.base_seed, key))
@@ -157,10 +157,10 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
 
     # -- the log
     lg = task.logging
-    logger = _registry.make_policy(lg["policy"], env, lg["params"])
+    logger = _registry.make_policy(lg["policy"], env, lg["params"], rng=derive_seed("logger", task.log_seed))
     train_online(logger, train_env, int(lg["train_rounds"]), derive_seed("train-logger", task.log_seed))
     logger_value = exact_value(logger, core)
-    log = _registry.collect(env, logger, task.n_log, seed=int(derive_seed("collect", task.log_seed) % (2**31)))
+    log = _registry.collect(train_env, logger, task.n_log, seed=int(derive_seed("collect", task.log_seed) % (2**31)))
     needs_q = any(_registry.estimator_class(e["name"]).needs_q for e in task.estimators)
     q_hat = None
     if needs_q:

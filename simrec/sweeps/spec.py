@@ -305,6 +305,7 @@ def _semantic_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(worlds, list):
         for i, w in enumerate(worlds):
             problems += _world_problems(w, f"worlds.{i}")
+    env = _probe_env(worlds) if problems == [] else None
     pols = raw.get("policies")
     keys: dict[str, str] = {}
     if isinstance(pols, list):
@@ -312,7 +313,8 @@ def _semantic_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
             p = _named(p)
             if not isinstance(p, dict) or not isinstance(p.get("name"), str):
                 continue
-            problems += [(f"policies.{i}.{k}", m) for k, m in _registry.policy_problems(p["name"], p.get("params"))]
+            found = _registry.policy_problems(p["name"], p.get("params"), env)
+            problems += [(f"policies.{i}.{k}", m) for k, m in found]
             key = p.get("label") or p["name"]
             if key in keys:
                 problems.append((f"policies.{i}", f"duplicate policy {key!r} (also {keys[key]}); set `label`"))
@@ -322,8 +324,8 @@ def _semantic_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(logs, list):
         for i, lg in enumerate(logs):
             if isinstance(lg, dict) and isinstance(lg.get("policy"), str):
-                problems += [(f"logging.{i}.{'policy' if k == 'name' else k}", m)
-                             for k, m in _registry.policy_problems(lg["policy"], lg.get("params"), logging=True)]
+                found = _registry.policy_problems(lg["policy"], lg.get("params"), env)
+                problems += [(f"logging.{i}.{'policy' if k == 'name' else k}", m) for k, m in found]
     ests = raw.get("estimators")
     ekeys: dict[str, str] = {}
     if isinstance(ests, list):
@@ -341,6 +343,21 @@ def _semantic_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
                 problems.append((f"estimators.{i}", f"duplicate estimator {key!r} (also {ekeys[key]}); set `label`"))
             ekeys.setdefault(key, f"estimators.{i}")
     return problems
+
+
+def _probe_env(worlds: Any) -> Any:
+    """A bandit env of the first world, to check policy parameters against (None if unusable)."""
+    if not isinstance(worlds, list) or not worlds:
+        return None
+    try:
+        import gymnasium as gym
+
+        import simrec  # noqa: F401 - registers the environments
+
+        return gym.make("simrec/Bandit-v0", world=WorldSpec.model_validate(worlds[0]).config(),
+                        disable_env_checker=True)
+    except Exception:  # noqa: BLE001 - the world's own problems are reported elsewhere
+        return None
 
 
 def _world_problems(w: Any, path: str) -> list[tuple[str, str]]:

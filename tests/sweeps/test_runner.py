@@ -1,0 +1,180 @@
+"""The runner: what a run computes, provenance, resume, failures, kill-and-rerun."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simrec
+from simrec.sweeps import RunStore, comparable, expand, parse_sweep, read_results, run_sweep
+from simrec.sweeps import run as run_mod
+from simrec.sweeps.run import _make_env
+
+from ._fixtures import TINY_TOML, tiny
+
+PROVENANCE = ("run_id", "config_hash", "simrec_version", "python_version", "numpy_version", "numba_version",
+              "pandas_version", "git_sha", "base_seed", "log_seed", "started_at", "wall_s")
+
+
+def _files(out):
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")}
+
+
+def test_a_run_has_truth_log_estimates_and_errors(tiny_serial):
+    spec, res = tiny_serial
+    df = res.table
+    tasks = expand(spec)
+    assert res.n_runs == res.n_executed == len(tasks) == 2 and res.n_failed == 0
+    assert len(df) == len(tasks) * len(spec.policies) * len(spec.estimators)
+    assert (df["status"] == "ok").all()
+    assert set(df["run_id"]) == {t.run_id for t in tasks}
+    # provenance in every row
+    for col in PROVENANCE:
+        assert df[col].notna().all() and (df[col].astype(str) != "").all(), col
+    assert (df["simrec_version"] == simrec.__version__).all()
+    assert (df["config_hash"] == spec.config_hash()).all()
+    # estimates, intervals and errors are consistent
+    assert np.allclose(df["error"], df["estimate"] - df["truth"])
+    assert np.allclose(df["squared_error"], df["error"] ** 2)
+    assert (df["covered"] == ((df["ci_low"] <= df["truth"]) & (df["truth"] <= df["ci_high"]))).all()
+    assert (df["ci_low"] <= df["estimate"]).all() and (df["estimate"] <= df["ci_high"]).all()
+    assert (df["n"] == 600).all()
+    # a run file per run, and the consolidated table equals them
+    assert _files(res.out_dir).keys() == {f"{t.run_id}.parquet" for t in tasks}
+    back, config = read_results(res.results_path)
+    pd.testing.assert_frame_equal(comparable(back), comparable(df))
+    assert config["name"] == "tiny"
+
+
+def test_truth_exact_matches_closed_form_and_rollouts(tiny_serial):
+    spec, res = tiny_serial
+    df = res.table.drop_duplicates(["run_id", "policy"])
+    task = expand(spec)[0]
+    core = _make_env(task).unwrapped.core
+    R = core.expected_reward_matrix()
+    uni = df[df["policy"] == "uniform"]
+    assert np.allclose(uni["truth"], R.mean())  # uniform: the mean of the expected-reward matrix
+    orc = df[df["policy"] == "oracle"]
+    assert np.allclose(orc["truth"], R.max(axis=1).mean())  # oracle: every user's best item
+    # the rollout value is an unbiased estimate of the exact value: within 4 standard errors
+    z = (df["truth_rollout"] - df["truth"]) / df["truth_rollout_se"]
+    assert (df["truth_rollout_se"] > 0).all()
+    assert (z.abs() < 4).all(), z
+    # fixed policies do not depend on the seed; trained ones are trained with the seed's stream
+    assert uni["truth"].nunique() == 1
+    assert df[df["policy"] == "LinUCB"]["truth"].nunique() == 2
+
+
+def test_rerun_skips_finished_runs_and_rewrites_nothing(tiny_copy):
+    spec, out = tiny_copy
+    before = _files(out)
+    res = run_sweep(spec, "local", out_dir=out, progress=False)
+    assert res.n_executed == 0 and res.n_skipped == res.n_runs == 2
+    assert _files(out) == before
+
+
+def test_a_failing_run_is_recorded_and_the_rest_completes(tmp_path, monkeypatch):
+    spec = parse_sweep(tiny(seeds=3))
+    tasks = expand(spec)
+    bad = tasks[1].run_id
+    real = run_mod.compute_run
+
+    def flaky(task):
+        if task.run_id == bad:
+            raise RuntimeError("simulated crash in this run")
+        return real(task)
+
+    monkeypatch.setattr(run_mod, "compute_run", flaky)
+    res = run_sweep(spec, "local", out_dir=tmp_path, progress=False)
+    assert res.n_executed == 3 and res.n_failed == 1 and res.failed_ids == [bad]
+    df = res.table
+    failed = df[df["run_id"] == bad]
+    assert len(failed) == 1 and failed["status"].item() == "failed"
+    assert "RuntimeError: simulated crash in this run" in failed["error_message"].item()
+    assert "Traceback" in failed["error_message"].item()
+    ok = df[df["run_id"] != bad]
+    assert (ok["status"] == "ok").all() and ok["run_id"].nunique() == 2
+    assert RunStore(tmp_path).statuses()[bad] == "failed"
+
+    # a plain rerun keeps the failure; --retry-failed reruns only it
+    before = _files(tmp_path)
+    res2 = run_sweep(spec, "local", out_dir=tmp_path, progress=False)
+    assert res2.n_executed == 0 and res2.failed_ids == [bad]
+    monkeypatch.setattr(run_mod, "compute_run", real)
+    res3 = run_sweep(spec, "local", out_dir=tmp_path, progress=False, retry_failed=True)
+    assert res3.n_executed == 1 and res3.n_failed == 0
+    after = _files(tmp_path)
+    assert {k: v for k, v in after.items() if k != f"{bad}.parquet"} == \
+        {k: v for k, v in before.items() if k != f"{bad}.parquet"}
+    assert (res3.table["status"] == "ok").all()
+
+
+def test_a_failing_estimator_fails_only_its_rows(tmp_path, monkeypatch):
+    from simrec.sweeps import _registry
+
+    real = _registry.make_estimator
+
+    def make(name, params, label):
+        if name == "SNIPS":
+            raise ValueError("SNIPS exploded")
+        return real(name, params, label)
+
+    monkeypatch.setattr(_registry, "make_estimator", make)
+    res = run_sweep(parse_sweep(tiny(seeds=1)), "local", out_dir=tmp_path, progress=False)
+    df = res.table
+    bad = df[df["estimator"] == "SNIPS"]
+    assert (bad["status"] == "failed").all() and bad["error_message"].str.contains("SNIPS exploded").all()
+    assert (df[df["estimator"] != "SNIPS"]["status"] == "ok").all()
+    assert res.n_failed == 1  # the run is marked failed so that --retry-failed can redo it
+
+
+def test_local_process_pool_gives_the_serial_table(tiny_serial, tmp_path):
+    spec, ref = tiny_serial
+    res = run_sweep(spec, "local", n_jobs=2, out_dir=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(comparable(res.table), comparable(ref.table), check_exact=True)
+    assert res.table["pid"].nunique() >= 1
+
+
+def test_killing_a_sweep_midway_loses_nothing_and_recomputes_nothing(tmp_path):
+    sweep = tmp_path / "kill.toml"
+    sweep.write_text(TINY_TOML.replace("seeds = 2", "seeds = 6"))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "simrec", "run", str(sweep), "-o", str(out), "--no-report",
+                             "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and len(_files(out) if (out / "runs").exists() else {}) < 2:
+            if proc.poll() is not None:
+                pytest.fail(f"the sweep ended before it could be killed: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    survived = _files(out)
+    assert 2 <= len(survived) < 6, survived
+    spec = parse_sweep(tiny(seeds=6))
+    res = run_sweep(spec, "local", out_dir=out, progress=False)
+    assert res.n_skipped == len(survived) and res.n_executed == 6 - len(survived)
+    after = _files(out)
+    assert {k: after[k] for k in survived} == survived  # finished runs untouched
+    assert len(after) == 6 and (res.table["status"] == "ok").all()
+    # and the table equals an uninterrupted sweep's
+    clean = run_sweep(spec, "local", out_dir=tmp_path / "clean", progress=False)
+    pd.testing.assert_frame_equal(comparable(res.table), comparable(clean.table), check_exact=True)
+
+
+def test_max_runs_then_resume(tmp_path):
+    spec = parse_sweep(tiny(seeds=3))
+    first = run_sweep(spec, "local", out_dir=tmp_path, progress=False, max_runs=1)
+    assert first.n_executed == 1 and first.table["run_id"].nunique() == 1
+    second = run_sweep(spec, "local", out_dir=tmp_path, progress=False)
+    assert second.n_skipped == 1 and second.n_executed == 2 and second.table["run_id"].nunique() == 3
