@@ -40,7 +40,8 @@ def _pscore(log: BanditLog, name: str) -> np.ndarray:
 class BaseEstimator:
     """Common machinery: input handling, diagnostics, warnings, intervals.
 
-    Subclasses implement ``_terms(log, red, kw) -> (contributions, w_used, extra_diagnostics)``.
+    Subclasses implement ``_terms(log, red, kw) -> (contributions, w_raw, w_used, extra_diagnostics)``
+    (``w_raw = pi / pscore``; ``w_used`` the weights applied, ``None`` for the direct method).
     """
 
     default_name: ClassVar[str] = "estimator"

@@ -10,7 +10,7 @@ becomes empty (Lepski's principle: stop when the bias of lower-variance candidat
 
 from __future__ import annotations
 
-import copy
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,10 +99,8 @@ def select_hyperparameter(
     if not grid:
         raise ConfigError("`grid` must hold at least one value")
     cands, ests = [], []
-    import warnings
 
     for v in grid:
-        e = copy.copy(estimator)
         e = type(estimator)(**{param: v}, name=f"{estimator.name}({param}={v})")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
