@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import InvalidActionError
+from ..sim._kernels import session_stats
 from ._base import Core, SimrecEnv, SimrecVectorEnv, clip_obs, obs_box
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
@@ -79,12 +80,10 @@ class SlateCore(Core):
     def _slate_step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()
         fb = self.world.step(actions, active, validate=False)  # validated by check_actions
-        self.steps[active] += 1
-        clicked = fb.clicked_item >= 0
-        self.clicks += clicked
-        rows = np.flatnonzero(clicked)
-        self.click_sum[rows] += self.world.catalog.embedding[fb.clicked_item[rows]]
-        self.last_watch = np.where(active, fb.watch, self.last_watch)
+        session_stats(
+            active, fb.clicked_item, fb.watch, self.world.catalog.embedding,
+            self.steps, self.clicks, self.click_sum, self.last_watch,
+        )  # fmt: skip
         info = {
             "expected_reward": fb.expected_reward,
             "slot_expected_reward": fb.slot_expected_reward,

@@ -56,7 +56,8 @@ def _rows_info(info: dict[str, Any], rows: np.ndarray | None) -> dict[str, np.nd
     return out
 
 
-def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = None, learn: bool = False):
+def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = None, learn: bool = False,
+                  marginals: bool = False):
     """Generate :class:`Step` batches of ``policy`` acting in ``env`` for ``n_steps`` env steps.
 
     With ``learn=True`` the policy is updated after every step (``policy.update(obs, action, reward,
@@ -67,7 +68,7 @@ def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = Non
     feats = env_item_features(env)
     vec = is_vector_env(env)
     obs, _ = env.reset(seed=seed)
-    marg_fn = getattr(policy, "slot_marginals", None) if getattr(policy, "is_slate", False) else None
+    marg_fn = getattr(policy, "slot_marginals", None) if marginals and getattr(policy, "is_slate", False) else None
     if vec:
         B = int(env.num_envs)
         resetting = np.zeros(B, dtype=bool)
@@ -77,12 +78,12 @@ def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = Non
             _grow(policy, env, feats)
             act_rows = np.flatnonzero(~resetting)
             X = np.asarray(obs)
-            a, p = policy.act(X[act_rows], rng)
-            full = np.zeros((B, *np.shape(a)[1:]), dtype=np.int64)
-            full[act_rows] = a
-            if resetting.any():
-                full[resetting] = full[act_rows[0]] if act_rows.size else 0
-            marg = marg_fn(X[act_rows], a) if marg_fn is not None else None
+            # every row acts (state-aware policies such as the oracle see the whole batch); the
+            # actions of rows being reset are ignored by the env and not logged
+            full, p = policy.act(X, rng)
+            full = np.asarray(full, dtype=np.int64)
+            a, p = full[act_rows], np.asarray(p)[act_rows]
+            marg = marg_fn(X, full)[act_rows] if marg_fn is not None else None
             nobs, r, term, trunc, info = env.step(full)
             st = Step(X[act_rows], np.asarray(a), np.asarray(p, dtype=float), np.asarray(r, dtype=float)[act_rows],
                       np.asarray(nobs)[act_rows], np.asarray(term)[act_rows], np.asarray(trunc)[act_rows],
@@ -162,7 +163,7 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
     parts: list[Step] = []
     got = 0
     width = int(env.num_envs) if is_vector_env(env) else 1
-    for st in rollout_steps(env, policy, 10**12, seed=seed, learn=learn):
+    for st in rollout_steps(env, policy, 10**12, seed=seed, learn=learn, marginals=True):
         parts.append(st)
         got += st.action.shape[0]
         if got >= n:

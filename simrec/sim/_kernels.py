@@ -226,3 +226,18 @@ def expected_all(theta, bored, eta, phi, topic, quality, attract, n_items, P, ou
             if as_watch:
                 p *= bh.watch_fraction(aff, quality[it], P)
             out[b, it] = p
+
+
+@njit(cache=True, parallel=True)
+def session_stats(active, clicked_item, watch, phi, steps, clicks, click_sum, last_watch):
+    """Per-session history a recommender logs: steps, clicks, sum of clicked embeddings, last watch."""
+    for b in prange(active.shape[0]):
+        if not active[b]:
+            continue
+        steps[b] += 1
+        last_watch[b] = watch[b]
+        it = clicked_item[b]
+        if it >= 0:
+            clicks[b] += 1.0
+            for j in range(phi.shape[1]):
+                click_sum[b, j] += phi[it, j]

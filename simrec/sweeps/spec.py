@@ -192,12 +192,13 @@ class EstimatorSpec(_Strict):
 
 
 class RewardModelSpec(_Strict):
-    """The reward model shared by DM and the DR family (see :func:`~simrec.estimators.ope.fit_reward_model`)."""
+    """The reward model shared by DM and the DR family (see :func:`simrec.sweeps._registry.reward_model`):
+    ``bilinear`` (default; context x item features), ``ridge`` (one-hot items), ``ridge-per-action``,
+    ``logistic`` or ``mean``; always cross-fitted over ``n_folds``."""
 
-    model: Literal["ridge", "logistic", "mean"] = "ridge"
+    model: Literal["bilinear", "ridge", "ridge-per-action", "logistic", "mean"] = "bilinear"
     alpha: float = Field(1.0, gt=0, description="ridge penalty / inverse logistic C")
-    per_action: bool = False
-    n_folds: int = Field(2, ge=1, le=20)
+    n_folds: int = Field(2, ge=1, le=20, description="cross-fitting folds (1 = in-sample)")
 
 
 class TruthSpec(_Strict):

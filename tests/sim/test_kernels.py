@@ -142,3 +142,19 @@ def test_check_slates_kernel():
     assert K.check_slates(np.array([[0, 1], [2, 3]]), 4) == (0, -1, -1, 0)
     assert K.check_slates(np.array([[0, 1], [2, 4]]), 4)[:3] == (1, 1, 1)
     assert K.check_slates(np.array([[0, 1], [3, 3]]), 4)[:3] == (2, 1, 1)
+
+
+def test_session_stats_matches_reference():
+    rng = np.random.default_rng(5)
+    B, d = 50, 4
+    phi = rng.standard_normal((20, d))
+    active = rng.random(B) < 0.7
+    item = np.where(rng.random(B) < 0.5, rng.integers(0, 20, B), -1)
+    watch = rng.random(B)
+    steps, clicks, csum, last = np.zeros(B, np.int64), np.zeros(B), np.zeros((B, d)), np.full(B, 0.5)
+    K.session_stats(active, item, watch, phi, steps, clicks, csum, last)
+    np.testing.assert_array_equal(steps, active.astype(int))
+    np.testing.assert_array_equal(clicks, (active & (item >= 0)).astype(float))
+    np.testing.assert_array_equal(last, np.where(active, watch, 0.5))
+    want = np.where((active & (item >= 0))[:, None], phi[np.maximum(item, 0)], 0.0)
+    np.testing.assert_allclose(csum, want, rtol=0, atol=0)
