@@ -44,7 +44,7 @@ class RetentionCore(SlateCore):
         out[:, -3] = self.day / self.horizon_days
         out[:, -2] = self.sessions / self.horizon_days
         out[:, -1] = self.last_gap / 7.0
-        return clip_obs(out)
+        return clip_obs(out)  # the last columns may pass the bound
 
     def step(self, actions: np.ndarray, active: np.ndarray):
         fb, info = self._slate_step(actions, active)

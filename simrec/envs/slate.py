@@ -16,8 +16,8 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import InvalidActionError
-from ..sim._kernels import session_stats
-from ._base import Core, SimrecEnv, SimrecVectorEnv, clip_obs, obs_box
+from ..sim._kernels import session_obs, session_stats
+from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, obs_box
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
 
@@ -50,17 +50,15 @@ class SlateCore(Core):
 
     def _session_obs(self, out: np.ndarray) -> None:
         """Fill the first ``2 * dim + 3`` columns of ``out`` with the session observation."""
-        d = self.world.config.dim
-        out[:, :d] = self.world.state.features
-        np.divide(self.click_sum, np.maximum(self.clicks, 1.0)[:, None], out=out[:, d : 2 * d], casting="unsafe")
-        out[:, 2 * d] = self.steps / self.max_steps
-        out[:, 2 * d + 1] = self.clicks / np.maximum(self.steps, 1)
-        out[:, 2 * d + 2] = self.last_watch
+        session_obs(
+            self.world.state.features, self.click_sum, self.clicks, self.steps, float(self.max_steps),
+            self.last_watch, OBS_BOUND, out,
+        )  # fmt: skip
 
     def observe(self) -> np.ndarray:
         out = np.empty((self.n_rows,) + self.single_observation_space.shape, dtype=np.float32)
         self._session_obs(out)
-        return clip_obs(out)
+        return out
 
     def check_actions(self, actions: Any) -> np.ndarray:
         arr = np.asarray(actions)

@@ -55,10 +55,12 @@ def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, i
 def slate_step(
     slates, active, theta, sat, bored, eta, key, counter,
     phi, topic, quality, attract, P,
-    v_scratch, w_scratch,
     clicked_slot, clicked_item, watch, reward, expected, slot_exp, left,
 ):  # fmt: skip
-    """One slate per active row: choice, consumption, state updates, leave decision."""
+    """One slate per active row: choice, consumption, state updates, leave decision.
+
+    ``slot_exp[b]`` holds the utilities, then the click probabilities, then the expected rewards
+    of the slots (no scratch arrays: the working set stays small)."""
     B, K = slates.shape
     T = bored.shape[1]
     as_watch = P[bh.REWARD_WATCH] > 0
@@ -76,30 +78,31 @@ def slate_step(
             continue
         for k in range(K):
             it = slates[b, k]
-            aff = bh.affinity(theta, b, phi, it)
-            w_scratch[b, k] = aff  # affinity now; watch fraction where needed below
-            v_scratch[b, k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
-        if as_watch:
-            for k in range(K):
-                w_scratch[b, k] = bh.watch_fraction(w_scratch[b, k], quality[slates[b, k]], P)
-        bh.click_probs(v_scratch, b, K, eta[b], P, slot_exp, logk)
+            slot_exp[b, k] = bh.utility(bh.affinity(theta, b, phi, it), attract[it], bored[b, topic[it]], P)
+        bh.click_probs(slot_exp, b, K, eta[b], P, slot_exp, logk)
         u = uniform(key[b], counter[b], _D_CLICK)
         chosen = -1
         cum = 0.0
-        exp_r = 0.0
         for k in range(K):
             cum += slot_exp[b, k]
-            if chosen < 0 and u < cum:
+            if u < cum:
                 chosen = k
+                break
+        wf = 0.0
+        if chosen >= 0:
+            it = slates[b, chosen]
+            wf = bh.watch_fraction(bh.affinity(theta, b, phi, it), quality[it], P)
+        exp_r = 0.0
+        for k in range(K):
             if as_watch:
-                slot_exp[b, k] *= w_scratch[b, k]
+                it = slates[b, k]
+                slot_exp[b, k] *= bh.watch_fraction(bh.affinity(theta, b, phi, it), quality[it], P)
             exp_r += slot_exp[b, k]
         expected[b] = exp_r
         clicked_slot[b] = chosen
         if chosen >= 0:
             it = slates[b, chosen]
             clicked_item[b] = it
-            wf = w_scratch[b, chosen] if as_watch else bh.watch_fraction(w_scratch[b, chosen], quality[it], P)
             watch[b] = wf
             reward[b] = wf if as_watch else 1.0
             if P[bh.SAT_ON] > 0:
@@ -122,7 +125,7 @@ def slate_step(
             for k in range(K):
                 bored[b, topic[slates[b, k]]] += P[bh.BORED_EXPOSURE]
             if chosen >= 0:
-                bored[b, topic[slates[b, chosen]]] += P[bh.BORED_GROWTH] * watch[b]
+                bored[b, topic[slates[b, chosen]]] += P[bh.BORED_GROWTH] * wf
             for k in range(K):
                 slate_bored += bored[b, topic[slates[b, k]]]
             slate_bored /= K
@@ -241,3 +244,17 @@ def session_stats(active, clicked_item, watch, phi, steps, clicks, click_sum, la
             clicks[b] += 1.0
             for j in range(phi.shape[1]):
                 click_sum[b, j] += phi[it, j]
+
+
+@njit(cache=True, parallel=True)
+def session_obs(features, click_sum, clicks, steps, max_steps, last_watch, bound, out):
+    """Fill ``out[:, :2d+3]`` (float32) with the session observation, clipped to [-bound, bound]."""
+    d = features.shape[1]
+    for b in prange(features.shape[0]):
+        n = clicks[b] if clicks[b] > 1.0 else 1.0
+        for j in range(d):
+            out[b, j] = min(max(features[b, j], -bound), bound)
+            out[b, d + j] = min(max(click_sum[b, j] / n, -bound), bound)
+        out[b, 2 * d] = steps[b] / max_steps
+        out[b, 2 * d + 1] = clicks[b] / (steps[b] if steps[b] > 1 else 1)
+        out[b, 2 * d + 2] = last_watch[b]

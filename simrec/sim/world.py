@@ -112,7 +112,6 @@ class World:
         )
         self.clock = 0
         self.state: UserBatch | None = None
-        self._scratch: tuple[np.ndarray, ...] | None = None
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -161,7 +160,6 @@ class World:
             key=make_keys(seeds, users, salt=_SALT_EPISODE),
             counter=np.zeros(B, dtype=np.uint64),
         )
-        self._scratch = None
         return self.state
 
     def reset_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
@@ -216,15 +214,12 @@ class World:
         sl = self.check_slates(slates, B) if validate else slates
         act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
         Kn = sl.shape[1]
-        if self._scratch is None or self._scratch[0].shape != (B, Kn):
-            self._scratch = (np.empty((B, Kn)), np.empty((B, Kn)))
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
         c = self.catalog
         K.slate_step(
             sl, act, s.theta, s.sat, s.bored, s.eta, s.key, s.counter,
             c.embedding, c.topic, c.quality, c.attractiveness, self.params,
-            self._scratch[0], self._scratch[1],
             slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1

@@ -158,3 +158,20 @@ def test_session_stats_matches_reference():
     np.testing.assert_array_equal(last, np.where(active, watch, 0.5))
     want = np.where((active & (item >= 0))[:, None], phi[np.maximum(item, 0)], 0.0)
     np.testing.assert_allclose(csum, want, rtol=0, atol=0)
+
+
+def test_session_obs_matches_reference():
+    rng = np.random.default_rng(6)
+    B, d = 40, 4
+    feats = 8 * rng.standard_normal((B, d))
+    csum = 8 * rng.standard_normal((B, d))
+    clicks = rng.integers(0, 4, B).astype(float)
+    steps = rng.integers(0, 6, B)
+    last = rng.random(B)
+    out = np.empty((B, 2 * d + 3), dtype=np.float32)
+    K.session_obs(feats, csum, clicks, steps, 50.0, last, 10.0, out)
+    want = np.concatenate(
+        [feats, csum / np.maximum(clicks, 1)[:, None], (steps / 50)[:, None],
+         (clicks / np.maximum(steps, 1))[:, None], last[:, None]], axis=1,
+    )  # fmt: skip
+    np.testing.assert_array_equal(out, np.clip(want, -10, 10).astype(np.float32))
