@@ -113,3 +113,35 @@ def test_range_violations_mean_var_weight_stats():
     wu = np.minimum(wr, 3.0)
     s, s2, amax, rmax, rs, nz = _kernels.weight_stats(wr, wu)
     assert (s, s2, amax, rmax, rs, nz) == pytest.approx((5.5, 13.25, 3.0, 4.0, 6.5, 1))
+
+
+@pytest.mark.parametrize(("kind", "param"), [
+    (_kernels.IPS, np.inf), (_kernels.IPS, 1.5), (_kernels.DR, np.inf), (_kernels.DR, 1.5),
+    (_kernels.SWITCH_DR, 2.0), (_kernels.DROS, 0.7), (_kernels.SG_IPS, 0.3), (_kernels.SNIPS, np.inf),
+    (_kernels.SNDR, np.inf)])
+def test_weighted_terms_matches_numpy(kind, param):
+    rng = np.random.default_rng(kind)
+    n = 301
+    pi, p, r = rng.random(n), rng.uniform(0.1, 1, n), rng.normal(size=n)
+    pi[:3] = 0.0
+    qp, ql = rng.normal(size=n), rng.normal(size=n)
+    w = pi / p
+    res = r - ql
+    with np.errstate(all="ignore"):
+        u = {_kernels.IPS: np.minimum(w, param), _kernels.DR: np.minimum(w, param),
+             _kernels.SWITCH_DR: np.where(w <= param, w, 0.0), _kernels.DROS: param * w / (w**2 + param),
+             _kernels.SG_IPS: w / (1 - param + param * w)}.get(kind, w)
+    if kind in (_kernels.IPS, _kernels.SG_IPS):
+        want = u * r
+    elif kind == _kernels.SNIPS:
+        v = (w * r).sum() / w.sum()
+        want = v + w * (r - v) / w.mean()
+    elif kind == _kernels.SNDR:
+        th = (w * res).sum() / w.sum()
+        want = qp + th + w * (res - th) / w.mean()
+    else:
+        want = qp + u * res
+    c, stats = _kernels.weighted_terms(pi, p, r, qp, ql, kind, param)
+    np.testing.assert_allclose(c, want, rtol=1e-12, atol=1e-14)
+    ref = (u.sum(), (u * u).sum(), np.abs(u).max(), w.max(), w.sum(), 3, int((w > param).sum()))
+    assert stats == pytest.approx(ref, rel=1e-12)

@@ -213,3 +213,74 @@ def weight_stats(w_raw, w_used):
         rs += r
         nz += r == 0.0
     return s, s2, amax, rmax, rs, nz
+
+
+# estimator kinds of ``weighted_terms``
+IPS, DR, SWITCH_DR, DROS, SG_IPS, SNIPS, SNDR = 0, 1, 2, 3, 4, 5, 6
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def weighted_terms(pi, pscore, r, q_pi, q_log, kind, param):
+    """Per-row contributions of the weighting estimators and their weight statistics, fused.
+
+    ``w = pi / pscore``; ``param`` is clip (IPS, DR; ``inf`` for none), tau (SWITCH_DR) or lambda
+    (DROS, SG_IPS). ``q_pi``/``q_log`` may be empty for kinds that do not use them. Returns
+    ``c`` and ``(sum u, sum u^2, max |u|, max w, sum w, #(w == 0), #(w > param))`` where ``u`` is
+    the weight the estimator applies.
+    """
+    n = pi.shape[0]
+    c = np.empty(n)
+    wbar = 1.0
+    theta = 0.0
+    if kind == SNIPS or kind == SNDR:
+        sw = 0.0
+        swr = 0.0
+        for i in range(n):
+            w = pi[i] / pscore[i]
+            sw += w
+            if kind == SNIPS:
+                swr += w * r[i]
+            else:
+                swr += w * (r[i] - q_log[i])
+        if sw > 0.0:  # otherwise the caller raises: the estimator is undefined
+            wbar = sw / n
+            theta = swr / sw
+    s = 0.0
+    s2 = 0.0
+    amax = 0.0
+    rmax = -np.inf
+    rs = 0.0
+    nz = 0
+    nover = 0
+    for i in range(n):
+        w = pi[i] / pscore[i]
+        if kind == IPS:
+            u = min(w, param)
+            ci = u * r[i]
+        elif kind == DR:
+            u = min(w, param)
+            ci = q_pi[i] + u * (r[i] - q_log[i])
+        elif kind == SWITCH_DR:
+            u = w if w <= param else 0.0
+            ci = q_pi[i] + u * (r[i] - q_log[i])
+        elif kind == DROS:
+            u = param * w / (w * w + param)
+            ci = q_pi[i] + u * (r[i] - q_log[i])
+        elif kind == SG_IPS:
+            u = w / (1.0 - param + param * w)
+            ci = u * r[i]
+        elif kind == SNIPS:
+            u = w
+            ci = theta + w * (r[i] - theta) / wbar
+        else:
+            u = w
+            ci = q_pi[i] + theta + w * (r[i] - q_log[i] - theta) / wbar
+        c[i] = ci
+        s += u
+        s2 += u * u
+        amax = max(amax, abs(u))
+        rmax = max(rmax, w)
+        rs += w
+        nz += w == 0.0
+        nover += w > param
+    return c, (s, s2, amax, rmax, rs, nz, nover)

@@ -21,13 +21,15 @@ import numpy as np
 from ..._validation import as_rng, check_positive, check_probability
 from ...data import BanditLog
 from ...errors import ConfigError, InvalidLogError, NotSupportedError
-from .estimate import Estimate, warn_diagnostics, weight_diagnostics
+from . import _kernels
+from .estimate import Estimate, diagnostics_from_stats, warn_diagnostics, weight_diagnostics
 from .inputs import ReducedInputs, as_reduced, reduce_inputs
 
 __all__ = ["BaseEstimator", "IPS", "SNIPS", "DM", "DR", "SNDR", "SwitchDR", "DRos", "SubGaussianIPS",
            "BalancedIPS"]
 
 _CI_KEYS = ("n_boot", "rng", "bound")
+_EMPTY = np.empty(0)
 
 
 def _pscore(log: BanditLog, name: str) -> np.ndarray:
@@ -48,6 +50,7 @@ class BaseEstimator:
     needs_q: ClassVar[bool] = False
     needs_pscore: ClassVar[bool] = True
     param: ClassVar[str | None] = None  # the tunable hyper-parameter, if any
+    _kind: ClassVar[int | None] = None  # fused kernel kind (see _kernels.weighted_terms), if any
 
     def __init__(self, *, name: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
@@ -108,10 +111,31 @@ class BaseEstimator:
         return as_reduced(log, action_dist, q_hat, need_q=self.needs_q, pi_logged=kw.get("pi_logged"),
                           q_pi=kw.get("q_pi"), q_logged=kw.get("q_logged"), estimator=self.name)
 
+    def _kernel_param(self) -> float:
+        return np.inf
+
+    def _share_name(self) -> str | None:
+        return None
+
     def _run(self, log: BanditLog, action_dist: Any, q_hat: Any, kw: dict[str, Any]):
         red = self._reduced(log, action_dist, q_hat, kw)
-        c, w_raw, w_used, extra = self._terms(log, red, kw)
         um = np.nan if red.unsupported_mass is None else red.unsupported_mass
+        if self._kind is not None:  # one fused pass for the weighting estimators
+            q_pi = red.q_pi if red.q_pi is not None else _EMPTY
+            q_log = red.q_logged if red.q_logged is not None else _EMPTY
+            c, stats = _kernels.weighted_terms(red.pi_logged, _pscore(log, self.name), log.reward, q_pi,
+                                               q_log, self._kind, float(self._kernel_param()))
+            if self._kind in (_kernels.SNIPS, _kernels.SNDR) and not stats[4] > 0:
+                raise InvalidLogError(f"{self.name} is undefined: the target policy gives probability 0 "
+                                      "to every logged action (the weights sum to 0)")
+            diag = diagnostics_from_stats(len(log), stats, um)
+            share = self._share_name()
+            if share:
+                diag[share] = stats[6] / len(log)
+            if log.meta.get("pscore_estimated"):
+                diag["pscore_estimated"] = True
+            return c, diag, diag["ess"]
+        c, w_raw, w_used, extra = self._terms(log, red, kw)
         if w_used is None:
             diag: dict[str, Any] = {"ess": float(len(log)), "unsupported_mass": float(um)}
         else:
@@ -128,12 +152,6 @@ class BaseEstimator:
         raise NotImplementedError
 
 
-def _clip(w: np.ndarray, clip: float | None) -> tuple[np.ndarray, dict[str, Any]]:
-    if clip is None:
-        return w, {}
-    return np.minimum(w, clip), {"clipped_share": float(np.mean(w > clip))}
-
-
 class IPS(BaseEstimator):
     """Inverse propensity scoring with optional clipping.
 
@@ -147,16 +165,18 @@ class IPS(BaseEstimator):
     """
 
     default_name = "ips"
+    _kind = _kernels.IPS
     param = "clip"
 
     def __init__(self, clip: float | None = None, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.clip = None if clip is None else check_positive(clip, name="clip")
 
-    def _terms(self, log, red, kw):
-        w = self._weights(log, red)
-        wc, extra = _clip(w, self.clip)
-        return wc * log.reward, w, wc, extra
+    def _kernel_param(self) -> float:
+        return np.inf if self.clip is None else self.clip
+
+    def _share_name(self) -> str | None:
+        return None if self.clip is None else "clipped_share"
 
 
 class SNIPS(BaseEstimator):
@@ -168,15 +188,8 @@ class SNIPS(BaseEstimator):
     """
 
     default_name = "snips"
+    _kind = _kernels.SNIPS
 
-    def _terms(self, log, red, kw):
-        w = self._weights(log, red)
-        wbar = float(w.mean())
-        if wbar <= 0:
-            raise InvalidLogError(f"{self.name} is undefined: the target policy gives probability 0 to "
-                                  "every logged action (the weights sum to 0)")
-        v = float(np.dot(w, log.reward) / w.sum())
-        return v + w * (log.reward - v) / wbar, w, w, {}
 
 
 class DM(BaseEstimator):
@@ -202,6 +215,7 @@ class DR(BaseEstimator):
     """
 
     default_name = "dr"
+    _kind = _kernels.DR
     needs_q = True
     param = "clip"
 
@@ -209,10 +223,11 @@ class DR(BaseEstimator):
         super().__init__(name=name)
         self.clip = None if clip is None else check_positive(clip, name="clip")
 
-    def _terms(self, log, red, kw):
-        w = self._weights(log, red)
-        wc, extra = _clip(w, self.clip)
-        return red.q_pi + wc * (log.reward - red.q_logged), w, wc, extra
+    def _kernel_param(self) -> float:
+        return np.inf if self.clip is None else self.clip
+
+    def _share_name(self) -> str | None:
+        return None if self.clip is None else "clipped_share"
 
 
 class SNDR(BaseEstimator):
@@ -223,17 +238,9 @@ class SNDR(BaseEstimator):
     """
 
     default_name = "sndr"
+    _kind = _kernels.SNDR
     needs_q = True
 
-    def _terms(self, log, red, kw):
-        w = self._weights(log, red)
-        wbar = float(w.mean())
-        if wbar <= 0:
-            raise InvalidLogError(f"{self.name} is undefined: the target policy gives probability 0 to "
-                                  "every logged action (the weights sum to 0)")
-        res = log.reward - red.q_logged
-        theta = float(np.dot(w, res) / w.sum())
-        return red.q_pi + theta + w * (res - theta) / wbar, w, w, {}
 
 
 class SwitchDR(BaseEstimator):
@@ -248,6 +255,7 @@ class SwitchDR(BaseEstimator):
     """
 
     default_name = "switch-dr"
+    _kind = _kernels.SWITCH_DR
     needs_q = True
     param = "tau"
 
@@ -255,11 +263,11 @@ class SwitchDR(BaseEstimator):
         super().__init__(name=name)
         self.tau = check_positive(tau, name="tau")
 
-    def _terms(self, log, red, kw):
-        w = self._weights(log, red)
-        ws = np.where(w <= self.tau, w, 0.0)
-        return (red.q_pi + ws * (log.reward - red.q_logged), w, ws,
-                {"switched_share": float(np.mean(w > self.tau))})
+    def _kernel_param(self) -> float:
+        return self.tau
+
+    def _share_name(self) -> str | None:
+        return "switched_share"
 
 
 class DRos(BaseEstimator):
@@ -274,6 +282,7 @@ class DRos(BaseEstimator):
     """
 
     default_name = "dr-os"
+    _kind = _kernels.DROS
     needs_q = True
     param = "lam"
 
@@ -281,10 +290,8 @@ class DRos(BaseEstimator):
         super().__init__(name=name)
         self.lam = check_positive(lam, name="lam")
 
-    def _terms(self, log, red, kw):
-        w = self._weights(log, red)
-        ws = self.lam * w / (w * w + self.lam)
-        return red.q_pi + ws * (log.reward - red.q_logged), w, ws, {}
+    def _kernel_param(self) -> float:
+        return self.lam
 
 
 class SubGaussianIPS(BaseEstimator):
@@ -299,16 +306,15 @@ class SubGaussianIPS(BaseEstimator):
     """
 
     default_name = "sg-ips"
+    _kind = _kernels.SG_IPS
     param = "lam"
 
     def __init__(self, lam: float = 0.1, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.lam = check_probability(lam, name="lam")
 
-    def _terms(self, log, red, kw):
-        w = self._weights(log, red)
-        ws = w / (1.0 - self.lam + self.lam * w)
-        return ws * log.reward, w, ws, {}
+    def _kernel_param(self) -> float:
+        return self.lam
 
 
 class BalancedIPS(BaseEstimator):

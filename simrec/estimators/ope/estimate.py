@@ -11,8 +11,8 @@ import numpy as np
 from ...errors import ExtremeWeightWarning, SmallSampleWarning, SupportDeficiencyWarning
 from . import _kernels, intervals
 
-__all__ = ["Estimate", "weight_diagnostics", "warn_diagnostics", "ESS_WARN", "WEIGHT_SHARE_WARN",
-           "SUPPORT_WARN"]
+__all__ = ["Estimate", "weight_diagnostics", "diagnostics_from_stats", "warn_diagnostics", "ESS_WARN",
+           "WEIGHT_SHARE_WARN", "SUPPORT_WARN"]
 
 #: warn (``SmallSampleWarning``) when the effective sample size is below this
 ESS_WARN = 30.0
@@ -144,9 +144,14 @@ class Estimate:
 
 def weight_diagnostics(w_raw: np.ndarray, w_used: np.ndarray, unsupported_mass: float) -> dict[str, Any]:
     """ESS and weight statistics: ``w_raw = pi / pscore``; ``w_used`` what the estimator applies."""
-    n = w_used.shape[0]
-    s, s2, wmax, rmax, rsum, nzero = _kernels.weight_stats(
-        np.ascontiguousarray(w_raw, dtype=np.float64), np.ascontiguousarray(w_used, dtype=np.float64))
+    stats = _kernels.weight_stats(np.ascontiguousarray(w_raw, dtype=np.float64),
+                                  np.ascontiguousarray(w_used, dtype=np.float64))
+    return diagnostics_from_stats(w_used.shape[0], stats, unsupported_mass)
+
+
+def diagnostics_from_stats(n: int, stats: tuple, unsupported_mass: float) -> dict[str, Any]:
+    """Diagnostics from ``(sum u, sum u^2, max |u|, max w, sum w, #zero w, ...)``."""
+    s, s2, wmax, rmax, rsum, nzero = stats[:6]
     ess = s * s / s2 if s2 > 0 else 0.0
     return {
         "ess": float(ess),
