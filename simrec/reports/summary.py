@@ -96,12 +96,16 @@ def error_table(df: pd.DataFrame, estimators: list[str] | None = None) -> pd.Dat
 
 
 def _kendall(a: np.ndarray, b: np.ndarray) -> float:
+    """Kendall's tau-b (ties accounted for); NaN when either side is constant. O(n^2): n is small."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
     if a.size < 2:
         return float("nan")
-    from scipy.stats import kendalltau
-
-    tau = kendalltau(a, b).statistic
-    return float(tau) if np.isfinite(tau) else float("nan")
+    iu = np.triu_indices(a.size, k=1)
+    da = np.sign(a[:, None] - a[None, :])[iu]
+    db = np.sign(b[:, None] - b[None, :])[iu]
+    denom = np.sqrt(np.count_nonzero(da) * np.count_nonzero(db))
+    return float((da * db).sum() / denom) if denom > 0 else float("nan")
 
 
 def ranking_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None = None,

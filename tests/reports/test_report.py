@@ -1,0 +1,178 @@
+"""Reports: content, self-containment, byte-determinism, and rendering in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simrec.reports import build_report, render_report, report_from_results, summary
+from simrec.sweeps import parse_sweep, read_results, run_sweep
+from tests.sweeps._fixtures import tiny
+
+SECTIONS = ("Overview", "Estimates with intervals against the truth", "Estimator error across seeds",
+            "Policy ranking: offline vs online", "Diagnostics", "Failures", "Configuration and provenance")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    spec = parse_sweep(tiny(seeds=3))
+    out = tmp_path_factory.mktemp("report_sweep")
+    res = run_sweep(spec, "local", out_dir=out, progress=False)
+    return res.out_dir
+
+
+def test_report_sections_tables_and_figures(results, tmp_path):
+    df, config = read_results(results)
+    rep = build_report(df, config, tmp_path)
+    html = rep.html.read_text()
+    md = rep.markdown.read_text()
+    for s in SECTIONS:
+        assert f"<h2>{s}</h2>" in html and f"\n## {s}\n" in md
+    # four figures, each embedded in the HTML and linked from the Markdown
+    names = sorted(p.name for p in rep.figures)
+    assert len(names) == 4 and all(n.endswith(".svg") for n in names)
+    for p in rep.figures:
+        assert f"](figures/{p.name})" in md
+        assert base64.b64encode(p.read_bytes()).decode() in html
+    # estimates with intervals against the truth, per policy
+    for pol in ("uniform", "oracle", "LinUCB"):
+        assert f"<td>{pol}</td>" in html and f"| {pol} |" in md
+    est = summary.estimates_table(df, summary.settings(df)[0])
+    assert {"truth", "estimate", "ci_low", "ci_high", "bias", "rmse", "coverage"} <= set(est.columns)
+    assert len(est) == 3 * 5
+    # the configuration and provenance are shown
+    assert '"name": "tiny"' in md and df["config_hash"].iloc[0] in md and df["git_sha"].iloc[0] in html
+
+
+def test_error_table_matches_a_hand_computation(results):
+    df, _ = read_results(results)
+    err = summary.error_table(df)
+    ok = df[(df["status"] == "ok") & (df["estimator"] == "IPS")]
+    row = err[err["estimator"] == "IPS"].iloc[0]
+    assert row["bias"] == pytest.approx((ok["estimate"] - ok["truth"]).mean())
+    assert row["rmse"] == pytest.approx(np.sqrt(((ok["estimate"] - ok["truth"]) ** 2).mean()))
+    assert row["coverage"] == pytest.approx(((ok["ci_low"] <= ok["truth"]) & (ok["truth"] <= ok["ci_high"])).mean())
+    assert row["estimates"] == 3 * 3  # 3 policies x 3 seeds
+
+
+def test_ranking_offline_vs_online(results):
+    df, _ = read_results(results)
+    s = summary.settings(df)[0]
+    rk = summary.ranking_table(df, s)
+    assert rk.iloc[0]["policy"] == "oracle" and rk.iloc[0]["online"] == 1  # the oracle is the best online
+    assert sorted(rk["online"]) == [1, 2, 3]
+    agree = summary.rank_agreement(df, s)
+    assert set(agree["estimator"]) == {"IPS", "SNIPS", "DM", "DR", "SwitchDR(tau=5.0)"}
+    assert ((agree["kendall_tau"] >= -1) & (agree["kendall_tau"] <= 1)).all()
+    assert (agree["regret_at_1"] >= 0).all()
+
+
+def test_report_is_byte_deterministic(results, tmp_path):
+    df, config = read_results(results)
+    a = build_report(df, config, tmp_path / "a")
+    b = build_report(df.copy(), config, tmp_path / "b")
+    assert a.html.read_bytes() == b.html.read_bytes()
+    assert a.markdown.read_bytes() == b.markdown.read_bytes()
+    for pa, pb in zip(sorted(a.figures), sorted(b.figures)):
+        assert pa.read_bytes() == pb.read_bytes()
+    # and a different result gives a different report
+    df2 = df.copy()
+    df2.loc[df2.index[0], "estimate"] += 0.01
+    assert render_report(df2, config)[0] != a.html.read_text()
+
+
+def test_html_is_self_contained(results, tmp_path):
+    rep = report_from_results(results, tmp_path)
+    html = rep.html.read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", html), "the HTML references an external file"
+    assert "<script" not in html
+    assert html.count('src="data:image/svg+xml;base64,') == 4
+
+
+def test_failures_are_listed(results, tmp_path):
+    df, config = read_results(results)
+    df = df.copy()
+    i = df.index[df["estimator"] == "DM"][0]
+    df.loc[i, ["status", "error_message"]] = ["failed", "Traceback ...\nValueError: the DM exploded"]
+    html, md, _ = render_report(df, config)
+    assert "ValueError: the DM exploded" in md and "ValueError: the DM exploded" in html
+    # a run that failed before producing any estimate still renders
+    only = pd.DataFrame([{**df.iloc[0].to_dict(), "status": "failed", "policy": None, "estimator": None,
+                          "estimate": np.nan, "error_message": "RuntimeError: boom"}])
+    html2, md2, figs2 = render_report(pd.concat([df, only], ignore_index=True), config)
+    assert "RuntimeError: boom" in md2
+
+
+# ---- headless Chromium ---------------------------------------------------------------------------
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+_CHECK = """<script>
+window.__errors = [];
+window.addEventListener('error', function (e) { window.__errors.push(String(e.message || e.type)); }, true);
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0 && i.naturalHeight > 0; });
+  var s = document.createElement('div'); s.id = 'simrec-check';
+  s.setAttribute('data-images', imgs.length); s.setAttribute('data-rendered', ok.length);
+  s.setAttribute('data-errors', window.__errors.join('|'));
+  document.body.appendChild(s);
+});
+</script>"""
+
+
+def _run_chromium(exe: str, args: list[str], tmp_path) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'chrome-profile'}", "--hide-scrollbars"]
+    return subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_path):
+    exe = _chromium()
+    rep = report_from_results(results, tmp_path / "rep")
+    # 1. the DOM after load: every figure decoded with a size, no error event
+    probe = tmp_path / "probe.html"
+    probe.write_text(rep.html.read_text().replace("<head>", "<head>" + _CHECK, 1))
+    out = _run_chromium(exe, ["--virtual-time-budget=5000", "--dump-dom", probe.as_uri()], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    m = re.search(r'id="simrec-check" data-images="(\d+)" data-rendered="(\d+)" data-errors="([^"]*)"', out.stdout)
+    assert m, out.stdout[-2000:]
+    assert int(m.group(1)) == 4 and int(m.group(2)) == 4, m.groups()
+    assert m.group(3) == ""
+    # 2. a screenshot of the report itself: a real picture, not a blank page
+    shot = tmp_path / "report.png"
+    out = _run_chromium(exe, [f"--screenshot={shot}", "--window-size=1200,2400", rep.html.as_uri()], tmp_path)
+    assert out.returncode == 0 and shot.exists(), out.stderr[-2000:]
+    from matplotlib.image import imread
+
+    img = imread(str(shot))
+    assert img.shape[0] >= 2000 and img.shape[1] >= 1100
+    colours = np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 50, "the screenshot is (nearly) blank"
+    dark = (img[..., :3].mean(axis=2) < 0.5).mean()
+    assert 0.001 < dark < 0.5
+
+
+def test_kendall_tau_b_matches_scipy():
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(2, 9))
+        a, b = rng.integers(0, 4, n).astype(float), rng.integers(0, 4, n).astype(float)
+        want, got = kendalltau(a, b).statistic, summary._kendall(a, b)
+        assert (np.isnan(want) and np.isnan(got)) or got == pytest.approx(want, abs=1e-12)
