@@ -10,7 +10,10 @@ from .bandits import UCB1, BernoulliTS, EpsilonGreedy, LinearTS, LinUCB, Logisti
 from .base import BasePolicy, Policy
 from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
 from .loops import OnlineResult, collect, rollout_steps, run_online
+from .qlearning import LinearQ, ObsTable, QLearning, SlateQ
 from .registry import make_policy, policy_names, register_policy
+from .reinforce import REINFORCE
+from .shaping import retention_bonus, satisfaction_proxy, watch_time
 from .slates import PlackettLuce, TopK
 
 __all__ = [
@@ -18,6 +21,8 @@ __all__ = [
     "Uniform", "Popularity", "Softmax", "EpsilonMixture", "Oracle",
     "EpsilonGreedy", "UCB1", "LinUCB", "LinearTS", "BernoulliTS", "LogisticTS",
     "PlackettLuce", "TopK",
+    "REINFORCE", "QLearning", "LinearQ", "SlateQ", "ObsTable",
+    "watch_time", "satisfaction_proxy", "retention_bonus",
     "collect", "run_online", "rollout_steps", "OnlineResult",
     "make_policy", "policy_names", "register_policy",
 ]

@@ -70,8 +70,15 @@ class EpsilonGreedy(_CountingBandit):
         self.initial = float(initial)
 
     def _greedy(self) -> np.ndarray:
-        mu = np.where(self.counts_ > 0, self.means_, self.initial)
-        return tie_probs(mu[None, :])[0]
+        return tie_probs(self._mu()[None, :])[0]
+
+    def _mu(self) -> np.ndarray:
+        return np.where(self.counts_ > 0, self.means_, self.initial)
+
+    def score(self, obs: Any) -> np.ndarray:
+        """The learned mean reward of every arm (n, n_actions)."""
+        X, _ = self._check_obs(obs)
+        return np.broadcast_to(self._mu(), (X.shape[0], self.n_actions)).copy()
 
     def action_probs(self, obs: Any) -> np.ndarray:
         X, _ = self._check_obs(obs)
@@ -103,6 +110,13 @@ class UCB1(_CountingBandit):
         with np.errstate(divide="ignore", invalid="ignore"):
             bonus = self.c * np.sqrt(2.0 * np.log(t) / self.counts_)
         return np.where(self.counts_ > 0, self.means_ + bonus, np.inf)
+
+    def score(self, obs: Any) -> np.ndarray:
+        """The UCB index of every arm (n, n_actions); unplayed arms get a large finite value."""
+        X, _ = self._check_obs(obs)
+        idx = self._index()
+        idx = np.where(np.isinf(idx), 1e12, idx)
+        return np.broadcast_to(idx, (X.shape[0], self.n_actions)).copy()
 
     def action_probs(self, obs: Any) -> np.ndarray:
         X, _ = self._check_obs(obs)

@@ -26,6 +26,8 @@ from .bandits import UCB1, BernoulliTS, EpsilonGreedy, LinearTS, LinUCB, Logisti
 from .base import BasePolicy
 from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
 from .envtools import env_core, env_item_features, env_spaces
+from .qlearning import LinearQ, QLearning, SlateQ
+from .reinforce import REINFORCE
 from .slates import PlackettLuce, TopK
 
 __all__ = ["make_policy", "policy_names", "register_policy"]
@@ -209,3 +211,29 @@ def _pl(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any) 
     if k is None:
         raise InvalidPolicyInputError("'plackett-luce' needs a slate env or slate_size=")
     return PlackettLuce(ctx.scores(scores, p.get("rng")), ctx.n_actions, k, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("reinforce")
+def _reinforce(ctx: _Ctx, **p: Any) -> BasePolicy:
+    if ctx.item_features is not None and ctx.offset == 0:
+        p.setdefault("item_features", ctx.item_features)
+    if ctx.slate_size is not None:
+        p.setdefault("top_k", ctx.slate_size)
+    return REINFORCE(ctx.n_actions, ctx.obs_dim, **p)
+
+
+@register_policy("q-learning")
+def _qlearning(ctx: _Ctx, n_states: int = 1000, **p: Any) -> BasePolicy:
+    return QLearning(ctx.n_actions, n_states, obs_dim=ctx.obs_dim, **p)
+
+
+@register_policy("linear-q")
+def _linear_q(ctx: _Ctx, **p: Any) -> BasePolicy:
+    return LinearQ(ctx.n_actions, ctx.obs_dim, **p)
+
+
+@register_policy("slateq")
+def _slateq(ctx: _Ctx, **p: Any) -> BasePolicy:
+    if ctx.slate_size is None or ctx.item_features is None:
+        raise InvalidPolicyInputError("'slateq' needs a simrec slate env (Slate-v0, Retention-v0)")
+    return SlateQ(ctx.n_actions, ctx.slate_size, ctx.obs_dim, ctx.item_features, **p)
