@@ -105,12 +105,7 @@ def slate_step(
             clicked_item[b] = it
             watch[b] = wf
             reward[b] = wf if as_watch else 1.0
-            if P[bh.SAT_ON] > 0:
-                sat[b] += P[bh.SAT_RATE] * (quality[it] - sat[b])
-            if P[bh.DRIFT_ON] > 0:
-                r = P[bh.DRIFT_RATE] * wf
-                for j in range(theta.shape[1]):
-                    theta[b, j] += r * (phi[it, j] - theta[b, j])
+            bh.consume(theta, sat, b, phi, quality, it, wf, P)
         else:
             clicked_item[b] = -1
             watch[b] = 0.0
@@ -193,12 +188,7 @@ def notify_day(
         visited[b] = opened[b] or uniform(key[b], counter[b], _D_ORGANIC) < p_org
         if opened[b]:
             wf = bh.watch_fraction(aff, quality[it], P)
-            if P[bh.SAT_ON] > 0:
-                sat[b] += P[bh.SAT_RATE] * (quality[it] - sat[b])
-            if P[bh.DRIFT_ON] > 0:
-                r = P[bh.DRIFT_RATE] * wf
-                for j in range(theta.shape[1]):
-                    theta[b, j] += r * (phi[it, j] - theta[b, j])
+            bh.consume(theta, sat, b, phi, quality, it, wf, P)
         load[b] *= 1.0 - P[bh.N_LOAD_DECAY]
         counter[b] += _ONE
 

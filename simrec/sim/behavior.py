@@ -155,6 +155,19 @@ def single_click_prob(v: float, position: int, eta: float, P: np.ndarray) -> flo
 
 
 @njit(cache=True, inline="always")
+def consume(theta: np.ndarray, sat: np.ndarray, b: int, phi: np.ndarray, quality: np.ndarray, item: int,
+            wf: float, P: np.ndarray) -> None:  # fmt: skip
+    """Row b consumed ``item`` (watch fraction ``wf``): satisfaction moves toward the item's quality
+    and the interest drifts toward the item, in proportion to how much was watched."""
+    if P[SAT_ON] > 0:
+        sat[b] += P[SAT_RATE] * (quality[item] - sat[b])
+    if P[DRIFT_ON] > 0:
+        r = P[DRIFT_RATE] * wf
+        for j in range(theta.shape[1]):
+            theta[b, j] += r * (phi[item, j] - theta[b, j])
+
+
+@njit(cache=True, inline="always")
 def leave_prob(sat: float, bored: float, clicked: bool, P: np.ndarray) -> float:
     """Hazard of leaving the session after a step."""
     if P[LEAVE_ON] == 0:
