@@ -98,6 +98,7 @@ class SharedModel:
         self.b = np.zeros(dz)
         self.theta = np.zeros(dz)
         self.Q: np.ndarray | None = None
+        self._L: np.ndarray | None = None
 
     def set_items(self, item_features: np.ndarray, n_arms: int) -> None:
         F = np.asarray(item_features, dtype=np.float64)
@@ -114,23 +115,30 @@ class SharedModel:
         return int(self.Phi.shape[0])
 
     def mean_width(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        W = self.theta.reshape(self.dx, self.dp)
-        mean = Z @ W @ self.Phi.T
-        A4 = self.Ainv.reshape(self.dx, self.dp, self.dx, self.dp)
-        B = np.einsum("ni,ijkl,nk->njl", Z, A4, Z, optimize=True)
-        q = np.einsum("njl,al,aj->na", B, self.Phi, self.Phi, optimize=True)
+        dx, dp = self.dx, self.dp
+        W = self.theta.reshape(dx, dp)
+        mean = (Z @ W) @ self.Phi.T
+        # B_n = sum_ik x_i x_k Ainv[(i, .), (k, .)]  (n, dp, dp); width^2 = phi' B_n phi
+        A2 = self.Ainv.reshape(dx, dp, dx, dp).transpose(0, 2, 1, 3).reshape(dx * dx, dp * dp)
+        XX = (Z[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], dx * dx)
+        B = (XX @ A2).reshape(Z.shape[0], dp, dp)
+        q = ((B @ self.Phi.T) * self.Phi.T[None]).sum(axis=1)
         return mean, np.sqrt(np.maximum(q, 0.0))
 
     def ucb_choose(self, Z, alpha, u):  # pragma: no cover - LinUCB uses the generic path for this model
         raise NotImplementedError
 
+    def _chol(self) -> np.ndarray:
+        if self._L is None:
+            self._L = np.linalg.cholesky(self.Ainv + 1e-12 * np.eye(self.Ainv.shape[0]))
+        return self._L
+
     def sample_scores(self, Z: np.ndarray, scale: float, rng: np.random.Generator, m: int) -> np.ndarray:
-        L = np.linalg.cholesky(self.Ainv + 1e-12 * np.eye(self.Ainv.shape[0]))
         n = Z.shape[0]
         eps = rng.standard_normal((m, n, self.theta.shape[0]))
-        th = self.theta + scale * eps @ L.T  # (m, n, dz)
-        W = th.reshape(m, n, self.dx, self.dp)
-        return np.einsum("ni,mnij,aj->mna", Z, W, self.Phi, optimize=True)
+        th = (self.theta + scale * eps @ self._chol().T).reshape(m, n, self.dx, self.dp)
+        y = (Z[None, :, None, :] @ th)[:, :, 0, :]  # (m, n, dp): x' W per draw
+        return y @ self.Phi.T
 
     def features(self, Z: np.ndarray, actions: np.ndarray) -> np.ndarray:
         return np.einsum("ni,nj->nij", Z, self.Phi[actions]).reshape(Z.shape[0], -1)
@@ -144,11 +152,13 @@ class SharedModel:
         self.Ainv -= AF @ np.linalg.solve(S, AF.T)
         self.Ainv = 0.5 * (self.Ainv + self.Ainv.T)
         self.theta = self.Ainv @ self.b
+        self._L = None
 
     def laplace_update(self, Z: np.ndarray, actions: np.ndarray, y: np.ndarray, iters: int) -> None:
         if self.Q is None:
             self.Q = np.linalg.inv(self.Ainv)
         self.theta, self.Q, self.Ainv = _laplace(self.theta, self.Q, self.features(Z, actions), y, iters)
+        self._L = None
 
     def grow(self, new: int, item_features: np.ndarray | None) -> None:
         self.set_items(self.items if item_features is None else item_features, new)

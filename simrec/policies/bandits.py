@@ -235,7 +235,7 @@ class LinUCB(_LinearPolicy):
     name = "linucb"
     propensity_type = "deterministic"
 
-    def __init__(self, n_actions: int, obs_dim: int, alpha: float = 1.0, *, model: str = "disjoint",
+    def __init__(self, n_actions: int, obs_dim: int, alpha: float = 0.5, *, model: str = "disjoint",
                  item_features: Any = None, reg: float = 1.0, fit_intercept: bool = True,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__(n_actions, obs_dim, model=model, item_features=item_features, reg=reg,
@@ -313,7 +313,7 @@ class LinearTS(_ThompsonLinear):
 
     name = "linear-ts"
 
-    def __init__(self, n_actions: int, obs_dim: int, v: float = 0.5, *, model: str = "disjoint",
+    def __init__(self, n_actions: int, obs_dim: int, v: float = 0.25, *, model: str = "disjoint",
                  item_features: Any = None, reg: float = 1.0, fit_intercept: bool = True, mc_samples: int = 200,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__(n_actions, obs_dim, model=model, item_features=item_features, reg=reg,

@@ -88,10 +88,11 @@ def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = Non
             st = Step(X[act_rows], np.asarray(a), np.asarray(p, dtype=float), np.asarray(r, dtype=float)[act_rows],
                       np.asarray(nobs)[act_rows], np.asarray(term)[act_rows], np.asarray(trunc)[act_rows],
                       _rows_info(info, act_rows), episode[act_rows].copy(), marg)
-            if learn:
-                policy.update(st.obs, st.action, st.reward, st.pscore, next_obs=st.next_obs,
-                              terminated=st.terminated, truncated=st.truncated, info=st.info)
-            yield st
+            if act_rows.size:
+                if learn:
+                    policy.update(st.obs, st.action, st.reward, st.pscore, next_obs=st.next_obs,
+                                  terminated=st.terminated, truncated=st.truncated, info=st.info)
+                yield st
             done = np.asarray(term) | np.asarray(trunc)
             done &= ~resetting
             # rows that ended start a new episode at the next (ignored) step
