@@ -98,7 +98,6 @@ class SharedModel:
         self.b = np.zeros(dz)
         self.theta = np.zeros(dz)
         self.Q: np.ndarray | None = None
-        self._L: np.ndarray | None = None
 
     def set_items(self, item_features: np.ndarray, n_arms: int) -> None:
         F = np.asarray(item_features, dtype=np.float64)
@@ -119,25 +118,29 @@ class SharedModel:
         W = self.theta.reshape(dx, dp)
         mean = (Z @ W) @ self.Phi.T
         # B_n = sum_ik x_i x_k Ainv[(i, .), (k, .)]  (n, dp, dp); width^2 = phi' B_n phi
-        A2 = self.Ainv.reshape(dx, dp, dx, dp).transpose(0, 2, 1, 3).reshape(dx * dx, dp * dp)
-        XX = (Z[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], dx * dx)
-        B = (XX @ A2).reshape(Z.shape[0], dp, dp)
+        B = self._row_cov(Z)
         q = ((B @ self.Phi.T) * self.Phi.T[None]).sum(axis=1)
         return mean, np.sqrt(np.maximum(q, 0.0))
 
     def ucb_choose(self, Z, alpha, u):  # pragma: no cover - LinUCB uses the generic path for this model
         raise NotImplementedError
 
-    def _chol(self) -> np.ndarray:
-        if self._L is None:
-            self._L = np.linalg.cholesky(self.Ainv + 1e-12 * np.eye(self.Ainv.shape[0]))
-        return self._L
+    def _row_cov(self, Z: np.ndarray) -> np.ndarray:
+        """``B_n = (x~ kron I)' Ainv (x~ kron I)``: covariance of ``x~' W`` for each row, (n, dp, dp)."""
+        dx, dp = self.dx, self.dp
+        A2 = self.Ainv.reshape(dx, dp, dx, dp).transpose(0, 2, 1, 3).reshape(dx * dx, dp * dp)
+        XX = (Z[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], dx * dx)
+        return (XX @ A2).reshape(Z.shape[0], dp, dp)
 
     def sample_scores(self, Z: np.ndarray, scale: float, rng: np.random.Generator, m: int) -> np.ndarray:
+        """Draws of ``x~' W~ phi~_a``: the score vector of a row is ``y Phi'`` with ``y = x~' W~`` ~
+        ``N(x~' W, scale^2 B_n)`` in ``dp`` dimensions, so sampling is cheap and exact."""
         n = Z.shape[0]
-        eps = rng.standard_normal((m, n, self.theta.shape[0]))
-        th = (self.theta + scale * eps @ self._chol().T).reshape(m, n, self.dx, self.dp)
-        y = (Z[None, :, None, :] @ th)[:, :, 0, :]  # (m, n, dp): x' W per draw
+        W = self.theta.reshape(self.dx, self.dp)
+        B = self._row_cov(Z)
+        L = np.linalg.cholesky(B + 1e-12 * np.eye(self.dp)[None])
+        eps = rng.standard_normal((m, n, self.dp))
+        y = (Z @ W)[None] + scale * np.einsum("njk,mnk->mnj", L, eps)
         return y @ self.Phi.T
 
     def features(self, Z: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -152,13 +155,11 @@ class SharedModel:
         self.Ainv -= AF @ np.linalg.solve(S, AF.T)
         self.Ainv = 0.5 * (self.Ainv + self.Ainv.T)
         self.theta = self.Ainv @ self.b
-        self._L = None
 
     def laplace_update(self, Z: np.ndarray, actions: np.ndarray, y: np.ndarray, iters: int) -> None:
         if self.Q is None:
             self.Q = np.linalg.inv(self.Ainv)
         self.theta, self.Q, self.Ainv = _laplace(self.theta, self.Q, self.features(Z, actions), y, iters)
-        self._L = None
 
     def grow(self, new: int, item_features: np.ndarray | None) -> None:
         self.set_items(self.items if item_features is None else item_features, new)

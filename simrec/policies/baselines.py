@@ -103,8 +103,10 @@ class Popularity(BasePolicy):
 
 def _call_scores(fn: Callable[[np.ndarray], np.ndarray], X: np.ndarray, n_actions: int, who: str) -> np.ndarray:
     s = np.asarray(fn(X), dtype=np.float64)
-    if s.ndim == 1 and s.shape[0] == n_actions:
-        s = np.broadcast_to(s, (X.shape[0], n_actions))
+    if s.ndim == 1 and s.shape[0] >= n_actions:
+        s = np.broadcast_to(s, (X.shape[0], s.shape[0]))
+    if s.ndim == 2 and s.shape[0] == X.shape[0] and s.shape[1] > n_actions:
+        s = s[:, :n_actions]  # scores of items not released yet (a growing catalog) are ignored
     if s.shape != (X.shape[0], n_actions):
         raise InvalidPolicyInputError(
             f"{who}: the score function must return shape ({X.shape[0]}, {n_actions}); got {s.shape}")

@@ -50,10 +50,10 @@ class _Ctx:
         F = self.item_features
         if F is None:
             raise InvalidPolicyInputError("scores='affinity' needs a simrec env (item features)")
-        d, off, n = F.shape[1], self.offset, self.n_actions
+        d, off = F.shape[1], self.offset
 
-        def fn(X: np.ndarray) -> np.ndarray:
-            s = X[:, :d] @ F[: n - off].T
+        def fn(X: np.ndarray) -> np.ndarray:  # every item of the capacity; policies keep the released ones
+            s = X[:, :d] @ F.T
             return np.hstack([np.zeros((X.shape[0], off)), s]) if off else s
 
         return fn

@@ -105,6 +105,8 @@ class _SlatePolicy(BasePolicy):
         """The item scores (n, n_actions); ``-inf`` excludes an item."""
         X, _ = self._check_obs(obs)
         s = np.asarray(self._fn(X), dtype=np.float64)
+        if s.ndim == 2 and s.shape[0] == X.shape[0] and s.shape[1] > self.n_actions:
+            s = s[:, : self.n_actions]  # items not released yet
         if s.shape != (X.shape[0], self.n_actions):
             raise _E(f"{type(self).__name__}: scores must have shape ({X.shape[0]}, {self.n_actions}); got {s.shape}")
         bad = np.isnan(s) | (s == np.inf)
