@@ -72,13 +72,15 @@ class REINFORCE(BasePolicy):
         Logits are divided by it when acting.
     reward_fn : callable, optional
         Shaping hook for online :meth:`update` (see :mod:`simrec.policies.shaping`).
+    off_policy : bool
+        Weight by ``min(pi / beta, c)`` (True) or treat the logs as on-policy (False, for comparison).
     """
 
     name = "reinforce"
 
     def __init__(self, n_actions: int, obs_dim: int, *, item_features: Any = None, lr: float = 0.05,
                  max_weight: float = 10.0, top_k: int = 1, gamma: float = 0.9, l2: float = 1e-4,
-                 temperature: float = 1.0, reward_fn: RewardFn | None = None,
+                 temperature: float = 1.0, reward_fn: RewardFn | None = None, off_policy: bool = True,
                  rng: int | np.random.Generator | None = None) -> None:
         if obs_dim is None:
             raise _E("REINFORCE needs `obs_dim`")
@@ -90,6 +92,7 @@ class REINFORCE(BasePolicy):
         self.l2 = check_nonnegative(l2, name="l2", error=_E)
         self.temperature = check_positive(temperature, name="temperature", error=_E)
         self.reward_fn = reward_fn
+        self.off_policy = bool(off_policy)
         dx = self.obs_dim + 1
         if item_features is None:
             self.items_ = None
@@ -141,7 +144,7 @@ class REINFORCE(BasePolicy):
         P = softmax(self.logits(X), 1.0)
         n = X.shape[0]
         pi_a = P[np.arange(n), a]
-        w = np.minimum(pi_a / beta, self.max_weight)
+        w = np.minimum(pi_a / beta, self.max_weight) if self.off_policy else np.ones(n)
         lam = self.top_k * (1.0 - pi_a) ** (self.top_k - 1) if self.top_k > 1 else 1.0
         coef = w * lam * (R - self.baseline_) / n
         G = -P * coef[:, None]
