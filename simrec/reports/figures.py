@@ -88,7 +88,8 @@ def fig_estimates(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str
             ax.set_visible(False)
         if pols:
             axes[0].set_ylabel("policy value")
-            axes[0].legend(fontsize=7, loc="best")
+            handles, labels = axes[0].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)
         fig.suptitle("Estimates with intervals vs ground truth")
     return fig
 

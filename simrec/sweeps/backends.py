@@ -1,8 +1,8 @@
 """Execution backends behind one interface: ``map_unordered(fn, tasks) -> iterator of results``.
 
 ``local``
-    No server. Serial in this process (``n_jobs=1``) or a process pool (joblib/loky) of ``n_jobs``
-    workers, each capped to one numba/BLAS thread.
+    No server. Serial in this process (``n_jobs=1``) or a pool of ``n_jobs`` worker processes
+    (forkserver on POSIX), each capped to one numba/BLAS thread.
 ``dask``
     A ``dask.distributed`` client: a new ``LocalCluster`` of ``n_jobs`` single-threaded worker
     processes, or the scheduler at ``address`` (``tcp://host:8786``). Extra: ``simrec[dask]``.
@@ -85,12 +85,53 @@ class LocalBackend(Backend):
             for t in tasks:
                 yield fn(t)
             return
-        from joblib import Parallel, delayed
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
 
-        # loky caps OMP/BLAS/numba threads of its workers to cpu_count // n_jobs; execute() caps to 1
-        with Parallel(n_jobs=self.n_jobs, backend="loky", return_as="generator_unordered",
-                      batch_size=1, pre_dispatch="2*n_jobs") as par:
-            yield from par(delayed(fn)(t) for t in tasks)
+        # forkserver (POSIX): workers fork from a server that has imported simrec once, so they start
+        # in a fraction of a second and share nothing with this process's threads
+        methods = mp.get_all_start_methods()
+        if "forkserver" in methods:
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["simrec.sweeps.run"])
+        else:  # pragma: no cover - Windows/macOS without forkserver
+            ctx = mp.get_context("spawn")
+        env_before = {k: os.environ.get(k) for k in _THREAD_VARS}
+        os.environ.update({k: "1" for k in _THREAD_VARS})  # inherited by the workers: one thread each
+        try:
+            ex = ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx)
+        finally:
+            for k, v in env_before.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        pending = set()
+        it = iter(tasks)
+        try:
+            for t in it:  # keep at most 2 tasks per worker in flight
+                pending.add(ex.submit(fn, t))
+                if len(pending) >= 2 * self.n_jobs:
+                    break
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool as exc:
+                        raise SweepError(f"a local worker process died ({exc}); finished runs are saved, "
+                                         "rerun to resume") from None
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        pending.add(ex.submit(fn, nxt))
+        finally:
+            for fut in pending:
+                fut.cancel()
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 class DaskBackend(Backend):

@@ -40,8 +40,8 @@ __all__ = ["execute", "compute_run", "train_online", "rollout_value", "exact_val
 
 #: columns identifying a row of the results table
 IDENTITY_COLUMNS = ("run_id", "sweep", "world", "logging_policy", "n_log", "seed", "policy", "estimator")
-#: columns that legitimately differ between two executions of the same run (time, place)
-VOLATILE_COLUMNS = ("wall_s", "started_at", "host", "pid", "backend")
+#: columns that legitimately differ between two executions of the same run (time, place, checkout)
+VOLATILE_COLUMNS = ("wall_s", "started_at", "host", "pid", "git_sha")
 
 
 def _limit_threads(n: int) -> Any:

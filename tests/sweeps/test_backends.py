@@ -67,13 +67,15 @@ def test_backend_arguments_are_checked():
 
 
 def test_local_pool_runs_tasks_concurrently():
-    """2 local workers overlap their tasks: 8 half-second tasks take well under their 4 s sum.
-    (Sleeping tasks, so the check holds on a busy machine; benchmarks/bench_sweep.py times real runs.)"""
+    """2 local workers overlap their tasks: once the pool is up, 8 half-second tasks take about 2 s,
+    not 4 s. (Sleeping tasks, so the check holds on a busy machine; benchmarks/bench_sweep.py times
+    real runs.)"""
     import time
 
     backend = LocalBackend(2)
-    t0 = time.perf_counter()
-    out = list(backend.map_unordered(time.sleep, [0.5] * 8))
-    wall = time.perf_counter() - t0
-    assert len(out) == 8
-    assert wall < 3.2, wall
+    stamps = []
+    for _ in backend.map_unordered(time.sleep, [0.5] * 8):
+        stamps.append(time.perf_counter())
+    assert len(stamps) == 8
+    after_first = stamps[-1] - stamps[0]  # 7 more tasks after the first result: 3.5 s if serial
+    assert after_first < 2.6, after_first
