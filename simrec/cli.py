@@ -80,10 +80,11 @@ def cli() -> None:
 @click.option("--max-runs", type=int, default=None, help="Execute at most N runs now; a later call resumes.")
 @click.option("--dry-run", is_flag=True, help="Validate the file and list the runs; run nothing.")
 @click.option("--no-report", is_flag=True, help="Write the results table only.")
-@click.option("--no-progress", is_flag=True, help="No progress bar (also off when stderr is not a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar with ETA on stderr [default: when stderr is a terminal].")
 def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str | None, out_dir: Path | None,
             overrides: tuple[str, ...], retry_failed: bool, max_runs: int | None, dry_run: bool, no_report: bool,
-            no_progress: bool) -> None:
+            progress: bool | None) -> None:
     """Run (or resume) the sweep in SWEEP, a .toml or .yaml file, and write its report.
 
     \b
@@ -120,7 +121,7 @@ def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str |
         return
     try:
         result = run_sweep(spec, backend, out_dir=out, n_jobs=n_jobs, address=address,
-                           retry_failed=retry_failed, progress=not no_progress, max_runs=max_runs)
+                           retry_failed=retry_failed, progress=progress, max_runs=max_runs)
     except SweepError as exc:
         _fail(str(exc))
     click.echo(result.summary())

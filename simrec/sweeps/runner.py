@@ -91,7 +91,7 @@ def run_sweep(
     n_jobs: int | None = None,
     address: str | None = None,
     retry_failed: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
     max_runs: int | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep and write its results table.
@@ -108,8 +108,9 @@ def run_sweep(
         Workers and cluster address for a backend given by name (default from the sweep file).
     retry_failed : bool
         Rerun runs recorded as failed (finished ``ok`` runs are always skipped).
-    progress : bool
-        Show a progress bar with ETA on stderr.
+    progress : bool or None
+        Show a progress bar with ETA on stderr: always (True), never (False), or when stderr is a
+        terminal (None, the default).
     max_runs : int, optional
         Execute at most this many runs now (the rest stay for a later resume).
 
@@ -144,12 +145,13 @@ def run_sweep(
                        n_executed=len(todo), n_failed=len(failed), failed_ids=failed + prev_failed)
 
 
-def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, progress: bool) -> list[str]:
+def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, progress: bool | None) -> list[str]:
     from tqdm.auto import tqdm
 
     failed: list[str] = []
     fn = functools.partial(execute, threads=1)
-    bar = tqdm(total=len(todo), desc=f"{name} [{backend.describe()}]", unit="run", disable=None if progress else True,
+    disable = None if progress is None else not progress  # None: only on a terminal
+    bar = tqdm(total=len(todo), desc=f"{name} [{backend.describe()}]", unit="run", disable=disable,
                file=sys.stderr, dynamic_ncols=True)
     try:
         for res in backend.map_unordered(fn, todo):

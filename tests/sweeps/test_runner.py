@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -178,3 +179,10 @@ def test_max_runs_then_resume(tmp_path):
     assert first.n_executed == 1 and first.table["run_id"].nunique() == 1
     second = run_sweep(spec, "local", out_dir=tmp_path, progress=False)
     assert second.n_skipped == 1 and second.n_executed == 2 and second.table["run_id"].nunique() == 3
+
+
+def test_progress_bar_with_eta(tmp_path, capsys):
+    run_sweep(parse_sweep(tiny(seeds=2)), "local", out_dir=tmp_path, progress=True, max_runs=2)
+    err = capsys.readouterr().err
+    assert "tiny [local (1 worker)]" in err and "2/2" in err
+    assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", err), err  # elapsed<remaining (the ETA)
