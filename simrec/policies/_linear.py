@@ -25,6 +25,8 @@ from . import _kernels as K
 
 __all__ = ["DisjointModel", "SharedModel", "make_model"]
 
+_BLOCK = 2048  # rows per block of the disjoint model's decisions
+
 
 class DisjointModel:
     """Per-arm ``N(theta[a], Ainv[a])``."""
@@ -43,16 +45,47 @@ class DisjointModel:
     def n_arms(self) -> int:
         return int(self.theta.shape[0])
 
+    def _blocks(self, Z: np.ndarray):
+        """Per block of rows: (rows slice, mean (b, A), width (b, A)).
+
+        The quadratic forms ``x' Ainv[a] x`` of a block against every arm are one matrix product of
+        the packed upper triangles: ``(x_j x_k)_{j<=k} @ (c_jk Ainv[a]_jk)_{j<=k, a}`` with
+        ``c = 1`` on the diagonal and 2 off it (BLAS does the dense algebra)."""
+        d = self.dim
+        j, k = np.triu_indices(d)
+        coef = np.where(j == k, 1.0, 2.0)
+        packed = np.ascontiguousarray((self.Ainv[:, j, k] * coef).T)  # (d(d+1)/2, A)
+        thetaT = np.ascontiguousarray(self.theta.T)
+        for lo in range(0, Z.shape[0], _BLOCK):
+            Zb = Z[lo : lo + _BLOCK]
+            q = (Zb[:, j] * Zb[:, k]) @ packed
+            np.maximum(q, 0.0, out=q)
+            yield slice(lo, lo + Zb.shape[0]), Zb @ thetaT, np.sqrt(q, out=q)
+
     def mean_width(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n, A = Z.shape[0], self.n_arms
         mean, width = np.empty((n, A)), np.empty((n, A))
-        K.linear_mean_width(Z, self.Ainv, self.theta, mean, width)
+        for rows, m, w in self._blocks(Z):
+            mean[rows], width[rows] = m, w
         return mean, width
 
     def ucb_choose(self, Z: np.ndarray, alpha: float, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Argmax of ``mean + alpha * width`` per row, block by block (no (n, A) array is kept);
+        ties within 1e-12 (relative) of the maximum are split: the ``floor(u * n_ties)``-th is taken."""
         n = Z.shape[0]
         action, ties = np.empty(n, np.int64), np.empty(n, np.int64)
-        K.ucb_choose(Z, self.Ainv, self.theta, float(alpha), u, 1e-12, action, ties)
+        for rows, m, w in self._blocks(Z):
+            m += alpha * w
+            mx = m.max(axis=1, keepdims=True)
+            tie = m >= mx - 1e-12 * np.maximum(np.abs(mx), 1.0)
+            c = tie.sum(axis=1)
+            best = m.argmax(axis=1)
+            multi = np.flatnonzero(c > 1)
+            if multi.size:  # only rows with ties pay for the uniform split
+                pick = np.minimum((u[rows][multi] * c[multi]).astype(np.int64), c[multi] - 1)
+                best[multi] = (np.cumsum(tie[multi], axis=1) <= pick[:, None]).sum(axis=1)
+            action[rows] = best
+            ties[rows] = c
         return action, ties
 
     def sample_scores(self, Z: np.ndarray, scale: float, rng: np.random.Generator, m: int) -> np.ndarray:
@@ -95,6 +128,7 @@ class SharedModel:
         self.set_items(item_features, n_arms)
         dz = self.dx * self.dp
         self.Ainv = np.eye(dz) / reg
+        self.A = np.eye(dz) * reg  # precision (design matrix), kept for large batches
         self.b = np.zeros(dz)
         self.theta = np.zeros(dz)
         self.Q: np.ndarray | None = None
@@ -118,8 +152,9 @@ class SharedModel:
         W = self.theta.reshape(dx, dp)
         mean = (Z @ W) @ self.Phi.T
         # B_n = sum_ik x_i x_k Ainv[(i, .), (k, .)]  (n, dp, dp); width^2 = phi' B_n phi
-        B = self._row_cov(Z)
-        q = ((B @ self.Phi.T) * self.Phi.T[None]).sum(axis=1)
+        B = self._row_cov(Z).reshape(Z.shape[0], -1)
+        PP = (self.Phi[:, :, None] * self.Phi[:, None, :]).reshape(self.n_arms, -1)
+        q = B @ PP.T  # phi_a' B_n phi_a for every (row, arm): one matrix product
         return mean, np.sqrt(np.maximum(q, 0.0))
 
     def ucb_choose(self, Z, alpha, u):  # pragma: no cover - LinUCB uses the generic path for this model
@@ -149,10 +184,14 @@ class SharedModel:
     def ridge_update(self, Z: np.ndarray, actions: np.ndarray, r: np.ndarray) -> None:
         F = self.features(Z, actions)
         self.b += F.T @ r
-        # Woodbury: (A + F'F)^-1 = Ainv - Ainv F' (I + F Ainv F')^-1 F Ainv
-        AF = self.Ainv @ F.T
-        S = np.eye(F.shape[0]) + F @ AF
-        self.Ainv -= AF @ np.linalg.solve(S, AF.T)
+        self.A += F.T @ F
+        if 4 * F.shape[0] < self.A.shape[0]:
+            # small batch, Woodbury: (A + F'F)^-1 = Ainv - Ainv F' (I + F Ainv F')^-1 F Ainv
+            AF = self.Ainv @ F.T
+            S = np.eye(F.shape[0]) + F @ AF
+            self.Ainv -= AF @ np.linalg.solve(S, AF.T)
+        else:
+            self.Ainv = np.linalg.inv(self.A)
         self.Ainv = 0.5 * (self.Ainv + self.Ainv.T)
         self.theta = self.Ainv @ self.b
 

@@ -25,36 +25,45 @@ from simrec.policies.slates import plackett_luce_marginals, plackett_luce_pscore
 
 
 def _stats(rng, A=7, d=5):
-    M = rng.standard_normal((A, d, d))
+    M = rng.standard_normal((A, d, d)) / np.sqrt(d)
     Ainv = np.linalg.inv(np.einsum("aij,akj->aik", M, M) + np.eye(d))
     theta = rng.standard_normal((A, d))
     return np.ascontiguousarray(Ainv), theta
 
 
+def _model(rng, A=7, d=5):
+    from simrec.policies._linear import DisjointModel
+
+    m = DisjointModel(A, d, 1.0)
+    m.Ainv[:], m.theta[:] = _stats(rng, A, d)
+    return m
+
+
 def test_mean_width_matches_numpy():
     rng = np.random.default_rng(0)
-    Ainv, theta = _stats(rng)
+    m = _model(rng)
     X = rng.standard_normal((9, 5))
-    mean, width = np.empty((9, 7)), np.empty((9, 7))
-    K.linear_mean_width(X, Ainv, theta, mean, width)
-    np.testing.assert_allclose(mean, X @ theta.T, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(width, np.sqrt(np.einsum("nd,ade,ne->na", X, Ainv, X)), rtol=1e-12)
+    mean, width = m.mean_width(X)
+    np.testing.assert_allclose(mean, X @ m.theta.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(width, np.sqrt(np.einsum("nd,ade,ne->na", X, m.Ainv, X)), rtol=1e-10)
 
 
 def test_ucb_choose_matches_numpy_including_ties():
+    from simrec.policies import _linear
+
     rng = np.random.default_rng(1)
-    Ainv, theta = _stats(rng, A=9)
-    X = rng.standard_normal((200, 5))
-    u = rng.random(200)
-    a, ties = np.empty(200, np.int64), np.empty(200, np.int64)
-    K.ucb_choose(X, Ainv, theta, 0.7, u, 1e-12, a, ties)
-    ref = X @ theta.T + 0.7 * np.sqrt(np.einsum("nd,ade,ne->na", X, Ainv, X))
+    m = _model(rng, A=9)
+    n = 2 * _linear._BLOCK + 5  # several blocks
+    X = rng.standard_normal((n, 5))
+    u = rng.random(n)
+    a, ties = m.ucb_choose(X, 0.7, u)
+    ref = X @ m.theta.T + 0.7 * np.sqrt(np.einsum("nd,ade,ne->na", X, m.Ainv, X))
     np.testing.assert_array_equal(a, ref.argmax(axis=1))
     assert (ties == 1).all()
     # all arms identical: a uniform split, reported as 1/9
-    Ainv[:] = np.eye(5)
-    theta[:] = 0.0
-    K.ucb_choose(X, Ainv, theta, 1.0, u, 1e-12, a, ties)
+    m.Ainv[:] = np.eye(5)
+    m.theta[:] = 0.0
+    a, ties = m.ucb_choose(X, 1.0, u)
     assert (ties == 9).all()
     np.testing.assert_array_equal(a, np.floor(u * 9).astype(int))
 

@@ -7,7 +7,6 @@ allows 4 standard errors of the estimate; the Monte Carlo part is seeded.
 from __future__ import annotations
 
 import gymnasium as gym
-import numpy as np
 import pytest
 
 import simrec.policies as P
