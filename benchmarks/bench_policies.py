@@ -91,7 +91,8 @@ def main() -> None:
     t_sr, a_sr = best_of(simrec_step)
     agree = float(np.mean(a_np == a_sr))
     shared = LinUCB(A, d, alpha=0.5, model="shared", item_features=rng.standard_normal((A, d)) / np.sqrt(d), rng=0)
-    shared.update(W[:2000], rng.integers(0, A, 2000), rng.random(2000))
+    m = min(2000, W.shape[0])
+    shared.update(W[:m], rng.integers(0, A, m), rng.random(m))
     shared.act(X[:64])
 
     def shared_step():
