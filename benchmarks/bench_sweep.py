@@ -76,17 +76,23 @@ def timed(spec, backend: str, n_jobs: int, root: Path) -> tuple[float, pd.DataFr
     return wall, res.table
 
 
+def _median_run(table: pd.DataFrame) -> float:
+    return float(table.drop_duplicates("run_id")["wall_s"].median() * 1000)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=2, help="timed pairs (serial + parallel), in ABBA order")
     ap.add_argument("--backends", nargs="*", default=[], choices=["dask", "ray"],
                     help="also time these backends with --workers workers")
     args = ap.parse_args()
     spec = bench_spec(args.runs)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"bench_sweep: {args.runs} runs (world 500 users x 100 items; 3 targets x 5 estimators; log 4000 rows), "
+    print(f"bench_sweep: {args.repeat} x ({args.runs} runs serial + {args.runs} runs on {args.workers} workers); "
+          "world 500 users x 100 items, 3 targets x 5 estimators, log 4000 rows; "
           f"{cores} cores, load average {load:.1f}")
     cap = machine_capacity(args.workers)
     print(f"baseline: {args.workers} processes of pure CPU work run {cap:.2f}x faster than 1 "
@@ -95,20 +101,30 @@ def main() -> None:
         root = Path(tmp)
         # warm the numba on-disk cache so that neither side pays compilation
         run_sweep(bench_spec(1), "local", out_dir=root / "warm", progress=False)
-        t_serial, ref = timed(spec, "local", 1, root)
-        print(f"local serial      : {t_serial:7.1f} s  ({t_serial / args.runs * 1000:.0f} ms/run)")
-        t_par, table = timed(spec, "local", args.workers, root)
-        same = comparable(table).equals(comparable(ref))
-        print(f"local {args.workers} workers   : {t_par:7.1f} s  speedup {t_serial / t_par:.2f}x over serial "
-              f"(identical results: {'yes' if same else 'NO'})")
+        # ABBA order (serial, parallel, parallel, serial, ...) cancels a linear drift of the machine's load
+        order = ["serial", "parallel", "parallel", "serial"] * ((args.repeat + 1) // 2)
+        order = order[: 2 * args.repeat]
+        times: dict[str, list[float]] = {"serial": [], "parallel": []}
+        tables: dict[str, pd.DataFrame] = {}
+        for i, mode in enumerate(order):
+            n_jobs = 1 if mode == "serial" else args.workers
+            t, tables[mode] = timed(spec, "local", n_jobs, root / str(i))
+            times[mode].append(t)
+            label = "local serial     " if mode == "serial" else f"local {args.workers} workers  "
+            print(f"{label} : {t:7.1f} s  ({t / args.runs * 1000:.0f} ms/run; median run "
+                  f"{_median_run(tables[mode]):.0f} ms)")
+        same = comparable(tables["parallel"]).equals(comparable(tables["serial"]))
+        t_serial, t_par = sum(times["serial"]), sum(times["parallel"])
+        print(f"speedup of {args.workers} local workers over serial: {t_serial / t_par:.2f}x "
+              f"(total {t_serial:.1f} s serial vs {t_par:.1f} s; identical results: {'yes' if same else 'NO'})")
         for b in args.backends:
-            t_b, tb = timed(spec, b, args.workers, root)
-            same_b = comparable(tb).equals(comparable(ref))
-            print(f"{b:<5} {args.workers} workers   : {t_b:7.1f} s  speedup {t_serial / t_b:.2f}x over serial "
-                  f"(identical results: {'yes' if same_b else 'NO'})")
+            t_b, tb = timed(spec, b, args.workers, root / b)
+            same_b = comparable(tb).equals(comparable(tables["serial"]))
+            mean_serial = t_serial / len(times["serial"])
+            print(f"{b:<5} {args.workers} workers  : {t_b:7.1f} s  speedup {mean_serial / t_b:.2f}x over the mean "
+                  f"serial time (identical results: {'yes' if same_b else 'NO'})")
         cap_after = machine_capacity(args.workers)
-        print(f"baseline again: {cap_after:.2f}x; sweep speedup / mean ceiling = "
-              f"{t_serial / t_par / ((cap + cap_after) / 2):.2f}")
+        print(f"baseline again: {cap_after:.2f}x; load average now {os.getloadavg()[0]:.1f}")
         if not same:
             raise SystemExit("the parallel results differ from the serial ones")
 
