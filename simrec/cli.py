@@ -266,9 +266,13 @@ def _target_dist(spec: str, log: Any) -> tuple[str, Any]:
 @click.option("--ci", "ci_method", type=click.Choice(["normal", "t", "bernstein", "bootstrap"]), default="normal",
               show_default=True, help="Interval method.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--reward-model", type=click.Choice(["bilinear", "ridge", "ridge-per-action", "logistic", "mean"]),
+              default="bilinear", show_default=True,
+              help="Cross-fitted reward model of DM and the DR family (bilinear needs item features in the log, "
+                   "else ridge on one-hot actions).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the reward model's folds.")
 def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ...], alpha: float, ci_method: str,
-            fmt: str, seed: int) -> None:
+            fmt: str, reward_model: str, seed: int) -> None:
     """Off-policy evaluation of a logged dataset you bring (a BanditLog Parquet file).
 
     \b
@@ -304,7 +308,7 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
         ests.append((text.strip(), name, params))
     q_hat = None
     if any(_registry.estimator_class(n).needs_q for _, n, _ in ests):
-        q_hat = _registry.reward_model({"model": "ridge", "n_folds": 2}, log, seed)
+        q_hat = _registry.reward_model({"model": reward_model, "n_folds": 2}, log, seed)
     rows = []
     for spec in policies:
         try:
