@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import simrec.policies as P
-from simrec.policies.shaping import satisfaction_proxy
+from simrec.policies.shaping import retention_bonus, satisfaction_proxy
 
 BANDIT_WORLD = {"preset": "default", "catalog": {"n_items": 100}}
 
@@ -76,12 +76,19 @@ def test_top_k_correction_downweights_likely_items():
 
 
 @pytest.mark.slow
-def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit():
-    """clickbait preset, Retention-v0: SlateQ (gamma 0.9, satisfaction-proxy shaping) vs TopK over UCB1 on clicks."""
+@pytest.mark.parametrize("world_seed", [0, 1, 2])
+def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit(world_seed):
+    """clickbait preset, Retention-v0 (64 users at a time; 300 steps of online learning, then 250 steps
+    of evaluation on fresh users with exploration off).
+
+    The RL policy is SlateQ with gamma 0.97 whose reward adds a churn penalty (the long-term outcome,
+    propagated by bootstrapping); a second one uses the satisfaction proxy (watch-weighted clicks).
+    The click-greedy bandit is top-K over UCB1 on clicks. Unshaped SlateQ is reported too: on this
+    budget it stays as click-greedy as the bandit, which is what the shaping hooks are for."""
     world = {"preset": "clickbait", "catalog": {"n_items": 100}}
 
     def env():
-        return gym.make_vec("simrec/Retention-v0", num_envs=64, world=world)
+        return gym.make_vec("simrec/Retention-v0", num_envs=64, world=world, world_seed=world_seed)
 
     e = env()
     A, K, od, F = 100, e.world.config.slate_size, e.single_observation_space.shape[0], e.world.item_features
@@ -96,11 +103,16 @@ def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit():
 
     out = {
         "click-greedy bandit": train_eval(P.TopK(P.UCB1(A, obs_dim=od, rng=0), A, K)),
-        "SlateQ shaped": train_eval(P.SlateQ(A, K, od, F, gamma=0.9, reward_fn=satisfaction_proxy(4.0), rng=0)),
-        "SlateQ raw": train_eval(P.SlateQ(A, K, od, F, gamma=0.9, rng=0)),
+        "SlateQ churn penalty": train_eval(P.SlateQ(A, K, od, F, gamma=0.97, reward_fn=retention_bonus(20.0), rng=0)),
+        "SlateQ satisfaction proxy": train_eval(
+            P.SlateQ(A, K, od, F, gamma=0.9, reward_fn=satisfaction_proxy(4.0), rng=0)),
+        "SlateQ raw clicks": train_eval(P.SlateQ(A, K, od, F, gamma=0.97, rng=0)),
     }
-    for k, (ret, G, cps) in out.items():
-        print(f"{k}: retained {ret:.3f}, clicks per user over the horizon {G:.2f}, clicks per step {cps:.3f}")
-    assert out["SlateQ shaped"][0] > out["click-greedy bandit"][0] + 0.1
-    assert out["SlateQ shaped"][1] > out["click-greedy bandit"][1]  # more long-term clicks, too
-    assert out["SlateQ shaped"][0] > out["SlateQ raw"][0]  # the shaping hook is what buys retention here
+    for k, (kept, G, cps) in out.items():
+        print(f"world {world_seed} {k}: retained {kept:.3f}, clicks per user over the horizon {G:.2f}, "
+              f"clicks per step {cps:.3f}")
+    bandit = out["click-greedy bandit"]
+    for rl in ("SlateQ churn penalty", "SlateQ satisfaction proxy"):
+        assert out[rl][0] > bandit[0] + 0.15, (rl, out)  # retains more users
+        assert out[rl][1] > 2 * bandit[1], (rl, out)  # and gets more clicks over the horizon
+        assert out[rl][0] > out["SlateQ raw clicks"][0] + 0.15  # shaped vs raw: the hook is what buys it
