@@ -44,6 +44,7 @@ def _trained(name, env, **kw):
 @pytest.mark.parametrize("name", BANDIT_NAMES)
 def test_check_policy_bandit(name, bandit_vec, bandit_obs):
     pol = _trained(name, bandit_vec)
+    assert isinstance(pol, P.Policy)
     before = copy.deepcopy(pol.__dict__.get("counts_"))
     report = check_policy(pol, bandit_obs, n_samples=1500)
     assert report["propensity_type"] in ("exact", "deterministic", "monte-carlo")

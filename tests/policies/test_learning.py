@@ -116,3 +116,17 @@ def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit(world_seed
         assert out[rl][0] > bandit[0] + 0.15, (rl, out)  # retains more users
         assert out[rl][1] > 2 * bandit[1], (rl, out)  # and gets more clicks over the horizon
         assert out[rl][0] > out["SlateQ raw clicks"][0] + 0.15  # shaped vs raw: the hook is what buys it
+
+
+def test_returns_to_go_and_reinforce_on_trajectories():
+    from simrec.policies.reinforce import returns_to_go
+
+    ep = np.array([0, 0, 0, 1, 1])
+    r = np.array([1.0, 0.0, 2.0, 1.0, 1.0])
+    np.testing.assert_allclose(returns_to_go(ep, r, 0.5), [1.5, 1.0, 2.0, 1.5, 1.0])
+    env = gym.make_vec("simrec/Messaging-v0", num_envs=20, world={"preset": "default", "catalog": {"n_items": 10}},
+                       horizon_days=10)
+    tr = P.collect(env, P.Uniform(11, obs_dim=21, rng=0), 4000, seed=0, kind="trajectories")
+    pi = P.REINFORCE(11, 21, gamma=0.9, rng=0).fit(tr, epochs=3)
+    assert pi.action_probs(tr.obs[:3]).shape == (3, 11)
+    assert not np.allclose(pi.action_probs(tr.obs[:1]), 1 / 11)  # it learned something
