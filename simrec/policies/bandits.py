@@ -170,7 +170,7 @@ class BernoulliTS(_CountingBandit):
         p = np.bincount(am, minlength=self.n_actions) / self.mc_samples
         return np.broadcast_to(p, (X.shape[0], self.n_actions)).copy()
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         g = self._rng(rng)
         n = X.shape[0]
@@ -250,7 +250,7 @@ class LinUCB(_LinearPolicy):
     def action_probs(self, obs: Any) -> np.ndarray:
         return tie_probs(self.score(obs))
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         g = self._rng(rng)
         if self.model_.kind == "disjoint":
@@ -286,7 +286,7 @@ class _ThompsonLinear(_LinearPolicy):
             out[i] = np.bincount(np.argmax(s, axis=1), minlength=self.n_actions) / self.mc_samples
         return out
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         g = self._rng(rng)
         Z = self._z(X)

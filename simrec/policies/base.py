@@ -227,7 +227,7 @@ class BasePolicy:
         return np.asarray(self.action_probs(X))
 
     @staticmethod
-    def _out(a: np.ndarray, prop: np.ndarray, single: bool):
+    def _out(a: np.ndarray, prop: np.ndarray, single: bool) -> tuple[Any, Any]:
         prop = np.asarray(prop, dtype=np.float64)
         if single:
             return (a[0] if a.ndim == 1 else a[0]), float(prop[0])

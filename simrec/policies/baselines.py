@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_nonnegative, check_positive, check_probability, first_bad
+from .._validation import check_positive, check_probability, first_bad
 from ..errors import InvalidObservationError, InvalidPolicyInputError, NotSupportedError
 from .base import BasePolicy, argmax_ties, tie_probs
 
@@ -44,7 +44,7 @@ class Uniform(BasePolicy):
         X, _ = self._check_obs(obs)
         return np.full((X.shape[0], self.n_actions), 1.0 / self.n_actions)
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         a = self._rng(rng).integers(0, self.n_actions, size=X.shape[0]).astype(np.int64)
         return self._out(a, np.full(X.shape[0], 1.0 / self.n_actions), single)
@@ -275,12 +275,8 @@ class Oracle(BasePolicy):
     def action_probs(self, obs: Any) -> np.ndarray:
         return tie_probs(self.score(obs))
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         _, single = self._check_obs(obs)
         a, ties = argmax_ties(self.score(obs), self._rng(rng))
         return self._out(a, 1.0 / ties, single)
 
-
-def check_temperature(t: Any) -> float:
-    """``t`` as a positive float (or raise)."""
-    return check_nonnegative(t, name="temperature", error=InvalidPolicyInputError)

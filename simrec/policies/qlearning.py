@@ -68,7 +68,7 @@ class _EpsGreedyQ(BasePolicy):
         X, _ = self._check_obs(obs)
         return (1.0 - self.epsilon) * tie_probs(self.q_values(X)) + self.epsilon / self.n_actions
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         g = self._rng(rng)
         Q = self.q_values(X)
@@ -262,7 +262,7 @@ class SlateQ(BasePolicy):
             out *= self.n_actions - k
         return out
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         g = self._rng(rng)
         s = self._greedy(X)

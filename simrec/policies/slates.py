@@ -242,7 +242,7 @@ class PlackettLuce(_SlatePolicy):
             out[:, k] = cond.mean(axis=0)
         return out
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         w = self.weights(X)
         s = self._sample(w, self._rng(rng))
@@ -282,7 +282,7 @@ class TopK(_SlatePolicy):
         s = self.score(X)
         return np.argsort(-s, axis=1, kind="stable")[:, : self.slate_size].astype(np.int64)
 
-    def act(self, obs: Any, rng: Any = None):
+    def act(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
         X, single = self._check_obs(obs)
         s = self._slates(X)
         return self._out(s, np.ones(X.shape[0]), single)

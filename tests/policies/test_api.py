@@ -60,6 +60,12 @@ def test_check_policy_slate(name, slate_vec, slate_obs):
     assert report["is_slate"]
 
 
+@pytest.mark.parametrize("name", ["linucb", "linear-ts", "logistic-ts"])
+def test_check_policy_shared_models(name, bandit_vec, bandit_obs):
+    pol = _trained(name, bandit_vec, model="shared")
+    check_policy(pol, bandit_obs, n_samples=1500)
+
+
 def test_check_policy_plackett_luce_temperature_and_pl_wrapper(slate_vec, slate_obs):
     pol = P.make_policy("linucb", slate_vec, slate="plackett-luce", temperature=0.3, rng=0)
     assert isinstance(pol, P.PlackettLuce) and pol.temperature == 0.3
