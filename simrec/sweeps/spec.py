@@ -227,6 +227,13 @@ class ExecutionSpec(_Strict):
     n_jobs: int = Field(1, ge=-1, description="local workers; -1 = all cores")
     address: str | None = Field(None, description="dask scheduler / ray cluster address")
 
+    @field_validator("n_jobs")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("n_jobs must be a positive number of workers or -1 (all cores); got 0")
+        return v
+
 
 class SweepSpec(_Strict):
     """A whole sweep: worlds x logging policies x log sizes x seeds, each run evaluating every

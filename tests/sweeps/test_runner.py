@@ -145,7 +145,7 @@ def test_local_process_pool_gives_the_serial_table(tiny_serial, tmp_path):
 
 def test_killing_a_sweep_midway_loses_nothing_and_recomputes_nothing(tmp_path):
     sweep = tmp_path / "kill.toml"
-    sweep.write_text(TINY_TOML.replace("seeds = 2", "seeds = 6"))
+    sweep.write_text(TINY_TOML.replace("seeds = 2", "seeds = 8"))
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "simrec", "run", str(sweep), "-o", str(out), "--no-report",
@@ -161,13 +161,13 @@ def test_killing_a_sweep_midway_loses_nothing_and_recomputes_nothing(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     survived = _files(out)
-    assert 2 <= len(survived) < 6, survived
-    spec = parse_sweep(tiny(seeds=6))
+    assert 2 <= len(survived) < 8, survived
+    spec = parse_sweep(tiny(seeds=8))
     res = run_sweep(spec, "local", out_dir=out, progress=False)
-    assert res.n_skipped == len(survived) and res.n_executed == 6 - len(survived)
+    assert res.n_skipped == len(survived) and res.n_executed == 8 - len(survived)
     after = _files(out)
     assert {k: after[k] for k in survived} == survived  # finished runs untouched
-    assert len(after) == 6 and (res.table["status"] == "ok").all()
+    assert len(after) == 8 and (res.table["status"] == "ok").all()
     # and the table equals an uninterrupted sweep's
     clean = run_sweep(spec, "local", out_dir=tmp_path / "clean", progress=False)
     pd.testing.assert_frame_equal(comparable(res.table), comparable(clean.table), check_exact=True)

@@ -73,7 +73,9 @@ def test_the_error_message_lists_every_path_and_says_nothing_ran():
     ({"estimators": [{"name": "DR", "params": {"clip": -1}}]}, "estimators.0.params", "clip"),
     ({"logging": {"policy": "uniform", "n": 5}}, "logging.0.n", ">= 10"),
     ({"interval": {"alpha": 2}}, "interval.alpha", "less than 1"),
-    ({"reward_model": {"model": "forest"}}, "reward_model.model", "ridge"),
+    ({"reward_model": {"model": "forest"}}, "reward_model.model", "bilinear"),
+    ({"execution": {"n_jobs": 0}}, "execution.n_jobs", "-1 (all cores)"),
+    ({"execution": {"backend": "spark"}}, "execution.backend", "'local', 'dask' or 'ray'"),
     ({"worlds": [{"preset": "default", "slate_size": 5, "catalog": {"n_items": 2}}]}, "worlds.0", "slate_size"),
     ({"worlds": [{"preset": "default", "nosuch.section": 1}]}, "worlds.0.nosuch", "unknown config section"),
 ])
