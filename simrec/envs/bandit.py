@@ -2,7 +2,8 @@
 
 Observation: the user's observable features (float32, ``dim``). Action: an item id.
 Reward: click (or watch fraction), drawn from the simulator; ``info["expected_reward"]`` is its
-exact expectation, ``info["user_id"]`` the (observable) user id. An episode is ``horizon`` rounds;
+exact expectation, ``info["user_id"]`` the (observable) user id, ``info["n_items_available"]`` the
+items released so far. An episode is ``horizon`` rounds;
 users are static (a contextual bandit), so a policy's exact value is available by enumeration:
 :meth:`BanditCore.expected_reward_matrix`.
 """
@@ -64,7 +65,11 @@ class BanditCore(Core):
         state = self.world.state
         users = state.users.copy()
         fb = self.world.step(actions[:, None], active)
-        info = {"expected_reward": fb.expected_reward, "user_id": users}
+        info = {
+            "expected_reward": fb.expected_reward,
+            "user_id": users,
+            "n_items_available": np.full(self.n_rows, self.world.n_available, dtype=np.int64),
+        }
         if self.with_optimal:
             info["optimal_expected_reward"] = self.expected_reward_matrix()[users].max(axis=1)
         self.t[active] += 1
