@@ -1,6 +1,6 @@
 """Train a stable-baselines3 agent on ``simrec/Retention-v0`` (our envs fit the Gymnasium ecosystem).
 
-    pip install stable-baselines3        # optional: brings torch; simrec itself never needs it
+    pip install -e '.[sb3]'              # optional: stable-baselines3 + CPU torch; simrec never needs them
     python examples/sb3_retention.py --timesteps 50000
 
 The agent (PPO, an MLP policy) picks a slate of 5 items from a 100-item ``clickbait`` world every
@@ -91,7 +91,7 @@ def main() -> None:
     try:
         from stable_baselines3 import PPO
     except ImportError:
-        print("stable-baselines3 is not installed (pip install stable-baselines3); skipped the PPO agent")
+        print("stable-baselines3 is not installed (pip install -e '.[sb3]'); skipped the PPO agent")
         return
     model = PPO("MlpPolicy", make_env(), seed=0, verbose=0)
     model.learn(total_timesteps=args.timesteps)

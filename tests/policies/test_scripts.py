@@ -39,3 +39,13 @@ def test_sb3_example_wrapper_makes_any_multidiscrete_slate_valid():
     assert len(set(slate.tolist())) == 5 and slate[0] == 3
     _, r, term, trunc, info = env.step(np.array([7, 7, 1, 1, 2]))  # would be rejected without the wrapper
     assert np.isfinite(r)
+
+
+def test_sb3_example_trains_ppo_when_available():
+    """With the optional ``sb3`` extra installed, PPO trains on Retention-v0 and is evaluated."""
+    import pytest
+
+    pytest.importorskip("stable_baselines3", reason="optional extra: pip install -e '.[sb3]'")
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "sb3_retention.py"), "--timesteps", "2048",
+                          "--episodes", "3"], capture_output=True, text=True, timeout=600, check=True)
+    assert "PPO (stable-baselines3)" in out.stdout and "retained" in out.stdout
