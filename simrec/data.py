@@ -45,6 +45,17 @@ def _arr(value: Any, name: str, *, dtype: str, ndim: int | tuple[int, ...], n: i
     return arr
 
 
+def _check_distinct_rows(slate: np.ndarray, name: str) -> None:
+    """Raise if a row of the (n, K) ``slate`` repeats an item."""
+    srt = np.sort(slate, axis=1)
+    dup = np.zeros_like(slate, dtype=bool)
+    dup[:, 1:] = srt[:, 1:] == srt[:, :-1]
+    if dup.any():
+        row = int(np.flatnonzero(dup.any(axis=1))[0])
+        raise _E(f"`{name}` must not repeat an item within a row; {int(dup.any(axis=1).sum())} rows do, "
+                 f"first at row {row} (value {slate[row].tolist()})")
+
+
 def _nonneg_int(arr: np.ndarray, name: str, high: int | None = None, what: str = "") -> None:
     bad = arr < 0 if high is None else (arr < 0) | (arr >= high)
     if bad.any():
@@ -329,13 +340,7 @@ class SlateLog(_Columnar):
         if n == 0 or k == 0:
             raise _E(f"`slate` must be a non-empty (n, K) array; got shape {slate.shape}")
         _nonneg_int(slate, "slate")
-        srt = np.sort(slate, axis=1)
-        dup = np.zeros_like(slate, dtype=bool)
-        dup[:, 1:] = srt[:, 1:] == srt[:, :-1]
-        if dup.any():
-            row = int(np.flatnonzero(dup.any(axis=1))[0])
-            raise _E(f"`slate` must not repeat an item within a row; {int(dup.any(axis=1).sum())} rows do, "
-                     f"first at row {row} (value {slate[row].tolist()})")
+        _check_distinct_rows(slate, "slate")
         items = int(slate.max()) + 1 if self.n_items is None else int(self.n_items)
         _nonneg_int(slate, "slate", high=items, what=f" (n_items={items})")
         _frozen_setattr(self, "slate", slate)
@@ -385,10 +390,11 @@ class Trajectories(_Columnar):
     episode : array_like of int, shape (N,)
         Episode id of each step (non-decreasing).
     obs : array_like of float, shape (N, d)
-    action : array_like of int, shape (N,)
+    action : array_like of int, shape (N,) or (N, K)
+        The action of each step; a slate of ``K`` distinct items per step for slate environments.
     reward : array_like of float, shape (N,)
     pscore : array_like of float, shape (N,), optional
-        Logging probability of each action, in (0, 1].
+        Logging probability of each action (of the whole slate), in (0, 1].
     done : array_like of bool, shape (N,), optional
         Termination flag of each step (all false when not given).
     n_actions : int, optional
@@ -420,7 +426,9 @@ class Trajectories(_Columnar):
         obs = np.asarray(self.obs)
         obs = obs[:, None] if obs.ndim == 1 else obs
         _frozen_setattr(self, "obs", _arr(obs, "obs", dtype="float", ndim=2, n=n))
-        a = _arr(self.action, "action", dtype="int", ndim=1, n=n)
+        a = _arr(self.action, "action", dtype="int", ndim=(1, 2), n=n)
+        if a.ndim == 2:
+            _check_distinct_rows(a, "action")
         k = int(a.max()) + 1 if self.n_actions is None else int(self.n_actions)
         _nonneg_int(a, "action", high=k, what=f" (n_actions={k})")
         _frozen_setattr(self, "action", a)

@@ -149,3 +149,16 @@ def test_trajectories(tmp_path):
     with pytest.raises(InvalidLogError, match="only be true on an episode's last step"):
         Trajectories(episode=[0, 0], obs=np.zeros((2, 1)), action=[0, 0], reward=[0.0, 0.0],
                      done=[True, False])
+
+
+def test_trajectories_hold_slate_actions_and_reject_repeats(tmp_path):
+    from simrec.data import Trajectories
+    from simrec.errors import InvalidLogError
+
+    t = Trajectories(episode=[0, 0, 1], obs=[[0.0], [1.0], [2.0]], action=[[1, 2], [3, 0], [2, 1]],
+                     reward=[0, 1, 0], pscore=[0.1, 0.1, 0.1], done=[False, True, False], n_actions=4)
+    assert t.action.shape == (3, 2)
+    t.to_parquet(tmp_path / "t.parquet")
+    np.testing.assert_array_equal(Trajectories.read_parquet(tmp_path / "t.parquet").action, t.action)
+    with pytest.raises(InvalidLogError, match="must not repeat an item within a row"):
+        Trajectories(episode=[0, 0], obs=[[0.0], [1.0]], action=[[1, 1], [2, 3]], reward=[0, 1])

@@ -143,7 +143,7 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
     kind : {"auto", "bandit", "slate", "trajectories"}
         ``"auto"``: :class:`~simrec.data.BanditLog` for a Discrete action space, a
         :class:`~simrec.data.SlateLog` for a slate one. ``"trajectories"`` gives
-        :class:`~simrec.data.Trajectories` (Discrete action spaces only).
+        :class:`~simrec.data.Trajectories` (per-step actions, or slates for a slate env).
 
     Returns
     -------
@@ -159,7 +159,7 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
         kind = "bandit" if k is None else "slate"
     if kind not in ("bandit", "slate", "trajectories"):
         raise InvalidPolicyInputError(f"`kind` must be 'auto', 'bandit', 'slate' or 'trajectories'; got {kind!r}")
-    if (k is None) == (kind == "slate"):
+    if kind != "trajectories" and (k is None) == (kind == "slate"):
         raise InvalidPolicyInputError(f"kind={kind!r} does not fit the env's action space")
     parts: list[Step] = []
     got = 0

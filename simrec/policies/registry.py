@@ -87,7 +87,7 @@ def policy_names() -> list[str]:
 
 
 def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator | None = None,
-                slate: str | None = "topk", **params: Any) -> BasePolicy:
+                slate: str | None = "auto", **params: Any) -> BasePolicy:
     """Build the policy registered as ``name`` for ``env_or_spaces``.
 
     Parameters
@@ -97,9 +97,12 @@ def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator
     env_or_spaces : gymnasium.Env, VectorEnv or (observation_space, action_space)
     rng : int, Generator or None
         Seed of the policy.
-    slate : {"topk", "plackett-luce"} or None
+    slate : {"auto", "topk", "plackett-luce"} or None
         How a single-action policy fills a slate on slate envs (``temperature`` goes with
-        ``"plackett-luce"``).
+        ``"plackett-luce"``). ``"auto"``: a policy with exact stochastic propensities (uniform,
+        softmax, epsilon-greedy, ...) samples its slate without replacement (Plackett-Luce over its
+        probabilities, so ``uniform`` shows uniformly random slates); a greedy or Thompson-sampling
+        policy shows the top-K of its scores.
     **params
         Hyper-parameters of the policy (e.g. ``alpha`` for LinUCB, ``epsilon``).
 
@@ -113,13 +116,15 @@ def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator
     if name not in _REGISTRY:
         raise InvalidPolicyInputError(f"unknown policy {name!r}; known policies: {', '.join(policy_names())}")
     ctx = _Ctx(env_or_spaces)
-    temperature = params.pop("temperature", None) if slate == "plackett-luce" and name not in (
+    temperature = params.pop("temperature", None) if slate in ("auto", "plackett-luce") and name not in (
         "softmax", "plackett-luce") else None
     try:
         pol = _REGISTRY[name](ctx, rng=rng, **params)
     except TypeError as exc:
         raise InvalidPolicyInputError(f"bad parameters for policy {name!r}: {exc}") from None
     if ctx.slate_size is not None and slate is not None and not pol.is_slate:
+        if slate == "auto":
+            slate = "plackett-luce" if getattr(pol, "propensity_type", "") == "exact" else "topk"
         if slate == "topk":
             pol = TopK(pol, ctx.n_actions, ctx.slate_size, obs_dim=ctx.obs_dim, rng=rng)
         elif slate == "plackett-luce":

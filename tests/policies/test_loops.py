@@ -115,3 +115,19 @@ def test_tabular_q_learning_learns_a_small_world():
     assert (R[np.arange(4), greedy] >= R.max(axis=1) - 0.05).all()
     with pytest.raises(P.base.InvalidObservationError, match="n_states"):
         pol.states(np.random.default_rng(0).standard_normal((10, 16)))
+
+
+def test_collect_trajectories_on_a_slate_env_logs_slates_with_their_propensities():
+    import gymnasium as gym
+
+    from simrec.data import Trajectories
+    from simrec.policies import collect, make_policy
+
+    env = gym.make_vec("simrec/Retention-v0", num_envs=4, horizon_days=3,
+                       world={"preset": "default", "catalog": {"n_items": 40}})
+    pol = make_policy("uniform", env, rng=0)  # uniformly random slates (Plackett-Luce, equal weights)
+    t = collect(env, pol, 200, seed=0, kind="trajectories")
+    assert isinstance(t, Trajectories) and t.action.shape == (200, 5)
+    expected = 1.0 / (40 * 39 * 38 * 37 * 36)
+    np.testing.assert_allclose(t.pscore, expected, rtol=1e-9)
+    assert len({tuple(s) for s in t.action.tolist()}) > 150  # random slates, not one fixed top-K
