@@ -5,7 +5,7 @@
 
 The agent (PPO, an MLP policy) picks a slate of 5 items from a 100-item ``clickbait`` world every
 step; the long-term reward is the number of clicks over 30 days. SB3 samples each slot of a
-``MultiDiscrete`` action independently, so :class:`DistinctSlate` replaces repeated items by the
+``MultiDiscrete`` action independently, so :class:`simrec.envs.DistinctSlate` replaces repeated items by the
 best-ranked unused ones (simrec envs reject slates that repeat an item). The script then compares the
 trained agent with simrec's click-greedy bandit (top-K over UCB1) and a uniformly random slate on
 the same seeded users: mean clicks per user over the horizon and the share of users retained.
@@ -22,23 +22,10 @@ import gymnasium as gym
 import numpy as np
 
 import simrec  # noqa: F401  (registers the envs)
+from simrec.envs import DistinctSlate
 from simrec.policies import UCB1, PlackettLuce, TopK, run_online
 
 WORLD = {"preset": "clickbait", "catalog": {"n_items": 100}}
-
-
-class DistinctSlate(gym.ActionWrapper):
-    """Make any ``MultiDiscrete`` slate valid: a repeated item is replaced by the lowest unused id."""
-
-    def action(self, action: Any) -> np.ndarray:
-        slate = np.asarray(action, dtype=np.int64).copy()
-        used = set()
-        for k, item in enumerate(slate.tolist()):
-            if item in used:
-                item = next(i for i in range(int(self.action_space.nvec[0])) if i not in used and i not in slate)
-                slate[k] = item
-            used.add(item)
-        return slate
 
 
 def make_env(seed: int = 0) -> gym.Env:

@@ -8,6 +8,7 @@ from .bandit import BanditEnv, BanditVectorEnv
 from .messaging import MessagingEnv, MessagingVectorEnv
 from .retention import RetentionEnv, RetentionVectorEnv
 from .slate import SlateEnv, SlateVectorEnv
+from .wrappers import DistinctSlate
 
 __all__ = [
     "ENV_IDS",
@@ -20,6 +21,7 @@ __all__ = [
     "RetentionVectorEnv",
     "MessagingEnv",
     "MessagingVectorEnv",
+    "DistinctSlate",
 ]
 
 _ENVS = {
