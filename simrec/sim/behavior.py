@@ -79,22 +79,12 @@ def sigmoid(x: float) -> float:
 
 @njit(cache=True, inline="always")
 def affinity(theta: np.ndarray, b: int, phi: np.ndarray, item: int) -> float:
-    """<theta[b], phi[item]>, with four independent accumulators (no serial add chain).
-
-    Rows are indexed in place (no per-row array views: they cost reference counting in threads)."""
-    d = theta.shape[1]
-    s0 = s1 = s2 = s3 = 0.0
-    j = 0
-    while j + 4 <= d:
-        s0 += theta[b, j] * phi[item, j]
-        s1 += theta[b, j + 1] * phi[item, j + 1]
-        s2 += theta[b, j + 2] * phi[item, j + 2]
-        s3 += theta[b, j + 3] * phi[item, j + 3]
-        j += 4
-    while j < d:
-        s0 += theta[b, j] * phi[item, j]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
+    """<theta[b], phi[item]>. Rows are indexed in place (per-row array views would cost reference
+    counting in threads); kernels compile this with ``reassoc`` so the sum vectorises."""
+    s = 0.0
+    for j in range(theta.shape[1]):
+        s += theta[b, j] * phi[item, j]
+    return s
 
 
 @njit(cache=True, inline="always")
