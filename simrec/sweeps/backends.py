@@ -149,7 +149,10 @@ class DaskBackend(Backend):
         self.retries = retries
         self._cluster = None
         if self.address:
-            self.client = Client(self.address)
+            try:
+                self.client = Client(self.address, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise SweepError(f"cannot reach the Dask scheduler at {self.address!r}: {exc}") from None
         else:
             n = _cpu_count() if n_jobs == -1 else max(1, n_jobs)
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -204,7 +207,10 @@ class RayBackend(Backend):
                 kw["address"] = address
             else:
                 kw["num_cpus"] = _cpu_count() if n_jobs == -1 else max(1, n_jobs)
-            ray.init(**kw)
+            try:
+                ray.init(**kw)
+            except ConnectionError as exc:
+                raise SweepError(f"cannot reach the Ray cluster at {address!r}: {exc}") from None
             self._owns = True
 
     @property

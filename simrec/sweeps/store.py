@@ -57,13 +57,9 @@ def _atomic_write_table(table: pa.Table, path: Path) -> None:
         raise
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    for col in ("policy", "estimator", "error_message", "warnings", "diagnostics"):
-        if col not in df.columns:
-            df[col] = None
-    df = df.astype({c: "object" for c in ("policy", "estimator", "error_message") if c in df.columns})
-    return _order(df)
+#: columns that may be empty in a run (a failed run) but must keep their type across run files
+_TYPES = {c: pa.string() for c in ("policy", "estimator", "error_message", "warnings", "diagnostics", "policy_name",
+                                   "estimator_name", "policy_params")}
 
 
 class RunStore:
@@ -95,10 +91,14 @@ class RunStore:
 
     def write_run(self, rows: list[dict[str, Any]]) -> Path:
         """Write one run's rows atomically to ``runs/<run_id>.parquet``."""
-        df = _frame(rows)
-        run_id = str(df["run_id"].iloc[0])
-        path = self.path(run_id)
-        _atomic_write_table(pa.Table.from_pandas(df, preserve_index=False), path)
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        for k in ("policy", "estimator", "error_message", "warnings", "diagnostics"):
+            if k not in keys:
+                keys.append(k)
+        cols = [c for c in COLUMN_ORDER if c in keys] + sorted(c for c in keys if c not in COLUMN_ORDER)
+        table = pa.table({c: pa.array([r.get(c) for r in rows], type=_TYPES.get(c)) for c in cols})
+        path = self.path(str(rows[0]["run_id"]))
+        _atomic_write_table(table, path)
         return path
 
     def write_config(self, config: dict[str, Any]) -> None:
