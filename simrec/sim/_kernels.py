@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import behavior as bh
-from ._rng import uniform
+from ._rng import episode_key, uniform
 
 _D_CLICK = np.uint64(0)
 _D_LEAVE = np.uint64(1)
@@ -54,19 +54,37 @@ def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, i
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
+def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, P, logits, shift):
+    """Phase 1 of a slate step: the exponents of the choice model per slot (see
+    ``behavior.choice_logits``). The caller exponentiates ``logits`` in bulk (vectorised numpy),
+    then calls :func:`slate_step`."""
+    B, K = slates.shape
+    logk = np.log(np.arange(1, K + 1).astype(np.float64))
+    for b in prange(B):
+        if not active[b]:
+            for k in range(K):
+                logits[b, k] = 0.0
+            shift[b] = 0.0
+            continue
+        for k in range(K):
+            it = slates[b, k]
+            logits[b, k] = bh.utility(bh.affinity(theta, b, phi, it), attract[it], bored[b, topic[it]], P)
+        shift[b] = bh.choice_logits(logits, b, K, eta[b], P, logk)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
 def slate_step(
-    slates, active, theta, sat, bored, eta, key, counter,
-    phi, topic, quality, attract, P,
+    slates, active, theta, sat, bored, key, counter,
+    phi, topic, quality, P, shift,
     clicked_slot, clicked_item, watch, reward, expected, slot_exp, left,
 ):  # fmt: skip
-    """One slate per active row: choice, consumption, state updates, leave decision.
+    """Phase 2 of a slate step, per active row: choice, consumption, state updates, leave.
 
-    ``slot_exp[b]`` holds the utilities, then the click probabilities, then the expected rewards
-    of the slots (no scratch arrays: the working set stays small)."""
+    ``slot_exp`` comes in holding exp(logits) from :func:`slate_logits` and leaves holding the
+    expected reward of each slot (no scratch arrays: the working set stays small)."""
     B, K = slates.shape
     T = bored.shape[1]
     as_watch = P[bh.REWARD_WATCH] > 0
-    logk = np.log(np.arange(1, K + 1).astype(np.float64))
     for b in prange(B):
         if not active[b]:
             clicked_slot[b] = -1
@@ -78,10 +96,7 @@ def slate_step(
             for k in range(K):
                 slot_exp[b, k] = 0.0
             continue
-        for k in range(K):
-            it = slates[b, k]
-            slot_exp[b, k] = bh.utility(bh.affinity(theta, b, phi, it), attract[it], bored[b, topic[it]], P)
-        bh.click_probs(slot_exp, b, K, eta[b], P, slot_exp, logk)
+        bh.choice_probs(slot_exp, b, K, shift[b], P)
         u = uniform(key[b], counter[b], _D_CLICK)
         chosen = -1
         cum = 0.0
@@ -250,3 +265,25 @@ def session_obs(features, click_sum, clicks, steps, max_steps, last_watch, bound
         out[b, 2 * d] = steps[b] / max_steps
         out[b, 2 * d + 1] = clicks[b] / (steps[b] if steps[b] > 1 else 1)
         out[b, 2 * d + 2] = last_watch[b]
+
+
+@njit(cache=True)
+def reset_rows(rows, users, seeds, salt, pop_features, pop_interest, pop_bias,
+               s_users, features, theta, sat, bored, eta, load, unsub, key, counter):  # fmt: skip
+    """Put ``users`` (initial state) in batch ``rows``; row keys as :func:`simrec.sim._rng.make_keys`."""
+    salt_mix = np.uint64(salt)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        u = users[i]
+        s_users[r] = u
+        for j in range(features.shape[1]):
+            features[r, j] = pop_features[u, j]
+            theta[r, j] = pop_interest[u, j]
+        for t in range(bored.shape[1]):
+            bored[r, t] = 0.0
+        sat[r] = 0.0
+        eta[r] = pop_bias[u]
+        load[r] = 0.0
+        unsub[r] = False
+        key[r] = episode_key(np.uint64(seeds[i]), np.uint64(u), salt_mix)
+        counter[r] = np.uint64(0)

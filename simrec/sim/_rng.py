@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["mix64", "uniform", "uniform_np", "mix64_np", "make_keys"]
+__all__ = ["mix64", "uniform", "uniform_np", "mix64_np", "make_keys", "episode_key"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -36,6 +36,12 @@ def uniform(key: np.uint64, counter: np.uint64, k: np.uint64) -> float:
     """A float in (0, 1) for draw ``k`` of step ``counter`` of the stream ``key``."""
     z = mix64(key ^ mix64(counter * _GOLDEN + k * _K_STRIDE))
     return (np.float64(z >> _S11) + 0.5) * _INV53
+
+
+@njit(cache=True, inline="always")
+def episode_key(seed: np.uint64, user: np.uint64, salt: np.uint64) -> np.uint64:
+    """Scalar twin of :func:`make_keys` (for numba kernels)."""
+    return mix64(mix64(seed * _GOLDEN + salt) ^ mix64(user + _K_STRIDE))
 
 
 def mix64_np(z: np.ndarray) -> np.ndarray:

@@ -103,35 +103,44 @@ def watch_fraction(aff: float, quality: float, P: np.ndarray) -> float:
 
 
 @njit(cache=True, inline="always")
-def click_probs(
-    v: np.ndarray, b: int, k_n: int, eta: float, P: np.ndarray, out: np.ndarray, logk: np.ndarray
-) -> None:
-    """``out[b, k]`` = P(click slot k) for utilities ``v[b, :k_n]`` (see the module docstring).
-
-    ``v[b]`` is used as scratch (overwritten); ``logk[k]`` = log(k + 1)."""
+def choice_logits(v: np.ndarray, b: int, k_n: int, eta: float, P: np.ndarray, logk: np.ndarray) -> float:
+    """Turn utilities ``v[b, :k_n]`` into the exponents of the choice model, in place; returns the
+    shift ``m`` that :func:`choice_probs` needs. After ``exp`` (done in bulk, vectorised) the row
+    holds ``e_k exp(v_k - m)`` (PBM / none; ``logk[k]`` = log(k + 1)) or ``exp(v_0 - v_k)``
+    (cascade), from which :func:`choice_probs` gets the click probabilities."""
     model = P[EXAM_MODEL]
     if model == EXAM_CASCADE:
-        reach = 1.0
-        g = P[CASCADE_CONT]
         for k in range(k_n):
-            pk = sigmoid(v[b, k] - P[V0])
-            out[b, k] = reach * pk
-            reach *= (1.0 - pk) * g
-        return
-    # e_k * exp(v_k) = exp(v_k - eta * log(k + 1)): one exp per slot, shifted by the max for safety
+            v[b, k] = P[V0] - v[b, k]
+        return 0.0
     m = P[V0]
     for k in range(k_n):
         if model != EXAM_NONE:
             v[b, k] -= eta * logk[k]
         if v[b, k] > m:
             m = v[b, k]
+    for k in range(k_n):
+        v[b, k] -= m
+    return m
+
+
+@njit(cache=True, inline="always")
+def choice_probs(ex: np.ndarray, b: int, k_n: int, m: float, P: np.ndarray) -> None:
+    """``ex[b, k]`` (the exponentials of :func:`choice_logits`) -> P(click slot k), in place."""
+    if P[EXAM_MODEL] == EXAM_CASCADE:
+        reach = 1.0
+        g = P[CASCADE_CONT]
+        for k in range(k_n):
+            pk = 1.0 / (1.0 + ex[b, k])  # sigmoid(v_k - v_0)
+            ex[b, k] = reach * pk
+            reach *= (1.0 - pk) * g
+        return
     denom = math.exp(P[V0] - m)
     for k in range(k_n):
-        out[b, k] = math.exp(v[b, k] - m)
-        denom += out[b, k]
+        denom += ex[b, k]
     inv = 1.0 / denom
     for k in range(k_n):
-        out[b, k] *= inv
+        ex[b, k] *= inv
 
 
 @njit(cache=True, inline="always")

@@ -19,7 +19,6 @@ import numpy as np
 from .._validation import check_array, check_int
 from ..errors import ConfigError, InvalidActionError
 from . import _kernels as K
-from ._rng import make_keys
 from .behavior import pack
 from .catalog import Catalog, make_catalog
 from .config import WorldConfig
@@ -146,36 +145,24 @@ class World:
             bad = users[(users < 0) | (users >= self.n_users)][0]
             raise ConfigError(f"`users` must be ids in [0, {self.n_users}); got {bad}")
         seeds = np.broadcast_to(check_array(seeds, name="seeds", dtype="int", error=ConfigError), users.shape)
-        pop = self.population
-        B = users.size
+        B, d = users.size, self.config.dim
         self.state = UserBatch(
-            users=users.copy(),
-            features=pop.features[users].copy(),
-            theta=pop.interest[users].copy(),
-            sat=np.zeros(B),
-            bored=np.zeros((B, self.n_topics)),
-            eta=pop.position_bias[users].copy(),
-            load=np.zeros(B),
-            unsub=np.zeros(B, dtype=bool),
-            key=make_keys(seeds, users, salt=_SALT_EPISODE),
-            counter=np.zeros(B, dtype=np.uint64),
-        )
+            users=np.empty(B, np.int64), features=np.empty((B, d)), theta=np.empty((B, d)), sat=np.empty(B),
+            bored=np.empty((B, self.n_topics)), eta=np.empty(B), load=np.empty(B), unsub=np.empty(B, dtype=bool),
+            key=np.empty(B, np.uint64), counter=np.empty(B, np.uint64),
+        )  # fmt: skip
+        self.reset_rows(np.arange(B), users, seeds)
         return self.state
 
     def reset_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
         """Put new ``users`` (with episode ``seeds``) in batch ``rows``, keeping the other rows."""
         s = self._require_state()
         pop = self.population
-        s.users[rows] = users
-        s.features[rows] = pop.features[users]
-        s.theta[rows] = pop.interest[users]
-        s.sat[rows] = 0.0
-        s.bored[rows] = 0.0
-        s.eta[rows] = pop.position_bias[users]
-        s.load[rows] = 0.0
-        s.unsub[rows] = False
-        s.key[rows] = make_keys(seeds, users, salt=_SALT_EPISODE)
-        s.counter[rows] = 0
+        K.reset_rows(
+            np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(users, np.int64),
+            np.ascontiguousarray(seeds, np.int64), _SALT_EPISODE, pop.features, pop.interest, pop.position_bias,
+            s.users, s.features, s.theta, s.sat, s.bored, s.eta, s.load, s.unsub, s.key, s.counter,
+        )  # fmt: skip
 
     def _require_state(self) -> UserBatch:
         if self.state is None:
@@ -217,9 +204,14 @@ class World:
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
         c = self.catalog
+        shift = np.empty(B)
+        K.slate_logits(sl, act, s.theta, s.bored, s.eta, c.embedding, c.topic, c.attractiveness, self.params,
+                       slot_exp, shift)
+        with np.errstate(over="ignore"):  # cascade: exp(v0 - v) may overflow to inf -> click prob 0
+            np.exp(slot_exp, out=slot_exp)  # in bulk: numpy's vectorised exp
         K.slate_step(
-            sl, act, s.theta, s.sat, s.bored, s.eta, s.key, s.counter,
-            c.embedding, c.topic, c.quality, c.attractiveness, self.params,
+            sl, act, s.theta, s.sat, s.bored, s.key, s.counter,
+            c.embedding, c.topic, c.quality, self.params, shift,
             slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1

@@ -175,3 +175,13 @@ def test_session_obs_matches_reference():
          (clicks / np.maximum(steps, 1))[:, None], last[:, None]], axis=1,
     )  # fmt: skip
     np.testing.assert_array_equal(out, np.clip(want, -10, 10).astype(np.float32))
+
+
+def test_episode_keys_match_make_keys():
+    w = World(WORLDS["default"], seed=0)
+    users = np.array([3, 1, 59, 0])
+    seeds = np.array([0, 7, 2**40, 5])
+    w.reset(users, seeds)
+    np.testing.assert_array_equal(w.state.key, make_keys(seeds, users, salt=0x45_50_49_53))
+    np.testing.assert_array_equal(w.state.theta, w.population.interest[users])
+    assert not w.state.bored.any() and not w.state.sat.any() and not w.state.counter.any()
