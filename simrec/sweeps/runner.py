@@ -123,13 +123,13 @@ def run_sweep(
     tasks, todo, statuses = plan(spec, out, retry_failed)
     if max_runs is not None:
         todo = todo[:max_runs]
-    store.write_config(spec.model_dump(mode="json"))
     own = not isinstance(backend, Backend)
     if own:
         ex = spec.execution
         backend = make_backend(backend or ex.backend, n_jobs if n_jobs is not None else ex.n_jobs,
                                address if address is not None else ex.address)
     assert isinstance(backend, Backend)
+    store.write_config(spec.model_dump(mode="json"))
     failed: list[str] = []
     try:
         if todo:
