@@ -67,7 +67,7 @@ class SlateCore(Core):
                 f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
                 f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}"
             )
-        return self.world.check_slates(arr, self.n_rows)
+        return self.world._slate_array(arr, self.n_rows)  # dtype; item ids and repeats: in World.step
 
     def dummy_action(self) -> np.ndarray:
         return np.arange(self.K, dtype=np.int64)
@@ -77,7 +77,7 @@ class SlateCore(Core):
 
     def _slate_step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()
-        fb = self.world.step(actions, active, validate=False)  # validated by check_actions
+        fb = self.world.step(actions, active)  # item ids and repeats are checked there, before any change
         session_stats(
             active, fb.clicked_item, fb.watch, self.world.catalog.embedding,
             self.steps, self.clicks, self.click_sum, self.last_watch,

@@ -171,6 +171,12 @@ class World:
 
     def check_slates(self, slates: Any, n_rows: int | None = None) -> np.ndarray:
         """Validate ``slates`` (B, K) of item ids: integer dtype, released items, no duplicates."""
+        arr = self._slate_array(slates, n_rows)
+        self._raise_slate_problem(*K.check_slates(arr, self.n_available))
+        return arr
+
+    @staticmethod
+    def _slate_array(slates: Any, n_rows: int | None) -> np.ndarray:
         arr = np.asarray(slates)
         if arr.dtype.kind not in "iu":
             raise InvalidActionError(f"`slates` must hold integer item ids; got dtype {arr.dtype}")
@@ -180,8 +186,9 @@ class World:
             raise InvalidActionError(f"`slates` must have {n_rows} rows (one per user); got {arr.shape[0]}")
         if arr.shape[1] < 1:
             raise InvalidActionError("`slates` must have at least one slot")
-        arr = np.ascontiguousarray(arr, dtype=np.int64)
-        code, row, col, val = K.check_slates(arr, self.n_available)
+        return np.ascontiguousarray(arr, dtype=np.int64)
+
+    def _raise_slate_problem(self, code: int, row: int, col: int, val: int) -> None:
         if code == 1:
             raise InvalidActionError(
                 f"`slates` must hold item ids in [0, {self.n_available}) (items released by step "
@@ -189,24 +196,29 @@ class World:
             )
         if code == 2:
             raise InvalidActionError(f"`slates` must not repeat an item; row {row} shows item {val} twice")
-        return arr
 
     def step(self, slates: Any, active: np.ndarray | None = None, *, validate: bool = True) -> Feedback:
         """Show ``slates[b]`` to row b (rows where ``active`` is False are skipped and untouched).
 
-        Advances the world clock by one step (new items may be released). ``validate=False`` skips
-        :meth:`check_slates` for callers that already ran it on these slates."""
+        Advances the world clock by one step (new items may be released). Slates are validated
+        (dtype, shape, released items, no repeats; see :meth:`check_slates`) before any state
+        changes; ``validate=False`` skips the item checks for callers that already made them."""
         s = self._require_state()
         B = len(s)
-        sl = self.check_slates(slates, B) if validate else slates
+        sl = self._slate_array(slates, B)
         act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
         Kn = sl.shape[1]
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
         c = self.catalog
-        shift = np.empty(B)
+        shift, bad = np.empty(B), np.zeros(B, np.int64)
+        n_check = self.n_available if validate else -1
         K.slate_logits(sl, act, s.theta, s.bored, s.eta, c.embedding, c.topic, c.attractiveness, self.params,
-                       slot_exp, shift)
+                       n_check, bad, slot_exp, shift)  # fmt: skip
+        if validate and bad.any():  # nothing has changed yet: report the first bad row
+            b = int(np.flatnonzero(bad)[0])
+            k = (int(bad[b]) - 1) // 2
+            self._raise_slate_problem(2 - int(bad[b]) % 2, b, k, int(sl[b, k]))
         with np.errstate(over="ignore"):  # cascade: exp(v0 - v) may overflow to inf -> click prob 0
             np.exp(slot_exp, out=slot_exp)  # in bulk: numpy's vectorised exp
         K.slate_step(
