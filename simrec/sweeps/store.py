@@ -116,6 +116,9 @@ class RunStore:
             raise SweepError(f"no finished runs under {str(self.runs_dir)!r}")
         frames = [f for f in frames if not f.empty]
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for c in _TYPES:  # text columns: object dtype, None where missing, whatever the files held
+            if c in df.columns:
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
         df = _order(df).sort_values(_SORT, na_position="first", kind="mergesort").reset_index(drop=True)
         table = pa.Table.from_pandas(df, preserve_index=False)
         if config is not None:
