@@ -45,6 +45,14 @@ def _order(df: pd.DataFrame) -> pd.DataFrame:
     return df[cols]
 
 
+def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as object dtype with None where missing, whatever the Parquet files held."""
+    for c in _TYPES:
+        if c in df.columns:
+            df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return df
+
+
 def _atomic_write_table(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -116,10 +124,7 @@ class RunStore:
             raise SweepError(f"no finished runs under {str(self.runs_dir)!r}")
         frames = [f for f in frames if not f.empty]
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        for c in _TYPES:  # text columns: object dtype, None where missing, whatever the files held
-            if c in df.columns:
-                df[c] = df[c].astype(object).where(df[c].notna(), None)
-        df = _order(df).sort_values(_SORT, na_position="first", kind="mergesort").reset_index(drop=True)
+        df = _order(_normalise(df)).sort_values(_SORT, na_position="first", kind="mergesort").reset_index(drop=True)
         table = pa.Table.from_pandas(df, preserve_index=False)
         if config is not None:
             meta = dict(table.schema.metadata or {})
@@ -158,7 +163,7 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any] | None]
         config = json.loads(raw)
     elif (p.parent / "sweep.json").exists():
         config = json.loads((p.parent / "sweep.json").read_text())
-    df = table.to_pandas()
+    df = _normalise(table.to_pandas())
     if "run_id" not in df.columns or "status" not in df.columns:
         raise SweepError(f"{str(path)!r} is not a simrec results table (no run_id/status columns)")
     return df, config
