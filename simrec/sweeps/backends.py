@@ -90,11 +90,12 @@ class LocalBackend(Backend):
         from concurrent.futures.process import BrokenProcessPool
 
         # forkserver (POSIX): workers fork from a server that has imported simrec once, so they start
-        # in a fraction of a second and share nothing with this process's threads
+        # in a fraction of a second and share nothing with this process's threads. As with any
+        # process pool, a script calling run_sweep(..., n_jobs>1) needs `if __name__ == "__main__":`.
         methods = mp.get_all_start_methods()
         if "forkserver" in methods:
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["simrec.sweeps.run"])
+            ctx.set_forkserver_preload(list(_PRELOAD))
         else:  # pragma: no cover - Windows/macOS without forkserver
             ctx = mp.get_context("spawn")
         env_before = {k: os.environ.get(k) for k in _THREAD_VARS}
@@ -131,6 +132,9 @@ class LocalBackend(Backend):
             ex.shutdown(wait=True, cancel_futures=True)
 
 
+#: imported once by the fork server, so that workers start with them loaded (imports only: running numba's
+#: parallel kernels there would start threads that a fork must not inherit)
+_PRELOAD = ("simrec.sweeps.run", "simrec.envs", "simrec.policies", "simrec.estimators.ope", "sklearn.linear_model")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 

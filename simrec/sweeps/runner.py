@@ -117,6 +117,11 @@ def run_sweep(
     Returns
     -------
     SweepResult
+
+    Notes
+    -----
+    The local process pool, Dask's LocalCluster and Ray start worker processes: a script that calls
+    ``run_sweep`` with more than one worker must do so under ``if __name__ == "__main__":``.
     """
     out = Path(out_dir) if out_dir is not None else spec.output_dir
     store = RunStore(out)
