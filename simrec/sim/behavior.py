@@ -135,7 +135,7 @@ def choice_probs(ex: np.ndarray, b: int, k_n: int, m: float, P: np.ndarray) -> N
             ex[b, k] = reach * pk
             reach *= (1.0 - pk) * g
         return
-    denom = math.exp(P[V0] - m)
+    denom = 1.0 if m == P[V0] else math.exp(P[V0] - m)  # the outside option's share
     for k in range(k_n):
         denom += ex[b, k]
     inv = 1.0 / denom
