@@ -44,6 +44,9 @@ class Core:
 
     single_observation_space: gym.spaces.Box
     single_action_space: gym.Space
+    #: True when :meth:`step` ignores (and does not validate) the actions of inactive rows, so the
+    #: ignored actions of autoresetting sub-envs need not be replaced by a valid dummy.
+    skips_inactive_actions: bool = False
 
     def __init__(self, world: World, n_rows: int) -> None:
         self.world = world
@@ -207,7 +210,7 @@ class SimrecVectorEnv(gym.vector.VectorEnv):
         if not self._started:
             raise RuntimeError("call reset() before step()")
         acts = np.asarray(actions)
-        if self._autoreset.any() and acts.shape[:1] == (self.num_envs,):
+        if self._autoreset.any() and acts.shape[:1] == (self.num_envs,) and not self.core.skips_inactive_actions:
             acts = acts.copy()
             acts[self._autoreset] = self.core.dummy_action()
         batch = self.core.check_actions(acts)

@@ -24,6 +24,7 @@ __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
 
 class SlateCore(Core):
     n_extra_obs = 3
+    skips_inactive_actions = True  # World.step validates the slates of active rows only
 
     def __init__(self, world, n_rows: int) -> None:
         super().__init__(world, n_rows)

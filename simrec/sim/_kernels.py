@@ -57,23 +57,30 @@ def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, i
 def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, P, n_available, bad, logits, shift):
     """Phase 1 of a slate step: the exponents of the choice model per slot (see
     ``behavior.choice_logits``). The caller exponentiates ``logits`` in bulk (vectorised numpy),
-    then calls :func:`slate_step`. Changes no state. With ``n_available >= 0`` each row is first
-    validated: ``bad[b]`` = 1 + 2k (slot k out of range) or 2 + 2k (slot k repeats an item)."""
+    then calls :func:`slate_step`. Changes no state. With ``n_available >= 0`` each active row is
+    first validated: ``bad[b]`` = 1 + 2k (slot k out of range) or 2 + 2k (slot k repeats an item)."""
     B, K = slates.shape
     logk = np.log(np.arange(1, K + 1).astype(np.float64))
     for b in prange(B):
-        if n_available >= 0:
+        if n_available >= 0 and active[b]:  # inactive rows are not shown their slate: not checked
+            code = 0
+            seen = np.uint64(0)  # 64-bit filter of item ids: only a hit needs the exact scan
             for k in range(K):
                 a = slates[b, k]
                 if a < 0 or a >= n_available:
-                    bad[b] = 1 + 2 * k
+                    code = 1 + 2 * k
                     break
-                for j in range(k):
-                    if slates[b, j] == a:
-                        bad[b] = 2 + 2 * k
-                if bad[b] > 0:
-                    break
-            if bad[b] > 0:
+                bit = np.uint64(1) << np.uint64(a & 63)
+                if seen & bit:
+                    j = 0
+                    while j < k and slates[b, j] != a:
+                        j += 1
+                    if j < k:
+                        code = 2 + 2 * k
+                        break
+                seen |= bit
+            if code > 0:
+                bad[b] = code
                 continue
         if not active[b]:
             for k in range(K):
