@@ -25,7 +25,7 @@ class Catalog:
     ``quality`` and ``attractiveness`` are latent (only the simulator uses them).
     """
 
-    embedding: np.ndarray  # (n, d) float64, unit rows
+    embedding: np.ndarray  # (n, d) float32, unit rows
     topic: np.ndarray  # (n,) int64
     quality: np.ndarray  # (n,) float64
     attractiveness: np.ndarray  # (n,) float64
@@ -83,7 +83,7 @@ def make_catalog(config: WorldConfig, rng: np.random.Generator) -> Catalog:
         gaps = rng.exponential(1.0 / cc.new_items_per_step, size=extra)
         release[n0:] = np.maximum(1, np.ceil(np.cumsum(gaps))).astype(np.int64)
     return Catalog(
-        embedding=np.ascontiguousarray(emb),
+        embedding=np.ascontiguousarray(emb, dtype=np.float32),  # half the cache traffic of the hot gather
         topic=topic,
         quality=np.ascontiguousarray(quality),
         attractiveness=np.ascontiguousarray(attract),
