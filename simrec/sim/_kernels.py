@@ -54,10 +54,13 @@ def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, i
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, P, n_available, bad, logits, shift):
+def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality, P, n_available, bad, logits, shift,
+                 wlogits):  # fmt: skip
     """Phase 1 of a slate step: the exponents of the choice model per slot (see
     ``behavior.choice_logits``). The caller exponentiates ``logits`` in bulk (vectorised numpy),
-    then calls :func:`slate_step`. Changes no state. With ``n_available >= 0`` each active row is
+    then calls :func:`slate_step`. ``wlogits[b, k]`` gets minus the watch-fraction logit of slot k
+    (so that the watch fraction is ``1 / (1 + exp(wlogits))``, also exponentiated in bulk). Changes
+    no state. With ``n_available >= 0`` each active row is
     first validated: ``bad[b]`` = 1 + 2k (slot k out of range) or 2 + 2k (slot k repeats an item)."""
     B, K = slates.shape
     logk = np.log(np.arange(1, K + 1).astype(np.float64))
@@ -85,18 +88,21 @@ def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, P, n_av
         if not active[b]:
             for k in range(K):
                 logits[b, k] = 0.0
+                wlogits[b, k] = 0.0
             shift[b] = 0.0
             continue
         for k in range(K):
             it = slates[b, k]
-            logits[b, k] = bh.utility(bh.affinity(theta, b, phi, it), attract[it], bored[b, topic[it]], P)
+            aff = bh.affinity(theta, b, phi, it)
+            logits[b, k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
+            wlogits[b, k] = -bh.watch_logit(aff, quality[it], P)
         shift[b] = bh.choice_logits(logits, b, K, eta[b], P, logk)
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
 def slate_step(
     slates, active, theta, sat, bored, key, counter,
-    phi, topic, quality, P, shift,
+    phi, topic, quality, P, shift, wexp,
     clicked_slot, clicked_item, watch, reward, expected, slot_exp, left,
 ):  # fmt: skip
     """Phase 2 of a slate step, per active row: choice, consumption, state updates, leave.
@@ -126,15 +132,11 @@ def slate_step(
             if u < cum:
                 chosen = k
                 break
-        wf = 0.0
-        if chosen >= 0:
-            it = slates[b, chosen]
-            wf = bh.watch_fraction(bh.affinity(theta, b, phi, it), quality[it], P)
+        wf = 1.0 / (1.0 + wexp[b, chosen]) if chosen >= 0 else 0.0
         exp_r = 0.0
         for k in range(K):
             if as_watch:
-                it = slates[b, k]
-                slot_exp[b, k] *= bh.watch_fraction(bh.affinity(theta, b, phi, it), quality[it], P)
+                slot_exp[b, k] *= 1.0 / (1.0 + wexp[b, k])
             exp_r += slot_exp[b, k]
         expected[b] = exp_r
         clicked_slot[b] = chosen

@@ -97,9 +97,15 @@ def utility(aff: float, attract: float, bored: float, P: np.ndarray) -> float:
 
 
 @njit(cache=True, inline="always")
+def watch_logit(aff: float, quality: float, P: np.ndarray) -> float:
+    """Logit of the watch fraction: driven by affinity and quality, not attractiveness."""
+    return P[C_BIAS] + P[C_AFF] * aff + P[C_Q] * quality
+
+
+@njit(cache=True, inline="always")
 def watch_fraction(aff: float, quality: float, P: np.ndarray) -> float:
-    """Share of a clicked item consumed: driven by affinity and quality, not attractiveness."""
-    return sigmoid(P[C_BIAS] + P[C_AFF] * aff + P[C_Q] * quality)
+    """Share of a clicked item consumed: ``sigmoid(watch_logit)``."""
+    return sigmoid(watch_logit(aff, quality, P))
 
 
 @njit(cache=True, inline="always")

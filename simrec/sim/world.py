@@ -211,19 +211,20 @@ class World:
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
         c = self.catalog
-        shift, bad = np.empty(B), np.zeros(B, np.int64)
+        shift, bad, wexp = np.empty(B), np.zeros(B, np.int64), np.empty((B, Kn))
         n_check = self.n_available if validate else -1
-        K.slate_logits(sl, act, s.theta, s.bored, s.eta, c.embedding, c.topic, c.attractiveness, self.params,
-                       n_check, bad, slot_exp, shift)  # fmt: skip
+        K.slate_logits(sl, act, s.theta, s.bored, s.eta, c.embedding, c.topic, c.attractiveness, c.quality,
+                       self.params, n_check, bad, slot_exp, shift, wexp)  # fmt: skip
         if validate and bad.any():  # nothing has changed yet: report the first bad row
             b = int(np.flatnonzero(bad)[0])
             k = (int(bad[b]) - 1) // 2
             self._raise_slate_problem(2 - int(bad[b]) % 2, b, k, int(sl[b, k]))
         with np.errstate(over="ignore"):  # cascade: exp(v0 - v) may overflow to inf -> click prob 0
             np.exp(slot_exp, out=slot_exp)  # in bulk: numpy's vectorised exp
+            np.exp(wexp, out=wexp)
         K.slate_step(
             sl, act, s.theta, s.sat, s.bored, s.key, s.counter,
-            c.embedding, c.topic, c.quality, self.params, shift,
+            c.embedding, c.topic, c.quality, self.params, shift, wexp,
             slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1
