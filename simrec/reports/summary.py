@@ -60,21 +60,27 @@ def truth_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] 
     return pd.DataFrame(rows)
 
 
-def estimates_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None = None,
-                    estimators: list[str] | None = None) -> pd.DataFrame:
-    """Per (policy, estimator): mean truth, mean estimate, mean interval, bias, RMSE, coverage."""
+def _policy_estimator_groups(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None,
+                             estimators: list[str] | None):
+    """The successful rows of ``setting``, grouped by (policy, estimator) in report order."""
     ok = _select(ok_rows(df), setting)
-    rows = []
     for p in _order(ok["policy"], policies):
         gp = ok[ok["policy"] == p]
         for e in _order(gp["estimator"], estimators):
-            g = gp[gp["estimator"] == e]
-            rows.append({
-                "policy": p, "estimator": e, "truth": g["truth"].mean(), "estimate": g["estimate"].mean(),
-                "ci_low": g["ci_low"].mean(), "ci_high": g["ci_high"].mean(), "bias": g["error"].mean(),
-                "rmse": math.sqrt(g["squared_error"].mean()), "coverage": g["covered"].astype(float).mean(),
-                "seeds": len(g),
-            })
+            yield p, e, gp[gp["estimator"] == e]
+
+
+def estimates_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None = None,
+                    estimators: list[str] | None = None) -> pd.DataFrame:
+    """Per (policy, estimator): mean truth, mean estimate, mean interval, bias, RMSE, coverage."""
+    rows = []
+    for p, e, g in _policy_estimator_groups(df, setting, policies, estimators):
+        rows.append({
+            "policy": p, "estimator": e, "truth": g["truth"].mean(), "estimate": g["estimate"].mean(),
+            "ci_low": g["ci_low"].mean(), "ci_high": g["ci_high"].mean(), "bias": g["error"].mean(),
+            "rmse": math.sqrt(g["squared_error"].mean()), "coverage": g["covered"].astype(float).mean(),
+            "seeds": len(g),
+        })
     return pd.DataFrame(rows)
 
 
@@ -148,16 +154,12 @@ def rank_agreement(df: pd.DataFrame, setting: tuple[Any, ...], estimators: list[
 def diagnostics_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None = None,
                       estimators: list[str] | None = None) -> pd.DataFrame:
     """Per (policy, estimator): mean ESS and ESS/n, largest weight, unsupported mass, warnings raised."""
-    ok = _select(ok_rows(df), setting)
     rows = []
-    for p in _order(ok["policy"], policies):
-        gp = ok[ok["policy"] == p]
-        for e in _order(gp["estimator"], estimators):
-            g = gp[gp["estimator"] == e]
-            warns = sorted({w for s in g["warnings"].fillna("") for w in s.split(";") if w})
-            rows.append({"policy": p, "estimator": e, "ess": g["ess"].mean(), "ess_share": (g["ess"] / g["n"]).mean(),
-                         "max_weight": g["max_weight"].max(), "unsupported_mass": g["unsupported_mass"].mean(),
-                         "warnings": ", ".join(warns)})
+    for p, e, g in _policy_estimator_groups(df, setting, policies, estimators):
+        warns = sorted({w for s in g["warnings"].fillna("") for w in s.split(";") if w})
+        rows.append({"policy": p, "estimator": e, "ess": g["ess"].mean(), "ess_share": (g["ess"] / g["n"]).mean(),
+                     "max_weight": g["max_weight"].max(), "unsupported_mass": g["unsupported_mass"].mean(),
+                     "warnings": ", ".join(warns)})
     return pd.DataFrame(rows)
 
 

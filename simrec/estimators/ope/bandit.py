@@ -152,7 +152,23 @@ class BaseEstimator:
         raise NotImplementedError
 
 
-class IPS(BaseEstimator):
+class _Clipped(BaseEstimator):
+    """Shared by IPS and DR: an optional cap ``clip`` on the importance weights."""
+
+    param = "clip"
+
+    def __init__(self, clip: float | None = None, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.clip = None if clip is None else check_positive(clip, name="clip")
+
+    def _kernel_param(self) -> float:
+        return np.inf if self.clip is None else self.clip
+
+    def _share_name(self) -> str | None:
+        return None if self.clip is None else "clipped_share"
+
+
+class IPS(_Clipped):
     """Inverse propensity scoring with optional clipping.
 
     .. math:: \\hat V_{\\mathrm{IPS}} = \\frac1n \\sum_i \\min(w_i, c)\\, r_i
@@ -166,17 +182,6 @@ class IPS(BaseEstimator):
 
     default_name = "ips"
     _kind = _kernels.IPS
-    param = "clip"
-
-    def __init__(self, clip: float | None = None, *, name: str | None = None) -> None:
-        super().__init__(name=name)
-        self.clip = None if clip is None else check_positive(clip, name="clip")
-
-    def _kernel_param(self) -> float:
-        return np.inf if self.clip is None else self.clip
-
-    def _share_name(self) -> str | None:
-        return None if self.clip is None else "clipped_share"
 
 
 class SNIPS(BaseEstimator):
@@ -208,7 +213,7 @@ class DM(BaseEstimator):
         return red.q_pi.copy(), None, None, {}
 
 
-class DR(BaseEstimator):
+class DR(_Clipped):
     """Doubly robust estimator (Dudik et al. 2011) with optional weight clipping.
 
     .. math:: \\hat V_{\\mathrm{DR}} = \\frac1n \\sum_i \\hat q_\\pi(x_i) + \\min(w_i, c)\\,\\delta_i
@@ -217,17 +222,6 @@ class DR(BaseEstimator):
     default_name = "dr"
     _kind = _kernels.DR
     needs_q = True
-    param = "clip"
-
-    def __init__(self, clip: float | None = None, *, name: str | None = None) -> None:
-        super().__init__(name=name)
-        self.clip = None if clip is None else check_positive(clip, name="clip")
-
-    def _kernel_param(self) -> float:
-        return np.inf if self.clip is None else self.clip
-
-    def _share_name(self) -> str | None:
-        return None if self.clip is None else "clipped_share"
 
 
 class SNDR(BaseEstimator):
