@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import InvalidActionError
-from ..sim._kernels import session_obs, session_stats
+from ..sim._kernels import reset_session_stats, session_obs, session_stats
 from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, obs_box
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
@@ -44,10 +44,8 @@ class SlateCore(Core):
         self._reset_session(rows)
 
     def _reset_session(self, rows: np.ndarray) -> None:
-        self.steps[rows] = 0
-        self.clicks[rows] = 0.0
-        self.click_sum[rows] = 0.0
-        self.last_watch[rows] = 0.0
+        reset_session_stats(np.asarray(rows, dtype=np.int64), self.steps, self.clicks, self.click_sum,
+                            self.last_watch)
 
     def _session_obs(self, out: np.ndarray) -> None:
         """Fill the first ``2 * dim + 3`` columns of ``out`` with the session observation."""

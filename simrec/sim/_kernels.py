@@ -132,7 +132,11 @@ def slate_step(
             if u < cum:
                 chosen = k
                 break
-        wf = 1.0 / (1.0 + wexp[b, chosen]) if chosen >= 0 else 0.0
+        # watch fractions: ``wexp`` was exponentiated in bulk when every slot needs one (reward =
+        # watch); for clicks only the chosen slot's is needed, from its logit
+        wf = 0.0
+        if chosen >= 0:
+            wf = 1.0 / (1.0 + wexp[b, chosen]) if as_watch else 1.0 / (1.0 + math.exp(wexp[b, chosen]))
         exp_r = 0.0
         for k in range(K):
             if as_watch:
@@ -274,6 +278,18 @@ def session_stats(active, clicked_item, watch, phi, steps, clicks, click_sum, la
             clicks[b] += 1.0
             for j in range(phi.shape[1]):
                 click_sum[b, j] += phi[it, j]
+
+
+@njit(cache=True)
+def reset_session_stats(rows, steps, clicks, click_sum, last_watch):
+    """Zero the session statistics of ``rows`` (a new session starts there)."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        steps[r] = 0
+        clicks[r] = 0.0
+        last_watch[r] = 0.0
+        for j in range(click_sum.shape[1]):
+            click_sum[r, j] = 0.0
 
 
 @njit(cache=True, parallel=True)

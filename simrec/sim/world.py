@@ -221,7 +221,8 @@ class World:
             self._raise_slate_problem(2 - int(bad[b]) % 2, b, k, int(sl[b, k]))
         with np.errstate(over="ignore"):  # cascade: exp(v0 - v) may overflow to inf -> click prob 0
             np.exp(slot_exp, out=slot_exp)  # in bulk: numpy's vectorised exp
-            np.exp(wexp, out=wexp)
+            if self.config.reward == "watch":  # every slot's watch fraction enters the expectation
+                np.exp(wexp, out=wexp)
         K.slate_step(
             sl, act, s.theta, s.sat, s.bored, s.key, s.counter,
             c.embedding, c.topic, c.quality, self.params, shift, wexp,

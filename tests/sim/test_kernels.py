@@ -185,3 +185,16 @@ def test_episode_keys_match_make_keys():
     np.testing.assert_array_equal(w.state.key, make_keys(seeds, users, salt=0x45_50_49_53))
     np.testing.assert_array_equal(w.state.theta, w.population.interest[users])
     assert not w.state.bored.any() and not w.state.sat.any() and not w.state.counter.any()
+
+
+def test_reset_session_stats_zeroes_only_the_given_rows():
+    rng = np.random.default_rng(7)
+    steps, clicks = rng.integers(1, 9, 6), rng.random(6) + 1
+    csum, last = rng.random((6, 3)) + 1, rng.random(6) + 1
+    want = [a.copy() for a in (steps, clicks, csum, last)]
+    rows = np.array([1, 4])
+    K.reset_session_stats(rows, steps, clicks, csum, last)
+    for a in want:
+        a[rows] = 0
+    for got, w in zip((steps, clicks, csum, last), want):
+        np.testing.assert_array_equal(got, w)
