@@ -53,6 +53,23 @@ def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, i
     return 0, -1, -1, 0
 
 
+@njit(cache=True, inline="always")
+def _slate_row_problem(slates, b, n_available):
+    """0 if row b is valid, else 1 + 2k (slot k out of range) or 2 + 2k (slot k repeats an item)."""
+    seen = np.uint64(0)  # 64-bit filter of item ids: only a hit needs the exact scan
+    for k in range(slates.shape[1]):
+        a = slates[b, k]
+        if a < 0 or a >= n_available:
+            return 1 + 2 * k
+        bit = np.uint64(1) << np.uint64(a & 63)
+        if seen & bit:
+            for j in range(k):
+                if slates[b, j] == a:
+                    return 2 + 2 * k
+        seen |= bit
+    return 0
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality, P, n_available, bad, logits, shift,
                  wlogits):  # fmt: skip
@@ -64,27 +81,13 @@ def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality
     first validated: ``bad[b]`` = 1 + 2k (slot k out of range) or 2 + 2k (slot k repeats an item)."""
     B, K = slates.shape
     logk = np.log(np.arange(1, K + 1).astype(np.float64))
+    if n_available >= 0:  # a loop of its own: mixed with the logits it slows both down
+        for b in prange(B):
+            if active[b]:  # inactive rows are not shown their slate: not checked
+                bad[b] = _slate_row_problem(slates, b, n_available)
     for b in prange(B):
-        if n_available >= 0 and active[b]:  # inactive rows are not shown their slate: not checked
-            code = 0
-            seen = np.uint64(0)  # 64-bit filter of item ids: only a hit needs the exact scan
-            for k in range(K):
-                a = slates[b, k]
-                if a < 0 or a >= n_available:
-                    code = 1 + 2 * k
-                    break
-                bit = np.uint64(1) << np.uint64(a & 63)
-                if seen & bit:
-                    j = 0
-                    while j < k and slates[b, j] != a:
-                        j += 1
-                    if j < k:
-                        code = 2 + 2 * k
-                        break
-                seen |= bit
-            if code > 0:
-                bad[b] = code
-                continue
+        if bad[b] > 0:
+            continue
         if not active[b]:
             for k in range(K):
                 logits[b, k] = 0.0
