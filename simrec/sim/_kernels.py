@@ -29,28 +29,10 @@ _FM = {"reassoc", "contract"}
 
 
 @njit(cache=True, parallel=True)
-def check_slates(slates: np.ndarray, n_available: int) -> tuple[int, int, int, int]:
-    """First problem in ``slates``: (code, row, col, value); code 0 ok, 1 out of range, 2 duplicate."""
-    B, K = slates.shape
-    bad = np.zeros(B, dtype=np.int64)
-    for b in prange(B):
-        for k in range(K):
-            a = slates[b, k]
-            if a < 0 or a >= n_available:
-                bad[b] = 1 + 2 * k
-                break
-            dup = False
-            for j in range(k):
-                if slates[b, j] == a:
-                    dup = True
-            if dup:
-                bad[b] = 2 + 2 * k
-                break
-    for b in range(B):
-        if bad[b] > 0:
-            k = (bad[b] - 1) // 2
-            return 2 - bad[b] % 2, b, k, slates[b, k]
-    return 0, -1, -1, 0
+def check_slates(slates: np.ndarray, n_available: int, bad: np.ndarray) -> None:
+    """``bad[b]`` = the problem of row b (see :func:`_slate_row_problem`; 0 = valid)."""
+    for b in prange(slates.shape[0]):
+        bad[b] = _slate_row_problem(slates, b, n_available)
 
 
 @njit(cache=True, inline="always")

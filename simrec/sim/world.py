@@ -172,7 +172,9 @@ class World:
     def check_slates(self, slates: Any, n_rows: int | None = None) -> np.ndarray:
         """Validate ``slates`` (B, K) of item ids: integer dtype, released items, no duplicates."""
         arr = self._slate_array(slates, n_rows)
-        self._raise_slate_problem(*K.check_slates(arr, self.n_available))
+        bad = np.zeros(arr.shape[0], np.int64)
+        K.check_slates(arr, self.n_available, bad)
+        self._raise_slate_problem(arr, bad)
         return arr
 
     @staticmethod
@@ -188,14 +190,19 @@ class World:
             raise InvalidActionError("`slates` must have at least one slot")
         return np.ascontiguousarray(arr, dtype=np.int64)
 
-    def _raise_slate_problem(self, code: int, row: int, col: int, val: int) -> None:
-        if code == 1:
+    def _raise_slate_problem(self, slates: np.ndarray, bad: np.ndarray) -> None:
+        """Raise for the first row flagged in ``bad`` (codes of ``_kernels._slate_row_problem``)."""
+        if not bad.any():
+            return
+        row = int(np.flatnonzero(bad)[0])
+        col = (int(bad[row]) - 1) // 2
+        val = int(slates[row, col])
+        if bad[row] % 2 == 1:
             raise InvalidActionError(
                 f"`slates` must hold item ids in [0, {self.n_available}) (items released by step "
                 f"{self.clock}); row {row} slot {col} is {val}"
             )
-        if code == 2:
-            raise InvalidActionError(f"`slates` must not repeat an item; row {row} shows item {val} twice")
+        raise InvalidActionError(f"`slates` must not repeat an item; row {row} shows item {val} twice")
 
     def step(self, slates: Any, active: np.ndarray | None = None, *, validate: bool = True) -> Feedback:
         """Show ``slates[b]`` to row b (rows where ``active`` is False are skipped and untouched).
@@ -215,10 +222,7 @@ class World:
         n_check = self.n_available if validate else -1
         K.slate_logits(sl, act, s.theta, s.bored, s.eta, c.embedding, c.topic, c.attractiveness, c.quality,
                        self.params, n_check, bad, slot_exp, shift, wexp)  # fmt: skip
-        if validate and bad.any():  # nothing has changed yet: report the first bad row
-            b = int(np.flatnonzero(bad)[0])
-            k = (int(bad[b]) - 1) // 2
-            self._raise_slate_problem(2 - int(bad[b]) % 2, b, k, int(sl[b, k]))
+        self._raise_slate_problem(sl, bad)  # nothing has changed yet
         with np.errstate(over="ignore"):  # cascade: exp(v0 - v) may overflow to inf -> click prob 0
             np.exp(slot_exp, out=slot_exp)  # in bulk: numpy's vectorised exp
             if self.config.reward == "watch":  # every slot's watch fraction enters the expectation

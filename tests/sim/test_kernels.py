@@ -138,10 +138,22 @@ def test_rng_numba_equals_numpy_and_is_uniform():
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.02 and abs(np.corrcoef(a, c)[0, 1]) < 0.02
 
 
-def test_check_slates_kernel():
-    assert K.check_slates(np.array([[0, 1], [2, 3]]), 4) == (0, -1, -1, 0)
-    assert K.check_slates(np.array([[0, 1], [2, 4]]), 4)[:3] == (1, 1, 1)
-    assert K.check_slates(np.array([[0, 1], [3, 3]]), 4)[:3] == (2, 1, 1)
+def test_check_slates_kernel_matches_reference():
+    rng = np.random.default_rng(8)
+    slates = rng.integers(-1, 70, size=(500, 6))
+    bad = np.zeros(500, np.int64)
+    K.check_slates(slates, 64, bad)
+    for b, row in enumerate(slates):  # reference: first bad slot, out of range (odd) or repeat (even)
+        want = 0
+        for k, a in enumerate(row):
+            if a < 0 or a >= 64:
+                want = 1 + 2 * k
+                break
+            if a in row[:k]:
+                want = 2 + 2 * k
+                break
+        assert bad[b] == want, (b, row, bad[b], want)
+    assert (bad == 0).any() and (bad % 2 == 1).any() and ((bad > 0) & (bad % 2 == 0)).any()
 
 
 def test_session_stats_matches_reference():
