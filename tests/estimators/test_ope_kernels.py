@@ -41,9 +41,9 @@ def test_reduce_matches_reference(slots, with_q):
     ad, q, action, pos, unlogged = _inputs(0, slots=slots)
     q = q if with_q else None
     if slots is None:
-        pi, q_pi, q_log, unsup, flags = _kernels.reduce_2d(ad, q, action, unlogged)
+        pi, q_pi, q_log, unsup, flags = _kernels.reduce_rows(ad, q, action, action, unlogged)
     else:
-        pi, q_pi, q_log, unsup, flags = _kernels.reduce_3d(ad, q, action, pos, unlogged)
+        pi, q_pi, q_log, unsup, flags = _kernels.reduce_rows(ad, q, action, pos, unlogged)
     ref = reference_reduce(ad, q, action, pos, unlogged)
     np.testing.assert_array_equal(pi, ref["pi"])  # a gather: exact
     assert unsup == pytest.approx(ref["unsup"], rel=1e-13)
@@ -64,9 +64,9 @@ def test_reduce_flags_bad_rows_like_reference(slots):
     q[20, 3] = np.inf
     q[30, 0] = np.nan
     if slots is None:
-        *_, flags = _kernels.reduce_2d(ad, q, action, unlogged)
+        *_, flags = _kernels.reduce_rows(ad, q, action, action, unlogged)
     else:
-        *_, flags = _kernels.reduce_3d(ad, q, action, pos, unlogged)
+        *_, flags = _kernels.reduce_rows(ad, q, action, pos, unlogged)
     ref = reference_reduce(ad, q, action, pos, unlogged)
     assert flags[0] == ref["bad_p"][0] and flags[1] == len(ref["bad_p"])
     want_q = ref["bad_q"]
@@ -75,7 +75,7 @@ def test_reduce_flags_bad_rows_like_reference(slots):
 
 def test_reduce_accepts_float32():
     ad, q, action, _, unlogged = _inputs(2)
-    pi, q_pi, *_ = _kernels.reduce_2d(ad.astype(np.float32), q.astype(np.float32), action, unlogged)
+    pi, q_pi, *_ = _kernels.reduce_rows(ad.astype(np.float32), q.astype(np.float32), action, action, unlogged)
     np.testing.assert_allclose(q_pi, (ad * q).sum(1), rtol=1e-5, atol=1e-5)
 
 

@@ -1,7 +1,7 @@
 """Numba kernels for bandit OPE: pure functions on arrays, no validation (that is the caller's job).
 
-``reduce_2d`` / ``reduce_3d`` make one pass over the dense target distribution ``action_dist`` and
-reward model ``q_hat``. Per row they compute the target probability of the logged action, the
+``reduce_rows`` makes one pass over the dense target distribution ``action_dist`` and
+reward model ``q_hat``. Per row it computes the target probability of the logged action, the
 model's value of the target policy ``q_pi = sum_a pi(a) q_hat(a)``, the model's prediction for the
 logged action, and the row statistics needed to validate the inputs (row sum, row minimum, finiteness
 of ``q_hat``), so validating and reducing cost a single read of the big arrays.
@@ -61,8 +61,9 @@ def _bad_p(s, neg):
 
 
 @njit(cache=True, fastmath=_FM)
-def reduce_2d(ad, q, action, unlogged):
-    """One pass over ``ad`` (n, K) and optional ``q`` (n, K).
+def reduce_rows(ad, q, action, position, unlogged):
+    """One pass over ``ad`` and optional ``q``, both (n, K), or (n, K, L) read at slot ``position[i]``
+    (``position`` is ignored for 2-D inputs; numba compiles each layout on its own).
 
     Returns ``pi_logged, q_pi, q_logged, unsupported_mass_sum, (first_bad_p, n_bad_p,
     first_bad_q, n_bad_q)``. ``q_pi``/``q_logged`` are zeros when ``q`` is None.
@@ -77,49 +78,12 @@ def reduce_2d(ad, q, action, unlogged):
     n_q = 0
     unsup = 0.0
     for i in range(n):
-        row = ad[i]
         a = action[i]
+        row = ad[i] if ad.ndim == 2 else ad[i, :, position[i]]
         if q is None:
             s, neg = _row_pi(row)
         else:
-            qrow = q[i]
-            s, neg, qp, qs = _row_pi_q(row, qrow)
-            q_pi[i] = qp
-            q_log[i] = qrow[a]
-            if not _finite(qs):
-                n_q += 1
-                if first_q < 0:
-                    first_q = i
-        if _bad_p(s, neg):
-            n_p += 1
-            if first_p < 0:
-                first_p = i
-        pi_log[i] = row[a]
-        for j in unlogged:
-            unsup += row[j]
-    return pi_log, q_pi, q_log, unsup, (first_p, n_p, first_q, n_q)
-
-
-@njit(cache=True, fastmath=_FM)
-def reduce_3d(ad, q, action, position, unlogged):
-    """As :func:`reduce_2d` for ``ad``/``q`` of shape (n, K, L), reading slot ``position[i]``."""
-    n = ad.shape[0]
-    pi_log = np.empty(n)
-    q_pi = np.zeros(n)
-    q_log = np.zeros(n)
-    first_p = -1
-    n_p = 0
-    first_q = -1
-    n_q = 0
-    unsup = 0.0
-    for i in range(n):
-        a = action[i]
-        pos = position[i]
-        row = ad[i, :, pos]
-        if q is None:
-            s, neg = _row_pi(row)
-        else:
-            qrow = q[i, :, pos]
+            qrow = q[i] if q.ndim == 2 else q[i, :, position[i]]
             s, neg, qp, qs = _row_pi_q(row, qrow)
             q_pi[i] = qp
             q_log[i] = qrow[a]

@@ -189,7 +189,7 @@ def reduce_inputs(
             qh = qh.astype(ad.dtype)
     unlogged = _unlogged(log) if _unlogged_actions is None else _unlogged_actions
     if ad.ndim == 2:
-        out = _kernels.reduce_2d(ad, qh, log.action, unlogged)
+        out = _kernels.reduce_rows(ad, qh, log.action, log.action, unlogged)  # position unused in 2-D
     else:
         n_slots = ad.shape[2]
         if int(log.position.max()) >= n_slots:
@@ -197,7 +197,7 @@ def reduce_inputs(
             i = int(np.flatnonzero(bad)[0])
             raise _E(f"`log.position` must be < n_slots={n_slots} of `action_dist`; "
                      f"{int(bad.sum())} rows are not, first at row {i} (value {int(log.position[i])})")
-        out = _kernels.reduce_3d(ad, qh, log.action, log.position, unlogged)
+        out = _kernels.reduce_rows(ad, qh, log.action, log.position, unlogged)
     pi_log, q_pi, q_log, unsup, (first_p, n_p, first_q, n_q) = out
     if n_p:
         row = ad[first_p] if ad.ndim == 2 else ad[first_p, :, log.position[first_p]]
