@@ -140,6 +140,11 @@ def _order_from_config(config: dict[str, Any] | None, key: str, field: str) -> l
     return out
 
 
+def _setting_label(s: tuple) -> str:
+    """How a (world, logging policy, log size) setting is named in headings and captions."""
+    return f"world {s[0]}, logging policy {s[1]}, log size {s[2]}"
+
+
 def _slug(*parts: Any) -> str:
     s = "-".join(str(p) for p in parts)
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
@@ -177,7 +182,7 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
 
     doc.h2("Estimates with intervals against the truth")
     for i, s in enumerate(setts):
-        label = f"world {s[0]}, logging policy {s[1]}, log size {s[2]}"
+        label = _setting_label(s)
         doc.h3(label)
         doc.table(summary.truth_table(df, s, pols))
         fname = f"estimates_{i}_{_slug(*s)}.svg"
@@ -197,7 +202,7 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
           "estimator's mean estimate. Kendall tau compares the two orders within each run (averaged over "
           "seeds); regret@1 is the true value lost by deploying the offline winner.")
     for i, s in enumerate(setts):
-        label = f"world {s[0]}, logging policy {s[1]}, log size {s[2]}"
+        label = _setting_label(s)
         doc.h3(label)
         doc.table(summary.ranking_table(df, s, pols, ests))
         doc.table(summary.rank_agreement(df, s, ests))
@@ -211,7 +216,7 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
           "max weight or target mass on actions the log never shows (unsupported mass) warn that an "
           "estimate rests on few rows.")
     for i, s in enumerate(setts):
-        label = f"world {s[0]}, logging policy {s[1]}, log size {s[2]}"
+        label = _setting_label(s)
         doc.h3(label)
         diag = summary.diagnostics_table(df, s, pols, ests)
         fname = f"diagnostics_{i}_{_slug(*s)}.svg"
