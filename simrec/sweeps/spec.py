@@ -323,10 +323,7 @@ def _semantic_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
                 continue
             found = _registry.policy_problems(p["name"], p.get("params"), env)
             problems += [(f"policies.{i}.{k}", m) for k, m in found]
-            key = p.get("label") or p["name"]
-            if key in keys:
-                problems.append((f"policies.{i}", f"duplicate policy {key!r} (also {keys[key]}); set `label`"))
-            keys.setdefault(key, f"policies.{i}")
+            problems += _duplicate(keys, p.get("label") or p["name"], f"policies.{i}", "policy")
     logs = raw.get("logging")
     logs = [logs] if isinstance(logs, dict) else logs
     if isinstance(logs, list):
@@ -347,10 +344,16 @@ def _semantic_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
                 key = EstimatorSpec.model_validate(e).key
             except ValidationError:
                 continue
-            if key in ekeys:
-                problems.append((f"estimators.{i}", f"duplicate estimator {key!r} (also {ekeys[key]}); set `label`"))
-            ekeys.setdefault(key, f"estimators.{i}")
+            problems += _duplicate(ekeys, key, f"estimators.{i}", "estimator")
     return problems
+
+
+def _duplicate(seen: dict[str, str], key: str, path: str, what: str) -> list[tuple[str, str]]:
+    """Record ``key`` at ``path``; a problem if an earlier entry already used it."""
+    if key in seen:
+        return [(path, f"duplicate {what} {key!r} (also {seen[key]}); set `label`")]
+    seen[key] = path
+    return []
 
 
 def _probe_env(worlds: Any) -> Any:
