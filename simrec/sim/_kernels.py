@@ -24,6 +24,8 @@ _D_OPEN = np.uint64(4)
 _D_UNSUB = np.uint64(5)
 _D_ORGANIC = np.uint64(6)
 _ONE = np.uint64(1)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_S58 = np.uint64(58)
 # Reassociation lets LLVM vectorise the dot products; no nnan/ninf, so NaN checks keep their meaning.
 _FM = {"reassoc", "contract"}
 
@@ -43,7 +45,8 @@ def _slate_row_problem(slates, b, n_available):
         a = slates[b, k]
         if a < 0 or a >= n_available:
             return 1 + 2 * k
-        bit = np.uint64(1) << np.uint64(a & 63)
+        # the filter bit: the top 6 bits of a multiplicative hash (``a & 63`` collides on strided ids)
+        bit = np.uint64(1) << ((np.uint64(a) * _GOLDEN) >> _S58)
         if seen & bit:
             for j in range(k):
                 if slates[b, j] == a:
@@ -57,30 +60,32 @@ def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality
                  wlogits):  # fmt: skip
     """Phase 1 of a slate step: the exponents of the choice model per slot (see
     ``behavior.choice_logits``). The caller exponentiates ``logits`` in bulk (vectorised numpy),
-    then calls :func:`slate_step`. ``wlogits[b, k]`` gets minus the watch-fraction logit of slot k
-    (so that the watch fraction is ``1 / (1 + exp(wlogits))``, also exponentiated in bulk). Changes
-    no state. With ``n_available >= 0`` each active row is
-    first validated: ``bad[b]`` = 1 + 2k (slot k out of range) or 2 + 2k (slot k repeats an item)."""
+    then calls :func:`slate_step`. With reward = watch, ``wlogits[b, k]`` gets minus the
+    watch-fraction logit of slot k (so that the watch fraction is ``1 / (1 + exp(wlogits))``, also
+    exponentiated in bulk); with clicks ``wlogits`` is not touched (and may be empty). Changes no
+    state. With ``n_available >= 0`` each active row is first validated: ``bad[b]`` = 1 + 2k (slot
+    k out of range) or 2 + 2k (slot k repeats an item)."""
     B, K = slates.shape
     logk = np.log(np.arange(1, K + 1).astype(np.float64))
     if n_available >= 0:  # a loop of its own: mixed with the logits it slows both down
         for b in prange(B):
             if active[b]:  # inactive rows are not shown their slate: not checked
                 bad[b] = _slate_row_problem(slates, b, n_available)
+    as_watch = P[bh.REWARD_WATCH] > 0
     for b in prange(B):
         if bad[b] > 0:
             continue
         if not active[b]:
             for k in range(K):
                 logits[b, k] = 0.0
-                wlogits[b, k] = 0.0
             shift[b] = 0.0
             continue
         for k in range(K):
             it = slates[b, k]
             aff = bh.affinity(theta, b, phi, it)
             logits[b, k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
-            wlogits[b, k] = -bh.watch_logit(aff, quality[it], P)
+            if as_watch:
+                wlogits[b, k] = -bh.watch_logit(aff, quality[it], P)
         shift[b] = bh.choice_logits(logits, b, K, eta[b], P, logk)
 
 
@@ -118,10 +123,14 @@ def slate_step(
                 chosen = k
                 break
         # watch fractions: ``wexp`` was exponentiated in bulk when every slot needs one (reward =
-        # watch); for clicks only the chosen slot's is needed, from its logit
+        # watch); for clicks only the chosen slot's is needed (theta has not moved yet)
         wf = 0.0
         if chosen >= 0:
-            wf = 1.0 / (1.0 + wexp[b, chosen]) if as_watch else 1.0 / (1.0 + math.exp(wexp[b, chosen]))
+            if as_watch:
+                wf = 1.0 / (1.0 + wexp[b, chosen])
+            else:
+                it = slates[b, chosen]
+                wf = bh.watch_fraction(bh.affinity(theta, b, phi, it), quality[it], P)
         exp_r = 0.0
         for k in range(K):
             if as_watch:

@@ -218,14 +218,15 @@ class World:
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
         c = self.catalog
-        shift, bad, wexp = np.empty(B), np.zeros(B, np.int64), np.empty((B, Kn))
+        as_watch = self.config.reward == "watch"
+        shift, bad, wexp = np.empty(B), np.zeros(B, np.int64), np.empty((B, Kn) if as_watch else (0, 0))
         n_check = self.n_available if validate else -1
         K.slate_logits(sl, act, s.theta, s.bored, s.eta, c.embedding, c.topic, c.attractiveness, c.quality,
                        self.params, n_check, bad, slot_exp, shift, wexp)  # fmt: skip
         self._raise_slate_problem(sl, bad)  # nothing has changed yet
         with np.errstate(over="ignore"):  # cascade: exp(v0 - v) may overflow to inf -> click prob 0
             np.exp(slot_exp, out=slot_exp)  # in bulk: numpy's vectorised exp
-            if self.config.reward == "watch":  # every slot's watch fraction enters the expectation
+            if as_watch:  # every slot's watch fraction enters the expectation
                 np.exp(wexp, out=wexp)
         K.slate_step(
             sl, act, s.theta, s.sat, s.bored, s.key, s.counter,
