@@ -198,8 +198,10 @@ def main() -> None:
     for k in runs:
         print(f"{label[k]:<32} {ups[k]:>12,.0f} user-steps/s ({med[k] * 1e3:.2f} ms/step)")
     print(f"ratio simrec / numpy (same VectorEnv.step):  {ups['simrec'] / ups['numpy env']:.1f}x")
-    print(f"ratio simrec / numpy simulator step only:    {ups['simrec'] / ups['numpy core']:.1f}x  "
-          "(a floor: the numpy side skips validation, observations and autoreset)")
+    print(
+        f"ratio simrec / numpy simulator step only:    {ups['simrec'] / ups['numpy core']:.1f}x  "
+        "(a floor: the numpy side skips validation, observations and autoreset)"
+    )
 
 
 if __name__ == "__main__":
