@@ -300,12 +300,21 @@ def session_obs(features, click_sum, clicks, steps, max_steps, last_watch, bound
         out[b, 2 * d + 2] = last_watch[b]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def reset_rows(rows, users, seeds, salt, pop_features, pop_interest, pop_bias,
                s_users, features, theta, sat, bored, eta, load, unsub, key, counter):  # fmt: skip
-    """Put ``users`` (initial state) in batch ``rows``; row keys as :func:`simrec.sim._rng.make_keys`."""
+    """Put ``users`` (initial state) in batch ``rows``; row keys as :func:`simrec.sim._rng.make_keys`.
+
+    Returns -1, or (changing nothing) the first index i where ``rows[i]`` is out of range or repeats
+    an earlier row, or ``users[i]`` is not a user id."""
+    seen = np.zeros(s_users.shape[0], dtype=np.bool_)
+    for i in range(rows.shape[0]):  # distinct rows in range: then the parallel writes cannot collide
+        r = rows[i]
+        if r < 0 or r >= seen.shape[0] or seen[r] or users[i] < 0 or users[i] >= pop_bias.shape[0]:
+            return i
+        seen[r] = True
     salt_mix = np.uint64(salt)
-    for i in range(rows.shape[0]):
+    for i in prange(rows.shape[0]):
         r = rows[i]
         u = users[i]
         s_users[r] = u
@@ -320,3 +329,4 @@ def reset_rows(rows, users, seeds, salt, pop_features, pop_interest, pop_bias,
         unsub[r] = False
         key[r] = episode_key(np.uint64(seeds[i]), np.uint64(u), salt_mix)
         counter[r] = np.uint64(0)
+    return -1

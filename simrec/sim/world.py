@@ -158,11 +158,20 @@ class World:
         """Put new ``users`` (with episode ``seeds``) in batch ``rows``, keeping the other rows."""
         s = self._require_state()
         pop = self.population
-        K.reset_rows(
-            np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(users, np.int64),
-            np.ascontiguousarray(seeds, np.int64), _SALT_EPISODE, pop.features, pop.interest, pop.position_bias,
+        rows, users, seeds = (np.ascontiguousarray(a, np.int64) for a in (rows, users, seeds))
+        if not rows.ndim == users.ndim == seeds.ndim == 1 or not rows.size == users.size == seeds.size:
+            raise ConfigError(
+                f"`rows`, `users` and `seeds` must be 1-D of one length; got {rows.shape}, {users.shape}, {seeds.shape}"
+            )
+        bad = K.reset_rows(
+            rows, users, seeds, _SALT_EPISODE, pop.features, pop.interest, pop.position_bias,
             s.users, s.features, s.theta, s.sat, s.bored, s.eta, s.load, s.unsub, s.key, s.counter,
         )  # fmt: skip
+        if bad >= 0:
+            r, u = int(rows[bad]), int(users[bad])
+            if not 0 <= u < self.n_users:
+                raise ConfigError(f"`users` must be ids in [0, {self.n_users}); entry {bad} is {u}")
+            raise ConfigError(f"`rows` must be distinct rows in [0, {len(s)}); entry {bad} is {r}")
 
     def _require_state(self) -> UserBatch:
         if self.state is None:

@@ -120,3 +120,22 @@ def test_bad_world_arguments():
         w.expected_reward([0], [10_000], 0)
     with pytest.raises(InvalidActionError, match="users"):
         w.expected_reward(["x"], [0], 0)
+
+
+def test_bad_reset_rows_change_nothing():
+    w = World(presets.get("default", **{"population.n_users": 10}))
+    w.reset(np.arange(4), 0)
+    before = w.state.theta.copy(), w.state.users.copy()
+    seeds = np.zeros(3, np.int64)
+    with pytest.raises(ConfigError, match=r"`rows` must be distinct rows in \[0, 4\); entry 2 is 1"):
+        w.reset_rows(np.array([0, 1, 1]), np.array([5, 6, 7]), seeds)
+    with pytest.raises(ConfigError, match=r"entry 1 is 4"):
+        w.reset_rows(np.array([0, 4, 2]), np.array([5, 6, 7]), seeds)
+    with pytest.raises(ConfigError, match=r"`users` must be ids in \[0, 10\); entry 2 is 10"):
+        w.reset_rows(np.array([0, 1, 2]), np.array([5, 6, 10]), seeds)
+    with pytest.raises(ConfigError, match="one length"):
+        w.reset_rows(np.array([0, 1]), np.array([5, 6, 7]), seeds)
+    np.testing.assert_array_equal(w.state.theta, before[0])
+    np.testing.assert_array_equal(w.state.users, before[1])
+    w.reset_rows(np.array([3, 0]), np.array([5, 6]), seeds[:2])
+    assert list(w.state.users) == [6, 1, 2, 5]
