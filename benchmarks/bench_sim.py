@@ -38,7 +38,7 @@ def numpy_step(w: World, slates: np.ndarray, rng: np.random.Generator, emb: np.n
     bored_k = np.take_along_axis(s.bored, topics, axis=1)
     v = cfg.choice.affinity_weight * aff + cfg.choice.attractiveness_weight * c.attractiveness[slates]
     v -= cfg.choice.boredom_weight * bored_k
-    e = (np.arange(K) + 1.0)[None, :] ** (-s.eta[:, None])
+    e = np.exp(-s.eta[:, None] * np.log(np.arange(1.0, K + 1))[None, :])  # (k + 1) ** -eta
     m = np.maximum(v.max(axis=1), cfg.choice.no_click_utility)
     num = e * np.exp(v - m[:, None])
     probs = num / (np.exp(cfg.choice.no_click_utility - m) + num.sum(axis=1))[:, None]
@@ -57,7 +57,9 @@ def numpy_step(w: World, slates: np.ndarray, rng: np.random.Generator, emb: np.n
     s.sat[nc] += sc.no_click_rate * (sc.no_click_target - s.sat[nc])
     s.theta[rows] += (cfg.drift.rate * wf)[:, None] * (emb[items] - s.theta[rows])
     s.bored *= np.where(active, 1 - cfg.boredom.decay, 1.0)[:, None]
-    np.add.at(s.bored, (np.repeat(np.arange(B), K), topics.ravel()), np.repeat(cfg.boredom.exposure_growth * active, K))
+    T = s.bored.shape[1]  # exposure: count each row's slate topics (bincount is numpy's fast np.add.at)
+    exposed = np.bincount((np.arange(B)[:, None] * T + topics).ravel(), minlength=B * T).reshape(B, T)
+    s.bored += (cfg.boredom.exposure_growth * active)[:, None] * exposed
     s.bored[rows, c.topic[items]] += cfg.boredom.growth * wf
     slate_bored = np.take_along_axis(s.bored, topics, axis=1).mean(axis=1)
     se = cfg.session
