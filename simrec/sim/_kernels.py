@@ -81,9 +81,9 @@ def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality
             shift[b] = 0.0
             continue
         for k in range(K):
-            it = slates[b, k]
+            it = np.uint64(slates[b, k])  # unsigned indices: no negative-index wraparound code
             aff = bh.affinity(theta, b, phi, it)
-            logits[b, k] = bh.utility(aff, attract[it], bored[b, topic[it]], P)
+            logits[b, k] = bh.utility(aff, attract[it], bored[b, np.uint64(topic[it])], P)
             if as_watch:
                 wlogits[b, k] = -bh.watch_logit(aff, quality[it], P)
         shift[b] = bh.choice_logits(logits, b, K, eta[b], P, logk)
@@ -129,7 +129,7 @@ def slate_step(
             if as_watch:
                 wf = 1.0 / (1.0 + wexp[b, chosen])
             else:
-                it = slates[b, chosen]
+                it = np.uint64(slates[b, chosen])
                 wf = bh.watch_fraction(bh.affinity(theta, b, phi, it), quality[it], P)
         exp_r = 0.0
         for k in range(K):
@@ -139,8 +139,8 @@ def slate_step(
         expected[b] = exp_r
         clicked_slot[b] = chosen
         if chosen >= 0:
-            it = slates[b, chosen]
-            clicked_item[b] = it
+            it = np.uint64(slates[b, chosen])
+            clicked_item[b] = slates[b, chosen]
             watch[b] = wf
             reward[b] = wf if as_watch else 1.0
             bh.consume(theta, sat, b, phi, quality, it, wf, P)
@@ -156,11 +156,11 @@ def slate_step(
             for t in range(T):
                 bored[b, t] *= keep
             for k in range(K):
-                bored[b, topic[slates[b, k]]] += P[bh.BORED_EXPOSURE]
+                bored[b, np.uint64(topic[np.uint64(slates[b, k])])] += P[bh.BORED_EXPOSURE]
             if chosen >= 0:
-                bored[b, topic[slates[b, chosen]]] += P[bh.BORED_GROWTH] * wf
+                bored[b, np.uint64(topic[it])] += P[bh.BORED_GROWTH] * wf
             for k in range(K):
-                slate_bored += bored[b, topic[slates[b, k]]]
+                slate_bored += bored[b, np.uint64(topic[np.uint64(slates[b, k])])]
             slate_bored /= K
         lp = bh.leave_prob(sat[b], slate_bored, chosen >= 0, P)
         left[b] = uniform(key[b], counter[b], _D_LEAVE) < lp

@@ -46,7 +46,8 @@ def pack(config: WorldConfig) -> np.ndarray:
     p[EXAM_MODEL] = {"none": EXAM_NONE, "pbm": EXAM_PBM, "cascade": EXAM_CASCADE}[c.examination.model]
     p[CASCADE_CONT] = c.examination.cascade_continue
     p[W_AFF], p[W_ATTR] = c.choice.affinity_weight, c.choice.attractiveness_weight
-    p[W_BORED], p[V0] = c.choice.boredom_weight, c.choice.no_click_utility
+    p[W_BORED] = c.choice.boredom_weight if c.boredom.enabled else 0.0
+    p[V0] = c.choice.no_click_utility
     p[C_BIAS], p[C_AFF], p[C_Q] = c.consumption.bias, c.consumption.affinity_weight, c.consumption.quality_weight
     p[SAT_ON] = float(c.satisfaction.enabled)
     p[SAT_RATE], p[SAT_NC_RATE] = c.satisfaction.rate, c.satisfaction.no_click_rate
@@ -89,11 +90,9 @@ def affinity(theta: np.ndarray, b: int, phi: np.ndarray, item: int) -> float:
 
 @njit(cache=True, inline="always")
 def utility(aff: float, attract: float, bored: float, P: np.ndarray) -> float:
-    """Choice utility of an item: affinity and attractiveness draw, boredom repels."""
-    v = P[W_AFF] * aff + P[W_ATTR] * attract
-    if P[BORED_ON] > 0:
-        v -= P[W_BORED] * bored
-    return v
+    """Choice utility of an item: affinity and attractiveness draw, boredom repels (its weight is
+    packed as 0 when boredom is off, so no branch)."""
+    return P[W_AFF] * aff + P[W_ATTR] * attract - P[W_BORED] * bored
 
 
 @njit(cache=True, inline="always")
