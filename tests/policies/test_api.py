@@ -118,6 +118,10 @@ def test_check_policy_catches_a_lying_policy(bandit_obs):
 
     with pytest.raises(PolicyCheckError, match="deterministic"):
         check_policy(Unseeded(5, obs_dim=16, rng=None), bandit_obs)
+    # also on one observation and two actions, where two unseeded draws agree half the time
+    for _ in range(20):
+        with pytest.raises(PolicyCheckError, match="deterministic"):
+            check_policy(Unseeded(2, obs_dim=16, rng=None), bandit_obs[:1], n_samples=200)
 
 
 def test_seeded_policies_are_reproducible(bandit_vec):
