@@ -67,6 +67,14 @@ def _frozen_setattr(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+def _set_pscore(obj: Any, n: int) -> None:
+    """Validate and store the optional ``pscore``: one propensity in (0, 1] per row."""
+    if obj.pscore is not None:
+        p = _arr(obj.pscore, "pscore", dtype="float", ndim=1, n=n)
+        check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
+        _frozen_setattr(obj, "pscore", p)
+
+
 class _Columnar:
     """Shared pandas/Parquet IO, slicing and ``replace`` for the log containers."""
 
@@ -244,10 +252,7 @@ class BanditLog(_Columnar):
         _nonneg_int(action, "action")
         _frozen_setattr(self, "action", action)
         _frozen_setattr(self, "reward", _arr(self.reward, "reward", dtype="float", ndim=1, n=n))
-        if self.pscore is not None:
-            p = _arr(self.pscore, "pscore", dtype="float", ndim=1, n=n)
-            check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
-            _frozen_setattr(self, "pscore", p)
+        _set_pscore(self, n)
         if self.context is not None:
             ctx = np.asarray(self.context)
             if ctx.ndim == 1:
@@ -349,10 +354,7 @@ class SlateLog(_Columnar):
         if r.shape[1] != k:
             raise _E(f"`reward` must have shape ({n}, {k}) like `slate`; got {r.shape}")
         _frozen_setattr(self, "reward", r)
-        if self.pscore is not None:
-            p = _arr(self.pscore, "pscore", dtype="float", ndim=1, n=n)
-            check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
-            _frozen_setattr(self, "pscore", p)
+        _set_pscore(self, n)
         if self.pscore_marginal is not None:
             pm = _arr(self.pscore_marginal, "pscore_marginal", dtype="float", ndim=2, n=n)
             if pm.shape[1] != k:
@@ -434,10 +436,7 @@ class Trajectories(_Columnar):
         _frozen_setattr(self, "action", a)
         _frozen_setattr(self, "n_actions", k)
         _frozen_setattr(self, "reward", _arr(self.reward, "reward", dtype="float", ndim=1, n=n))
-        if self.pscore is not None:
-            p = _arr(self.pscore, "pscore", dtype="float", ndim=1, n=n)
-            check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
-            _frozen_setattr(self, "pscore", p)
+        _set_pscore(self, n)
         d = np.zeros(n, dtype=bool) if self.done is None else np.asarray(self.done)
         if d.shape != (n,):
             raise _E(f"`done` must have shape ({n},); got {d.shape}")
