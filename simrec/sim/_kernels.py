@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import behavior as bh
-from ._rng import episode_key, uniform
+from ._rng import _GOLDEN, episode_key, uniform
 
 _D_CLICK = np.uint64(0)
 _D_LEAVE = np.uint64(1)
@@ -24,7 +24,6 @@ _D_OPEN = np.uint64(4)
 _D_UNSUB = np.uint64(5)
 _D_ORGANIC = np.uint64(6)
 _ONE = np.uint64(1)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _S58 = np.uint64(58)
 # Reassociation lets LLVM vectorise the dot products; no nnan/ninf, so NaN checks keep their meaning.
 _FM = {"reassoc", "contract"}
