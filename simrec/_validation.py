@@ -37,14 +37,18 @@ def first_bad(mask: np.ndarray, values: np.ndarray) -> str:
     return f"{bad.size} {noun} not, first at index {where} (value {val!r})"
 
 
-def check_positive(value: Any, *, name: str, error: type[SimrecError] = ConfigError) -> float:
-    """Return ``value`` as a float, raising if it is not finite and > 0."""
+def check_positive(value: Any, *, name: str, error: type[SimrecError] = ConfigError,
+                   allow_inf: bool = False) -> float:
+    """Return ``value`` as a float, raising if it is not > 0 and finite (``inf`` allowed with ``allow_inf``)."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise error(f"`{name}` must be a positive number; got {value!r}") from None
+    if allow_inf and v == np.inf:
+        return v
     if not np.isfinite(v) or v <= 0:
-        raise error(f"`{name}` must be a positive finite number; got {value!r}")
+        what = "a positive number or inf" if allow_inf else "a positive finite number"
+        raise error(f"`{name}` must be {what}; got {value!r}")
     return v
 
 

@@ -307,7 +307,7 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
             _fail("; ".join(f"--estimator {text}: {m}" for _, m in problems), code=2)
         ests.append((text.strip(), name, params))
     q_hat = None
-    if any(_registry.estimator_class(n).needs_q for _, n, _ in ests):
+    if _registry.needs_reward_model([n for _, n, _ in ests]):
         q_hat = _registry.reward_model({"model": reward_model, "n_folds": 2}, log, seed)
     rows = []
     for spec in policies:
@@ -319,7 +319,7 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
         except Exception as exc:  # noqa: BLE001 - a user's policy: report, do not crash
             _fail(f"--policy {spec}: {exc}")
         for label, name, params in ests:
-            est = _registry.make_estimator(name, params, label)
+            est = _registry.make_estimator(name, params, label, random_state=seed)
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")

@@ -1,18 +1,14 @@
-"""Names in sweep files -> objects: estimators, policies, reward models.
-
-The only place the sweep runner touches the policy and estimator APIs, so an API change there is a
-change here.
-"""
+"""Names in sweep files -> objects: estimators (from :mod:`simrec.estimators.registry`), policies,
+reward models."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "ESTIMATORS",
+    "needs_reward_model",
     "estimator_class",
     "make_estimator",
     "estimator_problems",
@@ -23,50 +19,56 @@ __all__ = [
     "reward_model",
 ]
 
-#: estimator class names accepted in sweep files (case-insensitive)
-ESTIMATORS = ("IPS", "SNIPS", "DM", "DR", "SNDR", "SwitchDR", "DRos", "SubGaussianIPS", "MIPS", "Replay",
-              "BalancedIPS")
-_EST_LOWER = {n.lower(): n for n in ESTIMATORS}
-
-
 def estimator_class(name: str) -> type:
-    """The :mod:`simrec.estimators.ope` class called ``name`` (case-insensitive)."""
-    from ..estimators import ope
+    """The registered estimator class called ``name`` (case-insensitive; KeyError if unknown)."""
+    from ..errors import ConfigError
+    from ..estimators import registry
 
-    canonical = _EST_LOWER.get(name.lower())
-    if canonical is None:
-        raise KeyError(name)
-    return getattr(ope, canonical)
-
-
-def make_estimator(name: str, params: dict[str, Any] | None, label: str) -> Any:
-    """An estimator instance named ``label``."""
-    return estimator_class(name)(**dict(params or {}), name=label)
-
-
-def estimator_problems(name: str, params: Any) -> list[tuple[str, str]]:
-    """``(field, message)`` problems of an estimator entry, found without running anything."""
     try:
-        cls = estimator_class(name)
-    except KeyError:
-        return [("name", f"unknown estimator {name!r}; known: {', '.join(ESTIMATORS)}")]
-    except ImportError as exc:  # pragma: no cover - the estimators package is missing
-        return [("name", f"cannot import simrec.estimators.ope: {exc}")]
+        return registry.get(name).cls
+    except ConfigError:
+        raise KeyError(name) from None
+
+
+def make_estimator(name: str, params: dict[str, Any] | None, label: str, random_state: int | None = None) -> Any:
+    """An estimator instance named ``label`` (its random draws from ``random_state``)."""
+    from ..estimators import registry
+
+    return registry.make(name, **dict(params or {}), name=label, random_state=random_state)
+
+
+def estimator_problems(name: str, params: Any, log_kind: str | None = None) -> list[tuple[str, str]]:
+    """``(field, message)`` problems of an estimator entry, found without running anything: an unknown
+    name, unknown or invalid parameters, or (given ``log_kind``) a log the estimator cannot read."""
+    from ..estimators import registry
+
+    try:
+        info = registry.get(name)
+    except ValueError as exc:
+        return [("name", str(exc))]
     if params is None:
         params = {}
     if not isinstance(params, dict):
         return []  # pydantic reports the type
-    sig = inspect.signature(cls.__init__)
-    accepted = [p for p in sig.parameters if p not in ("self", "name")]
+    accepted = [p for p in info.params() if p not in ("name", "random_state")]
     unknown = [k for k in params if k not in accepted]
     if unknown:
-        hint = f"accepted: {', '.join(accepted)}" if accepted else f"{cls.__name__} takes no parameters"
-        return [(f"params.{k}", f"unknown parameter of {cls.__name__} ({hint})") for k in unknown]
+        hint = f"accepted: {', '.join(accepted)}" if accepted else f"{info.name} takes no parameters"
+        return [(f"params.{k}", f"unknown parameter of {info.name} ({hint})") for k in unknown]
+    if log_kind is not None and info.needs.log != log_kind:
+        return [("name", f"{info.name} reads {info.needs.log} logs; this sweep produces {log_kind} logs")]
     try:
-        cls(**params)
+        info.cls(**params)
     except (TypeError, ValueError) as exc:
         return [("params", str(exc))]
     return []
+
+
+def needs_reward_model(names: list[str]) -> bool:
+    """Whether any of the estimators called ``names`` reads a reward model ``q_hat``."""
+    from ..estimators import registry
+
+    return any(registry.get(n).needs.requires("q_hat") for n in names)
 
 
 # ---- policies -----------------------------------------------------------------------------------

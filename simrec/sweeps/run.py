@@ -161,7 +161,7 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     train_online(logger, train_env, int(lg["train_rounds"]), derive_seed("train-logger", task.log_seed))
     logger_value = exact_value(logger, core)
     log = _registry.collect(train_env, logger, task.n_log, seed=int(derive_seed("collect", task.log_seed) % (2**31)))
-    needs_q = any(_registry.estimator_class(e["name"]).needs_q for e in task.estimators)
+    needs_q = _registry.needs_reward_model([e["name"] for e in task.estimators])
     q_hat = None
     if needs_q:
         q_hat = _registry.reward_model(task.reward_model, log, derive_seed("reward-model", task.log_seed))
@@ -196,10 +196,9 @@ def _estimate(e: dict[str, Any], log: Any, dist: np.ndarray, q_hat: Any, truth: 
               method: str, log_seed: int) -> dict[str, Any]:
     row: dict[str, Any] = {"estimator": e["key"], "estimator_name": e["name"]}
     try:
-        est = _registry.make_estimator(e["name"], e["params"], e["key"])
+        est = _registry.make_estimator(e["name"], e["params"], e["key"],
+                                       random_state=derive_seed("estimator", log_seed, e["key"]))
         kw: dict[str, Any] = {"alpha": alpha, "ci_method": method}
-        if method == "bootstrap":
-            kw["rng"] = derive_seed("bootstrap", log_seed, e["key"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = est.estimate(log, dist, q_hat if est.needs_q else None, **kw)

@@ -176,9 +176,13 @@ class EstimatorSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _canonical(cls, v: str) -> str:
-        from ._registry import _EST_LOWER
+        from ..errors import ConfigError
+        from ..estimators import registry
 
-        return _EST_LOWER.get(v.lower(), v)
+        try:
+            return registry.get(v).name
+        except ConfigError:
+            return v  # reported by the semantic check, with suggestions
 
     @property
     def key(self) -> str:

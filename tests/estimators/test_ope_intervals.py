@@ -8,8 +8,7 @@ import pytest
 from _ope_world import random_world
 from scipy import stats
 
-from simrec.estimators import ope
-from simrec.estimators.ope import intervals
+from simrec.estimators import intervals, ope
 
 WORLD = random_world(np.random.default_rng(21), c=4, k=5, temp=1.0)
 Q_WRONG = np.random.default_rng(8).random(WORLD.mu.shape)
@@ -68,7 +67,7 @@ CASES = [(ope.IPS(), "normal", None), (ope.SNIPS(), "normal", None), (ope.DR(), 
 
 
 @pytest.mark.parametrize(("case", "est", "method", "q"), [(i, *c) for i, c in enumerate(CASES)],
-                         ids=[f"{e.name}-{m}" for e, m, _ in CASES])
+                         ids=[f"{e.label}-{m}" for e, m, _ in CASES])
 def test_coverage_normal_and_t(case, est, method, q):
     reps = 800
     _check(_coverage(est, method, 1000, reps, seed=100 + case, q=q), reps)
@@ -84,7 +83,7 @@ def test_snips_delta_method_undercovers_at_small_n():
 
 def test_coverage_bootstrap():
     reps = 400
-    _check(_coverage(ope.DR(), "bootstrap", 400, reps, seed=5, q=Q_WRONG, n_boot=1000, rng=0), reps)
+    _check(_coverage(ope.DR(random_state=0), "bootstrap", 400, reps, seed=5, q=Q_WRONG, n_boot=1000), reps)
 
 
 def test_coverage_bernstein_is_at_least_nominal():

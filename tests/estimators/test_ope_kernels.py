@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from simrec.estimators import _kernels as _shared_kernels
 from simrec.estimators.ope import _kernels
 
 
@@ -96,7 +97,7 @@ def splitmix_indices(seed, n, count):
 
 def test_bootstrap_exact_kernel_matches_reference():
     c = np.random.default_rng(0).normal(size=37)
-    got = _kernels.bootstrap_means_exact(c, 5, 12345)
+    got = _shared_kernels.bootstrap_means_exact(c, 5, 12345)
     idx = splitmix_indices(12345, 37, 5 * 37).reshape(5, 37)
     want = np.array([math.fsum(c[i]) / 37 for i in idx])
     np.testing.assert_allclose(got, want, rtol=1e-14)
@@ -107,7 +108,7 @@ def test_range_violations_mean_var_weight_stats():
     assert _kernels.range_violations(x, 0.0, 1.0) == (3, 1)
     assert _kernels.range_violations(np.array([0.0, 1.0]), 0.0, 1.0) == (0, -1)
     c = np.random.default_rng(1).normal(3, 2, 1001)
-    m, v = _kernels.mean_var(c)
+    m, v = _shared_kernels.mean_var(c)
     assert m == pytest.approx(c.mean(), rel=1e-13) and v == pytest.approx(c.var(ddof=1), rel=1e-12)
     wr = np.array([0.0, 2.0, 0.5, 4.0])
     wu = np.minimum(wr, 3.0)

@@ -81,7 +81,7 @@ def test_estimated_propensities(sample):
 def test_mips_with_estimated_embedding_propensities(sample):
     log, ad, _ = sample
     log = log.replace(action_embed=np.array([[0.0], [0.0], [1.0], [1.0]]))
-    e = ope.MIPS().estimate(log, ad, rng=0)
+    e = ope.MIPS(random_state=0).estimate(log, ad)
     assert e.diagnostics["estimated_pscore"] and e.diagnostics["n_embed_categories"] == 2
 
 
@@ -129,15 +129,15 @@ def test_evaluate_tidy_table_with_truth(sample):
     truth = {"target": WORLD.truth, "uniform": float(WORLD.px @ WORLD.mu.mean(1))}
     red = ope.reduce_inputs(log, uniform, q)
     ests = [ope.IPS(), ope.DR(), ope.DM(), ope.SwitchDR(tau=5)]
-    t = ope.evaluate(log, {"target": ad, "uniform": red}, ests, q_hat={"dr": q, "dm": q * 0 + 0.5,
-                                                                     "switch-dr": q}, truth=truth)
+    t = ope.evaluate(log, {"target": ad, "uniform": red}, ests, q_hat={"DR": q, "DM": q * 0 + 0.5,
+                                                                     "SwitchDR": q}, truth=truth)
     assert isinstance(t, pd.DataFrame) and len(t) == 8
     for col in ["policy", "estimator", "value", "stderr", "ci_low", "ci_high", "ess", "diagnostics",
                 "true_value", "relative_error", "squared_error", "covered"]:
         assert col in t
-    row = t[(t.policy == "target") & (t.estimator == "dm")].iloc[0]
+    row = t[(t.policy == "target") & (t.estimator == "DM")].iloc[0]
     assert row.value == pytest.approx(0.5)  # the per-estimator reward model was used
-    dr = t[(t.policy == "target") & (t.estimator == "dr")].iloc[0]
+    dr = t[(t.policy == "target") & (t.estimator == "DR")].iloc[0]
     assert dr.value == pytest.approx(ope.DR().estimate(log, ad, q).value, abs=1e-12)
     assert dr.relative_error == pytest.approx(abs(dr.value - WORLD.truth) / WORLD.truth)
     scores = ope.score_estimators(t)
@@ -175,6 +175,6 @@ class _Greedy:
 def test_replay_of_a_learning_policy(sample):
     log, _, _ = sample
     pol = _Greedy(4)
-    e = ope.Replay().evaluate_learner(log, pol, rng=0)
+    e = ope.Replay(random_state=0).evaluate_learner(log, pol)
     assert e.diagnostics["n_accepted"] == pol.c.sum() > 30
-    assert e.name == "replay-learner" and 0 <= e.value <= 1
+    assert e.name == "Replay-learner" and 0 <= e.value <= 1

@@ -142,10 +142,10 @@ def test_bad_hyperparameters(cls, kw, match):
 
 
 def test_duplicate_estimator_names_rejected():
-    with pytest.raises(ConfigError, match=r"names must be unique; \['ips'\]"):
+    with pytest.raises(ConfigError, match=r"names must be unique; \['IPS'\]"):
         ope.evaluate(good_log(), {"u": PI}, [ope.IPS(), ope.IPS(clip=2.0)])
     table = ope.evaluate(good_log(), {"u": PI}, [ope.IPS(), ope.IPS(clip=2.0, name="ips-2")])
-    assert list(table["estimator"]) == ["ips", "ips-2"]
+    assert list(table["estimator"]) == ["IPS", "ips-2"]
 
 
 def test_bad_interval_arguments():

@@ -122,10 +122,10 @@ def test_a_failing_estimator_fails_only_its_rows(tmp_path, monkeypatch):
 
     real = _registry.make_estimator
 
-    def make(name, params, label):
+    def make(name, params, label, random_state=None):
         if name == "SNIPS":
             raise ValueError("SNIPS exploded")
-        return real(name, params, label)
+        return real(name, params, label, random_state=random_state)
 
     monkeypatch.setattr(_registry, "make_estimator", make)
     res = run_sweep(parse_sweep(tiny(seeds=1)), "local", out_dir=tmp_path, progress=False)

@@ -1,32 +1,22 @@
-"""Off-policy evaluation of bandit policies.
+"""Off-policy evaluation: bandit estimators (slate and sequential families build on the same base).
 
 >>> from simrec.estimators import ope
 >>> est = ope.DR().estimate(log, action_dist, q_hat=q)   # doctest: +SKIP
 >>> est.value, est.stderr, est.ci, est.ess, est.diagnostics   # doctest: +SKIP
 
-Estimators share ``estimate(log, action_dist, q_hat=None, **kw) -> Estimate`` (DESIGN.md §5);
-``action_dist`` may be dense or :class:`ReducedInputs` (see :mod:`.inputs`).
+Bandit estimators share ``estimate(log, action_dist, q_hat=None, **kw) -> Estimate``;
+``action_dist`` may be dense or :class:`ReducedInputs` (see :mod:`.inputs`). Every estimator is
+listed in :mod:`simrec.estimators.registry`.
 """
 
 from ...data import BanditLog
-from .bandit import (
-    DM,
-    DR,
-    IPS,
-    MIPS,
-    SNDR,
-    SNIPS,
-    BalancedIPS,
-    BaseEstimator,
-    DRos,
-    Replay,
-    SubGaussianIPS,
-    SwitchDR,
-)
-from .estimate import Estimate
+from ..estimate import Estimate
+from ..intervals import bootstrap_ci, bootstrap_means, interval
+from .bandit import DM, DR, IPS, SNDR, SNIPS, DRos, SubGaussianIPS, SwitchDR
+from .base import BanditEstimator
+from .embed import MIPS
 from .evaluation import evaluate, score_estimators
 from .inputs import ReducedInputs, reduce_inputs
-from .intervals import bootstrap_ci, bootstrap_means, interval
 from .metrics import (
     ci_width,
     coverage,
@@ -37,11 +27,13 @@ from .metrics import (
     relative_error,
     squared_error,
 )
+from .multi import BalancedIPS
+from .replay import Replay
 from .reward_model import estimate_pscore, fit_propensity_model, fit_reward_model
 from .selection import Selection, select_hyperparameter, slope
 
 __all__ = [
-    "BanditLog", "Estimate", "ReducedInputs", "reduce_inputs", "BaseEstimator",
+    "BanditLog", "Estimate", "ReducedInputs", "reduce_inputs", "BanditEstimator",
     "DM", "IPS", "SNIPS", "DR", "SNDR", "SwitchDR", "DRos", "SubGaussianIPS", "MIPS", "Replay",
     "BalancedIPS", "fit_reward_model", "fit_propensity_model", "estimate_pscore", "evaluate",
     "score_estimators", "select_hyperparameter", "slope", "Selection", "interval", "bootstrap_ci",

@@ -102,34 +102,6 @@ def reduce_rows(ad, q, action, position, unlogged):
 
 
 @njit(cache=True)
-def bootstrap_means_exact(c, n_boot, seed):
-    """Means of ``n_boot`` multinomial (with-replacement) resamples of ``c``; O(n_boot * n).
-
-    Row indices come from a SplitMix64 stream started at ``seed`` (Lemire's multiply-shift maps
-    the top 32 bits to ``[0, n)``; ``n < 2**32``).
-    """
-    n = c.shape[0]
-    out = np.empty(n_boot)
-    state = np.uint64(seed)
-    golden = np.uint64(0x9E3779B97F4A7C15)
-    m1 = np.uint64(0xBF58476D1CE4E5B9)
-    m2 = np.uint64(0x94D049BB133111EB)
-    nn = np.uint64(n)
-    s30, s27, s31, s32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
-    for b in range(n_boot):
-        s = 0.0
-        for _ in range(n):
-            state += golden
-            z = state
-            z = (z ^ (z >> s30)) * m1
-            z = (z ^ (z >> s27)) * m2
-            z = z ^ (z >> s31)
-            s += c[np.int64(((z >> s32) * nn) >> s32)]
-        out[b] = s / n
-    return out
-
-
-@njit(cache=True)
 def range_violations(x, lo, hi):
     """Number of entries outside ``[lo, hi]`` (NaN included) and the first such index (-1: none)."""
     count = 0
@@ -141,21 +113,6 @@ def range_violations(x, lo, hi):
             if first < 0:
                 first = i
     return count, first
-
-
-@njit(cache=True, fastmath=_FM)
-def mean_var(c):
-    """Mean and unbiased variance (two passes, so no cancellation)."""
-    n = c.shape[0]
-    s = 0.0
-    for i in range(n):
-        s += c[i]
-    m = s / n
-    ss = 0.0
-    for i in range(n):
-        d = c[i] - m
-        ss += d * d
-    return m, ss / (n - 1) if n > 1 else np.inf
 
 
 @njit(cache=True, fastmath=_FM)

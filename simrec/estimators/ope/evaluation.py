@@ -11,8 +11,10 @@ import pandas as pd
 
 from ...data import BanditLog
 from ...errors import ConfigError
+from ..base import check_keywords
 from . import metrics
-from .bandit import MIPS, BaseEstimator
+from .base import BanditEstimator
+from .embed import MIPS
 from .inputs import ReducedInputs, reduce_inputs
 
 __all__ = ["evaluate", "score_estimators"]
@@ -21,7 +23,7 @@ __all__ = ["evaluate", "score_estimators"]
 def evaluate(
     log: BanditLog,
     target_policies: Mapping[str, Any],
-    estimators: Sequence[BaseEstimator],
+    estimators: Sequence[BanditEstimator],
     q_hat: Any = None,
     truth: Mapping[str, float] | None = None,
     *,
@@ -40,7 +42,8 @@ def evaluate(
         Reward model shared by all estimators, or one per estimator.
     truth : dict policy name -> true value, optional
         Adds ``true_value, error, abs_error, relative_error, squared_error, covered``.
-    **kw : passed to every ``estimate`` call.
+    **kw : passed to the ``estimate`` call of every estimator that accepts them (each keyword must
+        be accepted by at least one estimator).
 
     Returns
     -------
@@ -51,9 +54,9 @@ def evaluate(
     if not isinstance(target_policies, Mapping) or not target_policies:
         raise ConfigError("`target_policies` must be a non-empty dict name -> action_dist")
     estimators = list(estimators)
-    if not estimators or not all(isinstance(e, BaseEstimator) for e in estimators):
+    if not estimators or not all(isinstance(e, BanditEstimator) for e in estimators):
         raise ConfigError("`estimators` must be a non-empty list of OPE estimators")
-    names = [e.name for e in estimators]
+    names = [e.label for e in estimators]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"estimator names must be unique; {dup} appear more than once "
@@ -66,11 +69,15 @@ def evaluate(
         missing = set(target_policies) - set(truth)
         if missing:
             raise ConfigError(f"`truth` lacks values for policies {sorted(missing)}")
+    for k in kw:
+        if not any(k in e.estimate_keywords for e in estimators):
+            known = frozenset({"alpha", "ci_method"}).union(*(e.estimate_keywords for e in estimators))
+            check_keywords({k: None}, known, "evaluate")
     rows = []
     for pname, ad in target_policies.items():
         cache: dict[int, ReducedInputs] = {}
         for est in estimators:
-            q = q_hat.get(est.name) if isinstance(q_hat, Mapping) else q_hat
+            q = q_hat.get(est.label) if isinstance(q_hat, Mapping) else q_hat
             if isinstance(est, MIPS) or isinstance(ad, ReducedInputs):
                 inp = ad
             else:
@@ -81,11 +88,12 @@ def evaluate(
                 inp = cache[key]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                e = est.estimate(log, inp, q, alpha=alpha, ci_method=ci_method, **kw)
+                own = {k: v for k, v in kw.items() if k in est.estimate_keywords}
+                e = est.estimate(log, inp, q, alpha=alpha, ci_method=ci_method, **own)
             for w in caught:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             d = e.diagnostics
-            row = {"policy": pname, "estimator": est.name, "value": e.value, "stderr": e.stderr,
+            row = {"policy": pname, "estimator": est.label, "value": e.value, "stderr": e.stderr,
                    "ci_low": e.ci[0], "ci_high": e.ci[1], "n": e.n, "ess": e.ess,
                    "max_weight": d.get("max_weight", np.nan),
                    "unsupported_mass": d.get("unsupported_mass", np.nan),

@@ -21,8 +21,8 @@ from scipy import stats
 
 from ...data import BanditLog
 from ...errors import ConfigError
-from .bandit import BaseEstimator
-from .estimate import Estimate
+from ..estimate import Estimate
+from .base import BanditEstimator
 
 __all__ = ["Selection", "slope", "select_hyperparameter"]
 
@@ -41,7 +41,7 @@ class Selection:
     reason : a sentence saying why
     """
 
-    estimator: BaseEstimator
+    estimator: BanditEstimator
     param: str
     value: Any
     estimate: Estimate
@@ -76,7 +76,7 @@ def slope(estimates: Sequence[Estimate], alpha: float = 0.05) -> tuple[int, pd.D
 
 
 def select_hyperparameter(
-    estimator: BaseEstimator,
+    estimator: BanditEstimator,
     grid: Sequence[Any],
     log: BanditLog,
     action_dist: Any = None,
@@ -92,7 +92,7 @@ def select_hyperparameter(
     >>> sel = select_hyperparameter(SwitchDR(), [1, 10, 100], log, pi, q_hat=q)  # doctest: +SKIP
     >>> sel.value, sel.reason  # doctest: +SKIP
     """
-    param = getattr(estimator, "param", None)
+    param = getattr(estimator, "hyperparameter", None)
     if not param:
         raise ConfigError(f"{type(estimator).__name__} has no hyper-parameter to tune")
     grid = list(grid)
@@ -101,7 +101,7 @@ def select_hyperparameter(
     cands, ests = [], []
 
     for v in grid:
-        e = type(estimator)(**{param: v}, name=f"{estimator.name}({param}={v})")
+        e = estimator.clone().set_params(**{param: v, "name": f"{estimator.label}({param}={v})"})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ests.append(e.estimate(log, action_dist, q_hat, alpha=alpha, **kw))
@@ -115,6 +115,6 @@ def select_hyperparameter(
            "higher-variance (less biased) candidates")
     why += ("; every candidate is consistent" if nxt is None else
             f"; the next, {param}={nxt[param]!r} (value {nxt['value']:.6g}), broke the intersection")
-    chosen = type(estimator)(**{param: grid[idx]}, name=estimator.name)
+    chosen = estimator.clone().set_params(**{param: grid[idx]})
     return Selection(estimator=chosen, param=param, value=grid[idx], estimate=ests[idx], table=table,
                      reason=why)

@@ -1,32 +1,21 @@
-"""The :class:`Estimate` result object and the weight diagnostics/warnings shared by estimators."""
+"""The :class:`Estimate` result object shared by every estimator family (OPE, experiments, causal)."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ...errors import ExtremeWeightWarning, SmallSampleWarning, SupportDeficiencyWarning
-from . import _kernels, intervals
+from ..errors import NotSupportedError
+from . import intervals
 
-__all__ = ["Estimate", "weight_diagnostics", "diagnostics_from_stats", "warn_diagnostics", "ESS_WARN",
-           "WEIGHT_SHARE_WARN", "SUPPORT_WARN"]
-
-#: warn (``SmallSampleWarning``) when the effective sample size is below this
-ESS_WARN = 30.0
-#: warn (``ExtremeWeightWarning``) when one row carries more than ``max(WEIGHT_SHARE_WARN, 5 / n)``
-#: of the total weight
-WEIGHT_SHARE_WARN = 0.05
-#: warn (``SupportDeficiencyWarning``) when more than this share of the target policy's mass lies
-#: on actions the log never shows
-SUPPORT_WARN = 1e-3
+__all__ = ["Estimate"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
 class Estimate:
-    """An off-policy estimate with its uncertainty and diagnostics.
+    """An estimate with its uncertainty and diagnostics (OPE, experiments, causal effects).
 
     Attributes
     ----------
@@ -117,7 +106,7 @@ class Estimate:
             Range bound for ``bernstein`` (default: observed range).
         """
         if self.contributions is None:
-            raise ValueError("this Estimate carries no contributions; intervals need them")
+            raise NotSupportedError("this Estimate carries no contributions; intervals need them")
         a = self.alpha if alpha is None else alpha
         return intervals.interval(self.contributions, method, a, n_boot=n_boot, rng=rng, bound=bound)
 
@@ -140,43 +129,3 @@ class Estimate:
         return (f"Estimate({self.name or 'estimate'}: {self.value:.6g} +/- {self.stderr:.3g}, "
                 f"{lvl:g}% {self.ci_method} CI [{self.ci[0]:.6g}, {self.ci[1]:.6g}], n={self.n}, "
                 f"ess={self.ess:.1f})")
-
-
-def weight_diagnostics(w_raw: np.ndarray, w_used: np.ndarray, unsupported_mass: float) -> dict[str, Any]:
-    """ESS and weight statistics: ``w_raw = pi / pscore``; ``w_used`` what the estimator applies."""
-    stats = _kernels.weight_stats(np.ascontiguousarray(w_raw, dtype=np.float64),
-                                  np.ascontiguousarray(w_used, dtype=np.float64))
-    return diagnostics_from_stats(w_used.shape[0], stats, unsupported_mass)
-
-
-def diagnostics_from_stats(n: int, stats: tuple, unsupported_mass: float) -> dict[str, Any]:
-    """Diagnostics from ``(sum u, sum u^2, max |u|, max w, sum w, #zero w, ...)``."""
-    s, s2, wmax, rmax, rsum, nzero = stats[:6]
-    ess = s * s / s2 if s2 > 0 else 0.0
-    return {
-        "ess": float(ess),
-        "ess_ratio": float(ess / n),
-        "max_weight": float(rmax),
-        "mean_weight": float(rsum / n),
-        "weight_share_max": float(wmax / s) if s > 0 else float("inf"),
-        "n_zero_weight": int(nzero),
-        "unsupported_mass": float(unsupported_mass),
-    }
-
-
-def warn_diagnostics(diag: dict[str, Any], n: int, name: str, stacklevel: int = 4) -> None:
-    """Emit simrec warnings for tiny ESS, extreme weights and support deficiency."""
-    ess = diag.get("ess", float(n))
-    if ess < ESS_WARN:
-        warnings.warn(f"{name}: effective sample size {ess:.1f} of n={n} is below {ESS_WARN:g}; the "
-                      "estimate rests on very few rows", SmallSampleWarning, stacklevel=stacklevel)
-    share = diag.get("weight_share_max", 0.0)
-    if share > max(WEIGHT_SHARE_WARN, 5.0 / n):
-        warnings.warn(f"{name}: one row carries {share:.1%} of the total importance weight (max weight "
-                      f"{diag.get('max_weight', float('nan')):.4g}); consider clipping or a DR estimator",
-                      ExtremeWeightWarning, stacklevel=stacklevel)
-    um = diag.get("unsupported_mass", float("nan"))
-    if um == um and um > SUPPORT_WARN:
-        warnings.warn(f"{name}: the target policy puts {um:.2%} of its mass on actions never logged; "
-                      "weighting estimators are biased there (support deficiency)",
-                      SupportDeficiencyWarning, stacklevel=stacklevel)

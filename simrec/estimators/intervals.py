@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ..._validation import as_rng, check_int, check_probability
-from ...errors import ConfigError
+from .._validation import as_rng, check_int, check_probability
+from ..errors import ConfigError
 from . import _kernels
 
 __all__ = ["interval", "normal_ci", "t_ci", "bernstein_ci", "bootstrap_ci", "bootstrap_means", "METHODS"]
