@@ -17,7 +17,8 @@ from gymnasium.vector.utils import batch_space
 
 from ..errors import InvalidActionError
 from ..sim import World
-from ..sim._rng import mix64_np
+from ..sim import mix_seeds as mix64_np
+from .truth import Truth
 
 __all__ = [
     "Core",
@@ -44,6 +45,8 @@ class Core:
 
     single_observation_space: gym.spaces.Box
     single_action_space: gym.Space
+    #: the env kind the truth interface reports ("bandit", "slate", "retention", "messaging", ...)
+    kind: str = ""
     #: True when :meth:`step` ignores (and does not validate) the actions of inactive rows, so the
     #: ignored actions of autoresetting sub-envs need not be replaced by a valid dummy.
     skips_inactive_actions: bool = False
@@ -53,7 +56,15 @@ class Core:
         self.n_rows = n_rows
 
     def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
-        """Start new episodes in ``rows`` with episode ``seeds``."""
+        """Start new episodes in ``rows`` with episode ``seeds`` (the user is a function of the seed)."""
+        self.start_rows(rows, self.episode_users(seeds), seeds)
+
+    def start_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
+        """Start new episodes of ``users`` in ``rows`` with episode ``seeds``."""
+        raise NotImplementedError
+
+    def expected_reward(self, actions: np.ndarray) -> np.ndarray:
+        """Exact expected reward of validated ``actions`` (one per row) in the rows' current state."""
         raise NotImplementedError
 
     def observe(self) -> np.ndarray:
@@ -128,23 +139,51 @@ def _info_with_masks(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str,
     return out
 
 
-class SimrecEnv(gym.Env):
+def _vector_env(core_class: type[Core], num_envs: int, world: Any, world_seed: int,
+                kwargs: dict[str, Any]) -> SimrecVectorEnv:
+    """A fresh vector env over ``core_class`` (what :class:`Truth` rolls policies out in)."""
+    env = SimrecVectorEnv.__new__(SimrecVectorEnv)
+    env.core_class = core_class
+    SimrecVectorEnv.__init__(env, num_envs, world, world_seed, **kwargs)
+    return env
+
+
+class _TruthMixin:
+    """The public truth interface of both faces (``env.unwrapped.truth``)."""
+
+    _core: Core
+    _make_args: tuple[Any, int, dict[str, Any]]
+
+    @property
+    def truth(self) -> Truth:
+        """Ground truth of this env: see :class:`simrec.envs.truth.Truth`."""
+        t = self.__dict__.get("_truth")
+        if t is None:
+            config, seed, kwargs = self._make_args
+            cls = type(self._core)
+            t = self._truth = Truth(self._core, lambda n: _vector_env(cls, n, config, seed, kwargs), cls.kind)
+        return t
+
+    @property
+    def world(self) -> World:
+        """The simulator behind the env (ground truth; policies use :attr:`truth`)."""
+        return self._core.world
+
+
+class SimrecEnv(_TruthMixin, gym.Env):
     """A single-episode Gymnasium face over a core with one row."""
 
     metadata: dict[str, Any] = {"render_modes": []}
     core_class: type[Core]
 
     def __init__(self, world: str | dict | Any = "default", world_seed: int = 0, **kwargs: Any) -> None:
-        self.core = self.core_class(World(world, world_seed), 1, **kwargs)
-        self.observation_space = self.core.single_observation_space
-        self.action_space = self.core.single_action_space
+        w = World(world, world_seed)
+        self._core = self.core_class(w, 1, **kwargs)
+        self._make_args = (w.config, w.seed, dict(kwargs))
+        self.observation_space = self._core.single_observation_space
+        self.action_space = self._core.single_action_space
         self._seed: np.ndarray | None = None
         self._needs_reset = True
-
-    @property
-    def world(self) -> World:
-        """The simulator behind the env (ground truth; not for policies that should be realistic)."""
-        return self.core.world
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -154,21 +193,21 @@ class SimrecEnv(gym.Env):
             self._seed = np.array([_entropy_seed()], dtype=np.int64)
         else:
             self._seed = next_seeds(self._seed)
-        self.core.reset_rows(np.array([0]), self._seed)
+        self._core.reset_rows(np.array([0]), self._seed)
         self._needs_reset = False
-        return self.core.observe()[0], {}
+        return self._core.observe()[0], {}
 
     def step(self, action: Any):
         if self._needs_reset:
             raise RuntimeError("call reset() before step() (and after an episode ends)")
-        batch = self.core.check_actions(np.asarray(action)[None, ...])
-        reward, term, trunc, info = self.core.step(batch, np.ones(1, dtype=bool))
+        batch = self._core.check_actions(np.asarray(action)[None, ...])
+        reward, term, trunc, info = self._core.step(batch, np.ones(1, dtype=bool))
         self._needs_reset = bool(term[0] or trunc[0])
         single = {k: (v[0].item() if v[0].ndim == 0 else v[0].copy()) for k, v in info.items()}
-        return self.core.observe()[0], float(reward[0]), bool(term[0]), bool(trunc[0]), single
+        return self._core.observe()[0], float(reward[0]), bool(term[0]), bool(trunc[0]), single
 
 
-class SimrecVectorEnv(gym.vector.VectorEnv):
+class SimrecVectorEnv(_TruthMixin, gym.vector.VectorEnv):
     """A natively batched vector env: all sub-envs are rows of one core (next-step autoreset)."""
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -180,18 +219,16 @@ class SimrecVectorEnv(gym.vector.VectorEnv):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"`num_envs` must be a positive integer; got {num_envs!r}")
         self.num_envs = int(num_envs)
-        self.core = self.core_class(World(world, world_seed), self.num_envs, **kwargs)
-        self.single_observation_space = self.core.single_observation_space
-        self.single_action_space = self.core.single_action_space
+        w = World(world, world_seed)
+        self._core = self.core_class(w, self.num_envs, **kwargs)
+        self._make_args = (w.config, w.seed, dict(kwargs))
+        self.single_observation_space = self._core.single_observation_space
+        self.single_action_space = self._core.single_action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._seeds: np.ndarray | None = None
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._started = False
-
-    @property
-    def world(self) -> World:
-        return self.core.world
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:
@@ -201,28 +238,28 @@ class SimrecVectorEnv(gym.vector.VectorEnv):
             self._seeds = _entropy_seed() + np.arange(self.num_envs, dtype=np.int64)
         else:
             self._seeds = next_seeds(self._seeds)
-        self.core.reset_rows(np.arange(self.num_envs), self._seeds)
+        self._core.reset_rows(np.arange(self.num_envs), self._seeds)
         self._autoreset[:] = False
         self._started = True
-        return self.core.observe(), {}
+        return self._core.observe(), {}
 
     def step(self, actions: Any):
         if not self._started:
             raise RuntimeError("call reset() before step()")
         acts = np.asarray(actions)
-        if self._autoreset.any() and acts.shape[:1] == (self.num_envs,) and not self.core.skips_inactive_actions:
+        if self._autoreset.any() and acts.shape[:1] == (self.num_envs,) and not self._core.skips_inactive_actions:
             acts = acts.copy()
-            acts[self._autoreset] = self.core.dummy_action()
-        batch = self.core.check_actions(acts)
+            acts[self._autoreset] = self._core.dummy_action()
+        batch = self._core.check_actions(acts)
         resetting = self._autoreset.copy()
         active = ~resetting
         if resetting.any():
             rows = np.flatnonzero(resetting)
             self._seeds[rows] = next_seeds(self._seeds[rows])
-            self.core.reset_rows(rows, self._seeds[rows])
-        reward, term, trunc, info = self.core.step(batch, active)
+            self._core.reset_rows(rows, self._seeds[rows])
+        reward, term, trunc, info = self._core.step(batch, active)
         reward = np.where(active, reward, 0.0)
         term &= active
         trunc &= active
         self._autoreset = term | trunc
-        return self.core.observe(), reward, term, trunc, _info_with_masks(info, active)
+        return self._core.observe(), reward, term, trunc, _info_with_masks(info, active)

@@ -5,7 +5,7 @@ Reward: click (or watch fraction), drawn from the simulator; ``info["expected_re
 exact expectation, ``info["user_id"]`` the (observable) user id, ``info["n_items_available"]`` the
 items released so far. An episode is ``horizon`` rounds;
 users are static (a contextual bandit), so a policy's exact value is available by enumeration:
-:meth:`BanditCore.expected_reward_matrix`.
+``env.unwrapped.truth.policy_value(policy)``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ import numpy as np
 
 from .._validation import check_int
 from ..errors import ConfigError
-from ..sim._rng import mix64_np
+from ..sim import mix_seeds as mix64_np
 from ._base import Core, SimrecEnv, SimrecVectorEnv, check_int_actions, obs_box, stack_obs
 
 __all__ = ["BanditCore", "BanditEnv", "BanditVectorEnv"]
 
 
 class BanditCore(Core):
+    kind = "bandit"
+
     def __init__(self, world, n_rows: int, horizon: int = 100, with_optimal: bool = False) -> None:
         super().__init__(world, n_rows)
         self.horizon = check_int(horizon, name="horizon", minimum=1, error=ConfigError)
@@ -34,7 +36,7 @@ class BanditCore(Core):
         self.world.reset(np.zeros(n_rows, dtype=np.int64), 0)
         self.t = np.zeros(n_rows, dtype=np.int64)
         self.ep_key = np.zeros(n_rows, dtype=np.uint64)
-        self._R: np.ndarray | None = None
+        self._best: tuple[int, np.ndarray] | None = None
 
     def _draw_users(self, rows: np.ndarray) -> None:
         """Round ``t`` of row b: user and stream are pure functions of (episode key, t)."""
@@ -49,6 +51,14 @@ class BanditCore(Core):
         self.t[rows] = 0
         self._draw_users(rows)
 
+    def start_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
+        self.ep_key[rows] = mix64_np(np.asarray(seeds, dtype=np.int64).astype(np.uint64))
+        self.t[rows] = 0
+        self.world.reset_rows(rows, users, seeds)
+
+    def expected_reward(self, actions: np.ndarray) -> np.ndarray:
+        return self.world.expected_slate_reward(actions[:, None])[0]
+
     def observe(self) -> np.ndarray:
         return stack_obs([self.world.state.features])
 
@@ -61,6 +71,15 @@ class BanditCore(Core):
     def sample_action(self, rng: np.random.Generator) -> np.ndarray:
         return np.int64(rng.integers(self.world.n_available))
 
+    def _best_now(self, users: np.ndarray) -> np.ndarray:
+        """Best expected reward of a released item for each of ``users`` (static users: cached)."""
+        w = self.world
+        if self._best is None or self._best[0] != w.n_available:
+            u = np.repeat(np.arange(w.n_users), w.n_available)
+            i = np.tile(np.arange(w.n_available), w.n_users)
+            self._best = (w.n_available, w.expected_reward(u, i, 0).reshape(w.n_users, w.n_available).max(axis=1))
+        return self._best[1][users]
+
     def step(self, actions: np.ndarray, active: np.ndarray):
         state = self.world.state
         users = state.users.copy()
@@ -71,35 +90,13 @@ class BanditCore(Core):
             "n_items_available": np.full(self.n_rows, self.world.n_available, dtype=np.int64),
         }
         if self.with_optimal:
-            info["optimal_expected_reward"] = self.expected_reward_matrix()[users].max(axis=1)
+            info["optimal_expected_reward"] = self._best_now(users)
         self.t[active] += 1
         trunc = self.t >= self.horizon
         rows = np.flatnonzero(active & ~trunc)
         if rows.size:
             self._draw_users(rows)
         return fb.reward, np.zeros(self.n_rows, dtype=bool), trunc & active, info
-
-    def expected_reward_matrix(self) -> np.ndarray:
-        """(n_users, n_items_available): exact expected reward of each item for each user."""
-        if self._R is None or self._R.shape[1] != self.world.n_available:
-            w = self.world
-            users = np.repeat(np.arange(w.n_users), w.n_available)
-            items = np.tile(np.arange(w.n_available), w.n_users)
-            self._R = w.expected_reward(users, items, 0).reshape(w.n_users, w.n_available)
-        return self._R
-
-    def user_features(self) -> np.ndarray:
-        """(n_users, dim): every user's observable features (the contexts of the population)."""
-        return self.world.population.features.astype(np.float32)
-
-    def policy_value(self, action_probs: np.ndarray) -> float:
-        """Exact value of a policy given as ``action_probs[u, a]`` = pi(a | user u's context):
-        the population average of sum_a pi(a|x_u) E[r | u, a]."""
-        R = self.expected_reward_matrix()
-        p = np.asarray(action_probs, dtype=np.float64)
-        if p.shape != R.shape:
-            raise ValueError(f"`action_probs` must have shape {R.shape} (users, items); got {p.shape}")
-        return float((p * R).sum(axis=1).mean())
 
 
 class BanditEnv(SimrecEnv):

@@ -6,7 +6,7 @@ start a visit; each send raises the load and, with it, the risk of unsubscribing
 notifications are not delivered). Users also visit on their own. Reward: 1 for a day with a visit.
 Episode: ``horizon_days`` days (truncated). Observation (float32): features (``dim``), load,
 unsubscribed, days since the last visit / 7, day / horizon, visits per day so far.
-``info``: ``expected_reward`` (exact P(visit)), ``opened``, ``unsubscribed``, ``user_id``.
+``info``: ``expected_reward`` (exact P(visit)), ``opened``, ``visited``, ``unsubscribed``, ``user_id``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ __all__ = ["MessagingCore", "MessagingEnv", "MessagingVectorEnv"]
 
 
 class MessagingCore(Core):
+    kind = "messaging"
+    action_offset = 1  # action 0 = no notification; a > 0 notifies about item a - 1
+
     def __init__(self, world, n_rows: int, horizon_days: int = 30) -> None:
         super().__init__(world, n_rows)
         self.horizon_days = check_int(horizon_days, name="horizon_days", minimum=1, error=ConfigError)
@@ -35,8 +38,8 @@ class MessagingCore(Core):
         self.visits = np.zeros(n_rows)
         self.since_visit = np.zeros(n_rows)
 
-    def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
-        self.world.reset_rows(rows, self.episode_users(seeds), seeds)
+    def start_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
+        self.world.reset_rows(rows, users, seeds)
         self.day[rows] = 0
         self.visits[rows] = 0.0
         self.since_visit[rows] = 0.0
@@ -62,6 +65,9 @@ class MessagingCore(Core):
     def sample_action(self, rng: np.random.Generator) -> np.ndarray:
         return np.int64(rng.integers(self.world.n_available + 1))
 
+    def expected_reward(self, actions: np.ndarray) -> np.ndarray:
+        return self.world.expected_visit(actions - 1)
+
     def step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()
         nf = self.world.notify(actions - 1, active)
@@ -73,6 +79,7 @@ class MessagingCore(Core):
         info = {
             "expected_reward": nf.expected_reward,
             "opened": nf.opened,
+            "visited": nf.visited,
             "unsubscribed": nf.unsubscribed,
             "user_id": users,
         }

@@ -23,6 +23,7 @@ __all__ = ["RetentionCore", "RetentionEnv", "RetentionVectorEnv"]
 
 
 class RetentionCore(SlateCore):
+    kind = "retention"
     n_extra_obs = 6
 
     def __init__(self, world, n_rows: int, horizon_days: int = 30) -> None:
@@ -32,8 +33,8 @@ class RetentionCore(SlateCore):
         self.sessions = np.zeros(n_rows, dtype=np.int64)
         self.last_gap = np.zeros(n_rows, dtype=np.int64)
 
-    def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
-        super().reset_rows(rows, seeds)
+    def start_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
+        super().start_rows(rows, users, seeds)
         self.day[rows] = 0
         self.sessions[rows] = 0
         self.last_gap[rows] = 0

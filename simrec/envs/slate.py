@@ -5,7 +5,8 @@ clicked so far this session (``dim``), then session step / max_steps, clicks per
 the last watch fraction. Action: ``slate_size`` distinct released item ids. Reward: click or watch
 fraction. The episode terminates when the user leaves and is truncated at ``session.max_steps``.
 ``info``: ``expected_reward`` (exact, of the shown slate), ``slot_expected_reward``,
-``clicked_slot`` (-1 none), ``user_id``, ``n_items_available``.
+``clicked_slot`` (-1 none), ``watch`` (watch fraction of the clicked item), ``user_id``,
+``n_items_available``. Ground truth: ``env.unwrapped.truth``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import InvalidActionError
-from ..sim._kernels import reset_session_stats, session_obs, session_stats
+from ._kernels import reset_session_stats, session_obs, session_stats
 from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, obs_box
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
 
 
 class SlateCore(Core):
+    kind = "slate"
     n_extra_obs = 3
     skips_inactive_actions = True  # World.step validates the slates of active rows only
 
@@ -39,9 +41,12 @@ class SlateCore(Core):
         self.click_sum = np.zeros((n_rows, d))
         self.last_watch = np.zeros(n_rows)
 
-    def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
-        self.world.reset_rows(rows, self.episode_users(seeds), seeds)
+    def start_rows(self, rows: np.ndarray, users: np.ndarray, seeds: np.ndarray) -> None:
+        self.world.reset_rows(rows, users, seeds)
         self._reset_session(rows)
+
+    def expected_reward(self, actions: np.ndarray) -> np.ndarray:
+        return self.world.expected_slate_reward(actions)[0]
 
     def _reset_session(self, rows: np.ndarray) -> None:
         reset_session_stats(np.asarray(rows, dtype=np.int64), self.steps, self.clicks, self.click_sum,
@@ -85,6 +90,7 @@ class SlateCore(Core):
             "expected_reward": fb.expected_reward,
             "slot_expected_reward": fb.slot_expected_reward,
             "clicked_slot": fb.clicked_slot,
+            "watch": fb.watch,
             "user_id": users,
             "n_items_available": np.full(self.n_rows, self.world.n_available, dtype=np.int64),
         }

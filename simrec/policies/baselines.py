@@ -229,41 +229,32 @@ class Oracle(BasePolicy):
 
     @classmethod
     def from_env(cls, env: Any, **kwargs: Any) -> Oracle:
-        """The oracle of a simrec environment (single or vector)."""
-        from .envtools import env_core, env_spaces
+        """The oracle of a simrec environment (single or vector), through its truth interface.
 
-        core = env_core(env)
+        On ``Bandit-v0`` (static users) it scores any observation of the population's users (rows
+        are matched to users by :meth:`~simrec.envs.truth.Truth.users_of`); on the other envs it
+        scores the env's current rows, so ``obs`` must be the env's latest observation batch.
+        """
+        from .envtools import env_spaces, env_truth
+
+        truth = env_truth(env)
+        if truth is None:
+            raise InvalidPolicyInputError("Oracle.from_env needs a simrec env (with `env.unwrapped.truth`)")
         obs_dim, n_actions, _ = env_spaces(env)
-        if hasattr(core, "expected_reward_matrix"):
-            feats = np.asarray(core.user_features(), dtype=np.float32)
-            feats = np.clip(feats, -10.0, 10.0)
-            lookup = {row.tobytes(): u for u, row in enumerate(feats)}
-            d = feats.shape[1]
+        off = truth.action_offset
 
-            def fn(X: np.ndarray) -> np.ndarray:
-                R = core.expected_reward_matrix()
-                keys = np.asarray(X[:, :d], dtype=np.float32)
-                users = np.empty(X.shape[0], dtype=np.int64)
-                for i, row in enumerate(keys):
-                    u = lookup.get(row.tobytes())
-                    if u is None:
-                        raise InvalidObservationError(f"Oracle: row {i} of `obs` is not a user of this world")
-                    users[i] = u
-                out = np.full((X.shape[0], n_actions), -np.inf)
-                out[:, : R.shape[1]] = R[users][:, :n_actions]
-                return out
-        else:
-            world = core.world
-
-            def fn(X: np.ndarray) -> np.ndarray:
-                R = world.expected_rewards_now()
+        def fn(X: np.ndarray) -> np.ndarray:
+            if truth.kind == "bandit":
+                R = truth.expected_reward_matrix()[truth.users_of(X)]
+            else:
+                R = truth.expected_rewards_now()
                 if R.shape[0] != X.shape[0]:
                     raise InvalidObservationError(
                         f"Oracle: expected one observation per env row ({R.shape[0]}); got {X.shape[0]}")
-                out = np.full((X.shape[0], n_actions), -np.inf)
-                m = min(n_actions, R.shape[1])
-                out[:, :m] = R[:, :m]
-                return out
+            out = np.full((X.shape[0], n_actions), -np.inf)
+            m = min(n_actions - off, R.shape[1])
+            out[:, off:off + m] = R[:, :m]
+            return out
 
         return cls(fn, n_actions, obs_dim=obs_dim, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Read what a policy needs (spaces, item features, the simulator core) off a Gymnasium env.
+"""Read what a policy needs (spaces, item features, the truth interface) off a Gymnasium env.
 
 Works on simrec single envs (possibly wrapped by ``gym.make``), simrec vector envs, any Gymnasium
 env with a ``Box`` observation space and a ``Discrete``/``MultiDiscrete`` action space, and on a
@@ -14,21 +14,16 @@ import numpy as np
 
 from ..errors import InvalidPolicyInputError
 
-__all__ = ["env_core", "env_spaces", "env_item_features", "is_vector_env", "n_available"]
+__all__ = ["env_truth", "env_spaces", "env_item_features", "is_vector_env", "n_available"]
 
 
-def env_core(env: Any) -> Any:
-    """The simrec core behind ``env`` (``None`` for a non-simrec env)."""
-    seen = 0
-    e = env
-    while e is not None and seen < 20:
-        core = e.__dict__.get("core") if hasattr(e, "__dict__") else None
-        if core is not None:
-            return core
-        e = getattr(e, "env", None)
-        seen += 1
+def env_truth(env: Any) -> Any:
+    """The truth interface ``env.unwrapped.truth`` of a simrec env (``None`` for other envs and for
+    ``(observation_space, action_space)`` pairs)."""
+    if isinstance(env, (tuple, list, dict)):
+        return None
     try:
-        return getattr(env.unwrapped, "core", None)
+        return getattr(env.unwrapped, "truth", None)
     except AttributeError:
         return None
 
@@ -70,34 +65,19 @@ def env_spaces(env_or_spaces: Any) -> tuple[int, int, int | None]:
         n, k = int(nvec[0]), int(nvec.shape[0])
     else:
         raise InvalidPolicyInputError(f"policies need a Discrete or MultiDiscrete action space; got {act_space}")
-    avail = n_available(env_or_spaces)
-    if avail is not None:
-        extra = n - n_items(env_or_spaces)  # Messaging-v0: action 0 = no notification
-        n = min(n, avail + max(extra, 0))
+    truth = env_truth(env_or_spaces)
+    if truth is not None:  # Messaging-v0: action 0 = no notification, then the released items
+        n = min(n, truth.n_available + truth.action_offset)
     return obs_dim, n, k
-
-
-def n_items(env: Any) -> int:
-    """Catalog capacity of a simrec env."""
-    core = env_core(env) if not isinstance(env, (tuple, list, dict)) else None
-    return int(core.world.n_items) if core is not None else 0
 
 
 def n_available(env: Any) -> int | None:
     """Items released so far in a simrec env's world (None for other envs)."""
-    if isinstance(env, (tuple, list, dict)):
-        return None
-    core = env_core(env)
-    if core is None:
-        return None
-    return int(core.world.n_available)
+    truth = env_truth(env)
+    return None if truth is None else truth.n_available
 
 
 def env_item_features(env_or_spaces: Any) -> np.ndarray | None:
     """The observable item embeddings ``(n_items, dim)`` of a simrec env (None otherwise)."""
-    if isinstance(env_or_spaces, (tuple, list, dict)):
-        return None
-    core = env_core(env_or_spaces)
-    if core is None:
-        return None
-    return np.asarray(core.world.item_features, dtype=np.float64)
+    truth = env_truth(env_or_spaces)
+    return None if truth is None else truth.item_features()

@@ -16,7 +16,7 @@ import numpy as np
 from .._validation import check_int
 from ..data import BanditLog, SlateLog, Trajectories
 from ..errors import InvalidPolicyInputError
-from .envtools import env_core, env_item_features, env_spaces, is_vector_env, n_available
+from .envtools import env_item_features, env_spaces, env_truth, is_vector_env, n_available
 
 __all__ = ["collect", "run_online", "OnlineResult", "Step", "rollout_steps"]
 
@@ -259,8 +259,8 @@ def run_online(env: Any, policy: Any, steps: int, *, seed: int | None = None, le
     and the return of every finished episode and whether it ended by termination (e.g. churn in
     ``Retention-v0``).
     """
-    core = env_core(env)
-    R = core.expected_reward_matrix() if core is not None and hasattr(core, "expected_reward_matrix") else None
+    truth = env_truth(env)
+    R = truth.expected_reward_matrix() if truth is not None and truth.kind == "bandit" else None
     rew, exp, opt, keep = [], [], [], {k: [] for k in keep_info}
     ep_ret: dict[int, float] = {}
     finished_ret, finished_term = [], []
@@ -271,8 +271,7 @@ def run_online(env: Any, policy: Any, steps: int, *, seed: int | None = None, le
         if "optimal_expected_reward" in st.info:
             opt.append(st.info["optimal_expected_reward"])
         elif R is not None and "user_id" in st.info:
-            avail = n_available(env) or R.shape[1]
-            opt.append(core.expected_reward_matrix()[st.info["user_id"], :avail].max(axis=1))
+            opt.append(truth.expected_reward_matrix()[st.info["user_id"]].max(axis=1))
         for k in keep_info:
             keep[k].append(st.info[k])
         for e, r, te, tr in zip(st.episode, st.reward, st.terminated, st.truncated):

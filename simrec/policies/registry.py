@@ -25,7 +25,7 @@ from ..errors import InvalidPolicyInputError
 from .bandits import UCB1, BernoulliTS, EpsilonGreedy, LinearTS, LinUCB, LogisticTS
 from .base import BasePolicy
 from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
-from .envtools import env_core, env_item_features, env_spaces
+from .envtools import env_item_features, env_spaces, env_truth
 from .qlearning import LinearQ, QLearning, SlateQ
 from .reinforce import REINFORCE
 from .slates import PlackettLuce, TopK
@@ -67,8 +67,8 @@ class _Ctx:
 
 
 def _has_null_action(env: Any) -> bool:
-    core = env_core(env)
-    return core is not None and type(core).__name__ == "MessagingCore"
+    truth = env_truth(env)
+    return truth is not None and truth.action_offset > 0
 
 
 def register_policy(name: str) -> Callable[[_Builder], _Builder]:

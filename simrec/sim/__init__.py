@@ -1,6 +1,11 @@
-"""The user-behaviour simulator (no Gymnasium here): catalog, population, mechanisms, World."""
+"""The user-behaviour simulator (no Gymnasium here): catalog, population, mechanisms, World.
+
+``mix_seeds(z)`` is the SplitMix64 finaliser on uint64 arrays that the simulator derives its
+counter-based streams with; the environments use it to derive episode seeds and users.
+"""
 
 from . import presets
+from ._rng import mix64_np as mix_seeds
 from .catalog import Catalog
 from .config import WorldConfig, make_config
 from .population import Population
@@ -18,4 +23,5 @@ __all__ = [
     "SessionEnd",
     "NotifyFeedback",
     "PolicyValue",
+    "mix_seeds",
 ]

@@ -259,47 +259,6 @@ def expected_all(theta, bored, eta, phi, topic, quality, attract, n_items, P, ou
 
 
 @njit(cache=True, parallel=True)
-def session_stats(active, clicked_item, watch, phi, steps, clicks, click_sum, last_watch):
-    """Per-session history a recommender logs: steps, clicks, sum of clicked embeddings, last watch."""
-    for b in prange(active.shape[0]):
-        if not active[b]:
-            continue
-        steps[b] += 1
-        last_watch[b] = watch[b]
-        it = clicked_item[b]
-        if it >= 0:
-            clicks[b] += 1.0
-            for j in range(phi.shape[1]):
-                click_sum[b, j] += phi[it, j]
-
-
-@njit(cache=True)
-def reset_session_stats(rows, steps, clicks, click_sum, last_watch):
-    """Zero the session statistics of ``rows`` (a new session starts there)."""
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        steps[r] = 0
-        clicks[r] = 0.0
-        last_watch[r] = 0.0
-        for j in range(click_sum.shape[1]):
-            click_sum[r, j] = 0.0
-
-
-@njit(cache=True, parallel=True)
-def session_obs(features, click_sum, clicks, steps, max_steps, last_watch, bound, out):
-    """Fill ``out[:, :2d+3]`` (float32) with the session observation, clipped to [-bound, bound]."""
-    d = features.shape[1]
-    for b in prange(features.shape[0]):
-        n = clicks[b] if clicks[b] > 1.0 else 1.0
-        for j in range(d):
-            out[b, j] = min(max(features[b, j], -bound), bound)
-            out[b, d + j] = min(max(click_sum[b, j] / n, -bound), bound)
-        out[b, 2 * d] = steps[b] / max_steps
-        out[b, 2 * d + 1] = clicks[b] / (steps[b] if steps[b] > 1 else 1)
-        out[b, 2 * d + 2] = last_watch[b]
-
-
-@njit(cache=True, parallel=True)
 def reset_rows(rows, users, seeds, salt, pop_features, pop_interest, pop_bias,
                s_users, features, theta, sat, bored, eta, load, unsub, key, counter):  # fmt: skip
     """Put ``users`` (initial state) in batch ``rows``; row keys as :func:`simrec.sim._rng.make_keys`.
@@ -329,3 +288,23 @@ def reset_rows(rows, users, seeds, salt, pop_features, pop_interest, pop_bias,
         key[r] = episode_key(np.uint64(seeds[i]), np.uint64(u), salt_mix)
         counter[r] = np.uint64(0)
     return -1
+
+
+@njit(cache=True, parallel=True)
+def slate_expectation(exp_logits, shift, wexp, P, slot_exp, expected):
+    """The expected reward of each slot (and their sum) from phase 1 of a slate step, changing no
+    state: :func:`slate_step`'s expectation without the draws (``exp_logits`` as exponentiated
+    after :func:`slate_logits`; ``wexp`` the exponentiated watch logits when reward = watch)."""
+    B, K = exp_logits.shape
+    as_watch = P[bh.REWARD_WATCH] > 0
+    for b in prange(B):
+        for k in range(K):
+            slot_exp[b, k] = exp_logits[b, k]
+        bh.choice_probs(slot_exp, b, K, shift[b], P)
+        tot = 0.0
+        for k in range(K):
+            if as_watch:
+                slot_exp[b, k] *= 1.0 / (1.0 + wexp[b, k])
+            tot += slot_exp[b, k]
+        expected[b] = tot
+

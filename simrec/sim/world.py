@@ -253,6 +253,17 @@ class World:
         K.end_session(mask, s.sat, s.bored, s.key, s.counter, self.params, gap, churned)
         return SessionEnd(gap, churned)
 
+    def expected_visit(self, items: Any) -> np.ndarray:
+        """Exact P(visit) of one day of messaging with ``items[b]`` notified to row b (-1 for none),
+        for the rows in their current state, changing nothing (what :meth:`notify` would report)."""
+        s = self._require_state()
+        saved = (s.theta, s.sat, s.load, s.unsub, s.key, s.counter)
+        s.theta, s.sat, s.load, s.unsub, s.key, s.counter = (a.copy() for a in saved)
+        try:
+            return self.notify(items).expected_reward
+        finally:
+            s.theta, s.sat, s.load, s.unsub, s.key, s.counter = saved
+
     def notify(self, items: Any, active: np.ndarray | None = None) -> NotifyFeedback:
         """One day of messaging: ``items[b]`` is the item notified to row b, -1 for none."""
         s = self._require_state()
@@ -303,6 +314,40 @@ class World:
             c.embedding, c.topic, c.quality, c.attractiveness, self.params, out,
         )  # fmt: skip
         return out
+
+    def expected_slate_reward(self, slates: Any, users: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Exact expected reward of showing ``slates`` (B, K), changing no state.
+
+        With ``users=None`` row b of the current batch sees ``slates[b]`` in its current state (what
+        :meth:`step` would report as ``expected_reward``); otherwise user ``users[b]`` sees it in their
+        initial state. Returns the expected reward of each slate (B,) and of each slot (B, K).
+        """
+        if users is None:
+            s = self._require_state()
+            theta, bored, eta = s.theta, s.bored, s.eta
+            sl = self.check_slates(slates, len(s))
+        else:
+            u = check_array(users, name="users", ndim=1, dtype="int", error=InvalidActionError)
+            if u.size and (u.min() < 0 or u.max() >= self.n_users):
+                raise InvalidActionError(f"`users` must lie in [0, {self.n_users})")
+            pop = self.population
+            theta, eta = pop.interest[u], pop.position_bias[u]
+            bored = np.zeros((u.size, self.n_topics))
+            sl = self.check_slates(slates, u.size)
+        B, Kn = sl.shape
+        c = self.catalog
+        as_watch = self.config.reward == "watch"
+        logits, shift, bad = np.empty((B, Kn)), np.empty(B), np.zeros(B, np.int64)
+        wexp = np.empty((B, Kn) if as_watch else (0, 0))
+        K.slate_logits(sl, np.ones(B, dtype=bool), theta, bored, eta, c.embedding, c.topic, c.attractiveness,
+                       c.quality, self.params, -1, bad, logits, shift, wexp)  # fmt: skip
+        with np.errstate(over="ignore"):
+            np.exp(logits, out=logits)
+            if as_watch:
+                np.exp(wexp, out=wexp)
+        slot_exp, expected = np.empty((B, Kn)), np.empty(B)
+        K.slate_expectation(logits, shift, wexp, self.params, slot_exp, expected)
+        return expected, slot_exp
 
     def expected_rewards_now(self) -> np.ndarray:
         """(B, n_available): exact expected reward of every released item shown alone at slot 0 to

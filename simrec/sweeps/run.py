@@ -109,9 +109,9 @@ def rollout_value(policy: Any, venv: Any, horizon: int, env_seed: int, act_seed:
     return float(means.mean()), float(means.std(ddof=1) / math.sqrt(means.size))
 
 
-def exact_value(policy: Any, core: Any) -> float:
-    """Exact value of a (frozen) policy: its action distribution over every user, enumerated."""
-    return float(core.policy_value(np.asarray(policy.action_probs(core.user_features()), dtype=np.float64)))
+def exact_value(policy: Any, truth: Any) -> float:
+    """Exact value of a (frozen) policy from the env's truth interface (enumerated over every user)."""
+    return float(truth.policy_value(policy))
 
 
 def _jsonable(d: dict[str, Any]) -> str:
@@ -133,7 +133,7 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     """The rows of one run (one per target policy x estimator). Raises on a run-level failure;
     failures of one target or one estimator are recorded in their rows."""
     env = _make_env(task)
-    core = env.unwrapped.core
+    env_truth = env.unwrapped.truth
     truth_cfg = task.truth
     roll_env = _make_env(task, num_envs=int(truth_cfg["episodes"]))
     train_env = _make_env(task, num_envs=int(truth_cfg["train_batch"]))
@@ -148,7 +148,7 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
         try:
             pol = _registry.make_policy(p["name"], env, p["params"], rng=derive_seed("policy", task.base_seed, key))
             train_online(pol, train_env, int(p["train_rounds"]), derive_seed("train", task.base_seed, key))
-            v = exact_value(pol, core)
+            v = exact_value(pol, env_truth)
             rv, rse = rollout_value(pol, roll_env, task.horizon, roll_seed, derive_seed("act", task.base_seed, key))
             targets[key] = pol
             truth[key] = (v, rv, rse)
@@ -159,7 +159,7 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     lg = task.logging
     logger = _registry.make_policy(lg["policy"], env, lg["params"], rng=derive_seed("logger", task.log_seed))
     train_online(logger, train_env, int(lg["train_rounds"]), derive_seed("train-logger", task.log_seed))
-    logger_value = exact_value(logger, core)
+    logger_value = exact_value(logger, env_truth)
     log = _registry.collect(train_env, logger, task.n_log, seed=int(derive_seed("collect", task.log_seed) % (2**31)))
     needs_q = _registry.needs_reward_model([e["name"] for e in task.estimators])
     q_hat = None

@@ -33,9 +33,9 @@ def _same_space(a: gym.Space, b: gym.Space) -> bool:
 
 
 def _sampler(env: Any, space: gym.Space) -> Callable[[np.random.Generator], Any]:
-    core = getattr(env, "core", None)
-    if core is not None and hasattr(core, "sample_action"):
-        return core.sample_action
+    truth = getattr(env.unwrapped, "truth", None)
+    if truth is not None and hasattr(truth, "random_action"):
+        return truth.random_action  # simrec envs: valid actions only (released, distinct items)
 
     def sample(rng: np.random.Generator) -> Any:
         space.seed(int(rng.integers(2**31)))

@@ -77,8 +77,8 @@ def test_check_vector_env_catches_broken_envs():
 def test_info_carries_exact_expected_reward():
     env = gym.make_vec("simrec/Bandit-v0", num_envs=4000, horizon=50)
     env.reset(seed=0)
-    core = env.core
-    R = core.expected_reward_matrix()
+    truth = env.unwrapped.truth
+    R = truth.expected_reward_matrix()
     rng = np.random.default_rng(0)
     rewards, expected = [], []
     for _ in range(10):

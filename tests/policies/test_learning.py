@@ -42,23 +42,23 @@ def test_linear_bandits_beat_epsilon_greedy_and_uniform(seed):
 
 def test_reinforce_from_uniform_logs_beats_the_logger():
     env = gym.make_vec("simrec/Bandit-v0", num_envs=50, world={"preset": "default", "catalog": {"n_items": 200}})
-    core = env.core
+    truth = env.unwrapped.truth
     A = 200
     log = P.collect(env, P.Uniform(A, obs_dim=16, rng=0), 10_000, seed=0)
-    U = core.user_features()
-    v_logger = core.policy_value(np.full((core.world.n_users, A), 1.0 / A))
+    U = truth.user_features()
+    v_logger = truth.policy_value(np.full((truth.n_users, A), 1.0 / A))
     pi = P.REINFORCE(A, 16, item_features=env.world.item_features, rng=0).fit(log, epochs=5)
-    v_pi = core.policy_value(pi.action_probs(U))
-    v_oracle = float(core.expected_reward_matrix().max(axis=1).mean())
+    v_pi = truth.policy_value(pi.action_probs(U))
+    v_oracle = float(truth.expected_reward_matrix().max(axis=1).mean())
     print(f"REINFORCE from uniform logs: true value {v_pi:.3f} vs logger {v_logger:.3f} (oracle {v_oracle:.3f})")
     assert v_pi > v_logger + 0.1
     # logs of a skewed logger (prefers irrelevant items): the off-policy weights still find a good policy
     skew = P.Softmax(lambda X: -3.0 * (X @ env.world.item_features.T), A, rng=1)
-    v_skew = core.policy_value(skew.action_probs(U))
+    v_skew = truth.policy_value(skew.action_probs(U))
     log2 = P.collect(env, skew, 10_000, seed=1)
     corrected = P.REINFORCE(A, 16, item_features=env.world.item_features, rng=0).fit(log2, epochs=5)
     naive = P.REINFORCE(A, 16, item_features=env.world.item_features, off_policy=False, rng=0).fit(log2, epochs=5)
-    v_c, v_n = core.policy_value(corrected.action_probs(U)), core.policy_value(naive.action_probs(U))
+    v_c, v_n = truth.policy_value(corrected.action_probs(U)), truth.policy_value(naive.action_probs(U))
     print(f"skewed logger {v_skew:.3f}: off-policy corrected {v_c:.3f}, uncorrected {v_n:.3f}")
     assert v_c > v_skew + 0.1  # (the uncorrected fit is reported, not asserted: see the issue note)
 

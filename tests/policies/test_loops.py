@@ -18,10 +18,10 @@ def test_collect_single_env_is_seeded_and_exact():
     logs = [P.collect(env, P.make_policy("softmax", env, rng=0), 30, seed=11) for _ in range(2)]
     np.testing.assert_array_equal(logs[0].action, logs[1].action)
     log = logs[0]
-    core = env.unwrapped.core
-    R = core.expected_reward_matrix()
+    truth = env.unwrapped.truth
+    R = truth.expected_reward_matrix()
     # the logged expected reward is the exact one of (user, action); contexts are the users' features
-    feats = core.user_features()
+    feats = truth.user_features()
     users = [int(np.flatnonzero((feats == row.astype(np.float32)).all(axis=1))[0]) for row in log.context]
     np.testing.assert_allclose(log.expected_reward, R[users, log.action])
     np.testing.assert_allclose(log.pscore, P.make_policy("softmax", env).action_probs(log.context)[
@@ -108,9 +108,9 @@ def test_tabular_q_learning_learns_a_small_world():
     env = gym.make_vec("simrec/Bandit-v0", num_envs=4, world=world)
     pol = P.make_policy("q-learning", env, n_states=4, epsilon=0.2, lr=0.1, rng=0)
     P.run_online(env, pol, 1500, seed=0)
-    core = env.core
-    R = core.expected_reward_matrix()
-    states = pol.states(core.user_features())
+    truth = env.unwrapped.truth
+    R = truth.expected_reward_matrix()
+    states = pol.states(truth.user_features())
     greedy = pol.Q_[states].argmax(axis=1)
     assert (R[np.arange(4), greedy] >= R.max(axis=1) - 0.05).all()
     with pytest.raises(P.base.InvalidObservationError, match="n_states"):

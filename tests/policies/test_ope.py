@@ -1,6 +1,6 @@
 """IPS on the logs of each stochastic policy recovers true values (the propensities are right).
 
-Ground truth is exact: ``core.policy_value(action_probs over every user)`` on ``Bandit-v0``. Each check
+Ground truth is exact: ``env.unwrapped.truth.policy_value(action_probs over every user)`` on ``Bandit-v0``. Each check
 allows 4 standard errors of the estimate; the Monte Carlo part is seeded.
 """
 
@@ -43,8 +43,8 @@ FULL_SUPPORT = ["uniform", "softmax", "epsilon-mixture", "epsilon-greedy", "popu
 
 
 def _true_value(env, probs_fn):
-    core = env.core
-    return core.policy_value(probs_fn(core.user_features()))
+    truth = env.unwrapped.truth
+    return truth.policy_value(probs_fn(truth.user_features()))
 
 
 @pytest.mark.parametrize("name", list(STOCHASTIC))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simrec.envs import _kernels as EK
 from simrec.sim import World, presets
 from simrec.sim import _kernels as K
 from simrec.sim._rng import make_keys, uniform, uniform_np
@@ -164,7 +165,7 @@ def test_session_stats_matches_reference():
     item = np.where(rng.random(B) < 0.5, rng.integers(0, 20, B), -1)
     watch = rng.random(B)
     steps, clicks, csum, last = np.zeros(B, np.int64), np.zeros(B), np.zeros((B, d)), np.full(B, 0.5)
-    K.session_stats(active, item, watch, phi, steps, clicks, csum, last)
+    EK.session_stats(active, item, watch, phi, steps, clicks, csum, last)
     np.testing.assert_array_equal(steps, active.astype(int))
     np.testing.assert_array_equal(clicks, (active & (item >= 0)).astype(float))
     np.testing.assert_array_equal(last, np.where(active, watch, 0.5))
@@ -181,7 +182,7 @@ def test_session_obs_matches_reference():
     steps = rng.integers(0, 6, B)
     last = rng.random(B)
     out = np.empty((B, 2 * d + 3), dtype=np.float32)
-    K.session_obs(feats, csum, clicks, steps, 50.0, last, 10.0, out)
+    EK.session_obs(feats, csum, clicks, steps, 50.0, last, 10.0, out)
     want = np.concatenate(
         [feats, csum / np.maximum(clicks, 1)[:, None], (steps / 50)[:, None],
          (clicks / np.maximum(steps, 1))[:, None], last[:, None]], axis=1,
@@ -205,7 +206,7 @@ def test_reset_session_stats_zeroes_only_the_given_rows():
     csum, last = rng.random((6, 3)) + 1, rng.random(6) + 1
     want = [a.copy() for a in (steps, clicks, csum, last)]
     rows = np.array([1, 4])
-    K.reset_session_stats(rows, steps, clicks, csum, last)
+    EK.reset_session_stats(rows, steps, clicks, csum, last)
     for a in want:
         a[rows] = 0
     for got, w in zip((steps, clicks, csum, last), want):

@@ -58,8 +58,8 @@ def test_truth_exact_matches_closed_form_and_rollouts(tiny_serial):
     spec, res = tiny_serial
     df = res.table.drop_duplicates(["run_id", "policy"])
     task = expand(spec)[0]
-    core = _make_env(task).unwrapped.core
-    R = core.expected_reward_matrix()
+    truth = _make_env(task).unwrapped.truth
+    R = truth.expected_reward_matrix()
     uni = df[df["policy"] == "uniform"]
     assert np.allclose(uni["truth"], R.mean())  # uniform: the mean of the expected-reward matrix
     orc = df[df["policy"] == "oracle"]
