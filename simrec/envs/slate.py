@@ -17,8 +17,8 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import InvalidActionError
-from ._kernels import reset_session_stats, session_obs, session_stats
 from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, obs_box
+from ._kernels import reset_session_stats, session_obs, session_stats
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
 
