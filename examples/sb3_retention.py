@@ -5,8 +5,9 @@
 
 The agent (PPO, an MLP policy) picks a slate of 5 items from a 100-item ``clickbait`` world every
 step; the long-term reward is the number of clicks over 30 days. SB3 samples each slot of a
-``MultiDiscrete`` action independently, so :class:`simrec.envs.DistinctSlate` replaces repeated items by the
-best-ranked unused ones (simrec envs reject slates that repeat an item). The script then compares the
+``MultiDiscrete`` action independently, so its slates may repeat an item: the raw env accepts every
+element of its action space (a repeated item is shown once, its later copies are empty slots, counted
+in ``info["empty_slots"]``), so no wrapper is needed. The script then compares the
 trained agent with simrec's click-greedy bandit (top-K over UCB1) and a uniformly random slate on
 the same seeded users: mean clicks per user over the horizon and the share of users retained.
 
@@ -22,15 +23,14 @@ import gymnasium as gym
 import numpy as np
 
 import simrec  # noqa: F401  (registers the envs)
-from simrec.envs import DistinctSlate
 from simrec.policies import UCB1, PlackettLuce, TopK, run_online
 
 WORLD = {"preset": "clickbait", "catalog": {"n_items": 100}}
 
 
 def make_env(seed: int = 0) -> gym.Env:
-    """A single ``Retention-v0`` env on the example world, wrapped for SB3."""
-    env = DistinctSlate(gym.make("simrec/Retention-v0", world=WORLD, horizon_days=30))
+    """A single raw ``Retention-v0`` env on the example world (what SB3 trains on)."""
+    env = gym.make("simrec/Retention-v0", world=WORLD, horizon_days=30)
     env.reset(seed=seed)
     return env
 

@@ -1,6 +1,7 @@
 """``simrec/Retention-v0``: one user over ``horizon_days`` days of sessions (the long term).
 
-Each step shows a slate, as in ``Slate-v0``. When the user leaves (or the session reaches
+Each step shows a slate, as in ``Slate-v0`` (repeated or unreleased items are empty slots unless
+``strict_slates=True``). When the user leaves (or the session reaches
 ``session.max_steps``) the session ends: the user returns after a gap in days that shrinks with
 satisfaction, or churns (terminated). The episode is truncated when the next session would start
 after ``horizon_days``. The sum of rewards is the long-term engagement: a click-greedy policy
@@ -26,9 +27,9 @@ class RetentionCore(SlateCore):
     kind = "retention"
     n_extra_obs = 6
 
-    def __init__(self, world, n_rows: int, horizon_days: int = 30) -> None:
+    def __init__(self, world, n_rows: int, horizon_days: int = 30, strict_slates: bool = False) -> None:
         self.horizon_days = check_int(horizon_days, name="horizon_days", minimum=1, error=ConfigError)
-        super().__init__(world, n_rows)
+        super().__init__(world, n_rows, strict_slates=strict_slates)
         self.day = np.zeros(n_rows, dtype=np.int64)
         self.sessions = np.zeros(n_rows, dtype=np.int64)
         self.last_gap = np.zeros(n_rows, dtype=np.int64)

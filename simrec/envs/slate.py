@@ -2,8 +2,11 @@
 
 Observation (float32): the user's observable features (``dim``), the mean embedding of the items
 clicked so far this session (``dim``), then session step / max_steps, clicks per step so far and
-the last watch fraction. Action: ``slate_size`` distinct released item ids. Reward: click or watch
-fraction. The episode terminates when the user leaves and is truncated at ``session.max_steps``.
+the last watch fraction. Action: ``slate_size`` item ids (a ``MultiDiscrete`` over the catalog).
+Every element of the action space is a valid action: a slot that repeats an item shown earlier in
+the slate, or names an item not released yet, is an *empty slot* (nothing is shown there; it draws
+no click and no exposure) and ``info["empty_slots"]`` counts them; with ``strict_slates=True`` such
+slates raise :class:`~simrec.errors.InvalidActionError` instead. Reward: click or watch fraction. The episode terminates when the user leaves and is truncated at ``session.max_steps``.
 ``info``: ``expected_reward`` (exact, of the shown slate), ``slot_expected_reward``,
 ``clicked_slot`` (-1 none), ``watch`` (watch fraction of the clicked item), ``user_id``,
 ``n_items_available``. Ground truth: ``env.unwrapped.truth``.
@@ -16,8 +19,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..errors import InvalidActionError
-from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, obs_box
+from ..errors import ConfigError, InvalidActionError
+from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, check_int_actions, obs_box
 from ._kernels import reset_session_stats, session_obs, session_stats
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
@@ -28,8 +31,11 @@ class SlateCore(Core):
     n_extra_obs = 3
     skips_inactive_actions = True  # World.step validates the slates of active rows only
 
-    def __init__(self, world, n_rows: int) -> None:
+    def __init__(self, world, n_rows: int, strict_slates: bool = False) -> None:
         super().__init__(world, n_rows)
+        if not isinstance(strict_slates, (bool, np.bool_)):
+            raise ConfigError(f"`strict_slates` must be True or False; got {strict_slates!r}")
+        self.strict = bool(strict_slates)
         d = world.config.dim
         self.K = world.config.slate_size
         self.max_steps = world.config.session.max_steps
@@ -46,7 +52,7 @@ class SlateCore(Core):
         self._reset_session(rows)
 
     def expected_reward(self, actions: np.ndarray) -> np.ndarray:
-        return self.world.expected_slate_reward(actions)[0]
+        return self.world.expected_slate_reward(actions, lenient=not self.strict)[0]
 
     def _reset_session(self, rows: np.ndarray) -> None:
         reset_session_stats(np.asarray(rows, dtype=np.int64), self.steps, self.clicks, self.click_sum,
@@ -71,7 +77,10 @@ class SlateCore(Core):
                 f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
                 f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}"
             )
-        return self.world._slate_array(arr, self.n_rows)  # dtype; item ids and repeats: in World.step
+        out = self.world._slate_array(arr, self.n_rows)  # dtype; released ids and repeats: in World.step
+        if not self.strict:  # lenient: any element of the action space is valid, nothing outside it
+            check_int_actions(out, out.shape, self.world.n_items)
+        return out
 
     def dummy_action(self) -> np.ndarray:
         return np.arange(self.K, dtype=np.int64)
@@ -81,7 +90,8 @@ class SlateCore(Core):
 
     def _slate_step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()
-        fb = self.world.step(actions, active)  # item ids and repeats are checked there, before any change
+        # item ids and repeats are checked there, before any change (or, lenient, made empty slots)
+        fb = self.world.step(actions, active, lenient=not self.strict)
         session_stats(
             active, fb.clicked_item, fb.watch, self.world.catalog.embedding,
             self.steps, self.clicks, self.click_sum, self.last_watch,
@@ -94,6 +104,8 @@ class SlateCore(Core):
             "user_id": users,
             "n_items_available": np.full(self.n_rows, self.world.n_available, dtype=np.int64),
         }
+        if fb.empty_slots is not None:
+            info["empty_slots"] = fb.empty_slots
         return fb, info
 
     def step(self, actions: np.ndarray, active: np.ndarray):

@@ -54,6 +54,32 @@ def _slate_row_problem(slates, b, n_available):
     return 0
 
 
+@njit(cache=True, parallel=True)
+def empty_invalid_slots(slates, active, n_available, n_empty):
+    """Lenient slates, in place: a slot naming an unreleased item or repeating an item already
+    shown earlier in its row becomes empty (-1: nothing is shown there); ``n_empty[b]`` counts
+    them (0 for inactive rows, which are not touched)."""
+    for b in prange(slates.shape[0]):
+        n_empty[b] = 0
+        if not active[b]:
+            continue
+        seen = np.uint64(0)
+        for k in range(slates.shape[1]):
+            a = slates[b, k]
+            if a < 0 or a >= n_available:
+                slates[b, k] = -1
+                n_empty[b] += 1
+                continue
+            bit = np.uint64(1) << ((np.uint64(a) * _GOLDEN) >> _S58)
+            if seen & bit:
+                for j in range(k):
+                    if slates[b, j] == a:
+                        slates[b, k] = -1
+                        n_empty[b] += 1
+                        break
+            seen |= bit
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality, P, n_available, bad, logits, shift,
                  wlogits):  # fmt: skip
@@ -80,6 +106,11 @@ def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality
             shift[b] = 0.0
             continue
         for k in range(K):
+            if slates[b, k] < 0:  # an empty slot (lenient slates): nothing to choose there
+                logits[b, k] = -np.inf
+                if as_watch:
+                    wlogits[b, k] = 0.0
+                continue
             it = np.uint64(slates[b, k])  # unsigned indices: no negative-index wraparound code
             aff = bh.affinity(theta, b, phi, it)
             logits[b, k] = bh.utility(aff, attract[it], bored[b, np.uint64(topic[it])], P)
@@ -154,13 +185,17 @@ def slate_step(
             keep = 1.0 - P[bh.BORED_DECAY]
             for t in range(T):
                 bored[b, t] *= keep
+            shown = 0
             for k in range(K):
-                bored[b, np.uint64(topic[np.uint64(slates[b, k])])] += P[bh.BORED_EXPOSURE]
+                if slates[b, k] >= 0:
+                    bored[b, np.uint64(topic[np.uint64(slates[b, k])])] += P[bh.BORED_EXPOSURE]
+                    shown += 1
             if chosen >= 0:
                 bored[b, np.uint64(topic[it])] += P[bh.BORED_GROWTH] * wf
             for k in range(K):
-                slate_bored += bored[b, np.uint64(topic[np.uint64(slates[b, k])])]
-            slate_bored /= K
+                if slates[b, k] >= 0:
+                    slate_bored += bored[b, np.uint64(topic[np.uint64(slates[b, k])])]
+            slate_bored /= max(shown, 1)
         lp = bh.leave_prob(sat[b], slate_bored, chosen >= 0, P)
         left[b] = uniform(key[b], counter[b], _D_LEAVE) < lp
         counter[b] += _ONE

@@ -60,6 +60,7 @@ class Feedback:
     expected_reward: np.ndarray  # (B,) exact expectation of `reward` given the state and slate
     slot_expected_reward: np.ndarray  # (B, K) exact expected reward of each slot
     left: np.ndarray  # (B,) bool: the user leaves the session after this step
+    empty_slots: np.ndarray | None = None  # (B,) slots left empty by a lenient step (None: strict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,16 +214,26 @@ class World:
             )
         raise InvalidActionError(f"`slates` must not repeat an item; row {row} shows item {val} twice")
 
-    def step(self, slates: Any, active: np.ndarray | None = None, *, validate: bool = True) -> Feedback:
+    def step(self, slates: Any, active: np.ndarray | None = None, *, validate: bool = True,
+             lenient: bool = False) -> Feedback:
         """Show ``slates[b]`` to row b (rows where ``active`` is False are skipped and untouched).
 
         Advances the world clock by one step (new items may be released). Slates are validated
         (dtype, shape, released items, no repeats; see :meth:`check_slates`) before any state
-        changes; ``validate=False`` skips the item checks for callers that already made them."""
+        changes; ``validate=False`` skips the item checks for callers that already made them.
+        With ``lenient=True`` a slot that names an unreleased item or repeats an item shown earlier
+        in its slate is an *empty slot*: nothing is shown there (it draws no click, no exposure) and
+        ``Feedback.empty_slots`` counts such slots per row."""
         s = self._require_state()
         B = len(s)
         sl = self._slate_array(slates, B)
         act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
+        n_empty = None
+        if lenient:
+            sl = sl.copy() if np.shares_memory(sl, np.asarray(slates)) else sl
+            n_empty = np.empty(B, np.int64)
+            K.empty_invalid_slots(sl, act, self.n_available, n_empty)
+            validate = False
         Kn = sl.shape[1]
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
@@ -243,7 +254,7 @@ class World:
             slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1
-        return Feedback(slot, item, watch, reward, expected, slot_exp, left)
+        return Feedback(slot, item, watch, reward, expected, slot_exp, left, n_empty)
 
     def end_session(self, mask: np.ndarray) -> SessionEnd:
         """Rows in ``mask`` end their session: the gap in days to the next one, and churn."""
@@ -315,17 +326,24 @@ class World:
         )  # fmt: skip
         return out
 
-    def expected_slate_reward(self, slates: Any, users: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def expected_slate_reward(self, slates: Any, users: Any = None, *,
+                              lenient: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Exact expected reward of showing ``slates`` (B, K), changing no state.
 
         With ``users=None`` row b of the current batch sees ``slates[b]`` in its current state (what
         :meth:`step` would report as ``expected_reward``); otherwise user ``users[b]`` sees it in their
-        initial state. Returns the expected reward of each slate (B,) and of each slot (B, K).
+        initial state. ``lenient`` as in :meth:`step` (invalid or repeated slots are empty). Returns
+        the expected reward of each slate (B,) and of each slot (B, K).
         """
+        n_rows = len(self._require_state()) if users is None else None
+        if lenient:
+            sl = self._slate_array(slates, n_rows).copy()
+            K.empty_invalid_slots(sl, np.ones(sl.shape[0], dtype=bool), self.n_available, np.empty(sl.shape[0], np.int64))
         if users is None:
             s = self._require_state()
             theta, bored, eta = s.theta, s.bored, s.eta
-            sl = self.check_slates(slates, len(s))
+            if not lenient:
+                sl = self.check_slates(slates, len(s))
         else:
             u = check_array(users, name="users", ndim=1, dtype="int", error=InvalidActionError)
             if u.size and (u.min() < 0 or u.max() >= self.n_users):
@@ -333,7 +351,10 @@ class World:
             pop = self.population
             theta, eta = pop.interest[u], pop.position_bias[u]
             bored = np.zeros((u.size, self.n_topics))
-            sl = self.check_slates(slates, u.size)
+            if not lenient:
+                sl = self.check_slates(slates, u.size)
+            elif sl.shape[0] != u.size:
+                raise InvalidActionError(f"`slates` must have {u.size} rows (one per user); got {sl.shape[0]}")
         B, Kn = sl.shape
         c = self.catalog
         as_watch = self.config.reward == "watch"

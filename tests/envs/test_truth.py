@@ -156,3 +156,45 @@ def test_users_of_rejects_observations_of_no_user():
     assert list(truth.users_of(X)) == [3, 1]
     with pytest.raises(InvalidObservationError, match="row 0"):
         truth.users_of(X + 0.5)
+
+
+# -- Gymnasium's contract: every element of the action space is a valid action -------------------
+def test_repeated_and_unreleased_items_are_empty_slots_unless_strict():
+    world = {"preset": "cold-start", "population": {"n_users": 40}}
+    env = gym.make_vec("simrec/Slate-v0", num_envs=3, world=world)
+    truth = env.unwrapped.truth
+    env.reset(seed=1)
+    k, avail, cap = truth.slate_size, truth.n_available, truth.n_items
+    assert avail < cap
+    clean = np.arange(k)
+    dup = clean.copy()
+    dup[1:] = 0  # slot 0 shown once; the later copies are empty
+    unreleased = clean.copy()
+    unreleased[-1] = cap - 1  # not released yet: empty
+    a = np.stack([clean, dup, unreleased])
+    before = truth.expected_reward(a)
+    w = env.unwrapped.world
+    one_item = w.expected_slate_reward(np.zeros((3, 1), dtype=np.int64))[0]  # item 0 shown alone
+    assert before[1] == pytest.approx(one_item[1], abs=1e-12)  # empties add nothing, take nothing
+    _, _, _, _, info = env.step(a)
+    assert list(info["empty_slots"]) == [0, k - 1, 1]
+    np.testing.assert_allclose(info["expected_reward"], before, atol=1e-12)
+    assert (info["slot_expected_reward"][1, 1:] == 0).all() and info["slot_expected_reward"][2, -1] == 0
+    strict = gym.make_vec("simrec/Slate-v0", num_envs=3, world=world, strict_slates=True)
+    strict.reset(seed=1)
+    with pytest.raises(Exception, match="twice"):
+        strict.step(a)
+
+
+def test_gymnasium_check_env_samples_raw_slates():
+    from gymnasium.utils.env_checker import check_env
+
+    for env_id in ("simrec/Slate-v0", "simrec/Retention-v0"):
+        env = gym.make(env_id, world=SMALL).unwrapped
+        env.reset(seed=0)
+        for _ in range(50):  # raw MultiDiscrete samples repeat items often with 6 items
+            _, _, te, tr, info = env.step(env.action_space.sample())
+            assert info["empty_slots"] >= 0
+            if te or tr:
+                env.reset()
+        check_env(env, skip_render_check=True)

@@ -27,25 +27,26 @@ def _example():
     return mod
 
 
-def test_sb3_example_wrapper_makes_any_multidiscrete_slate_valid():
-    mod = _example()
-    env = mod.make_env()
+def test_distinct_slate_wrapper_replaces_repeats():
+    from simrec.envs import DistinctSlate
+
+    env = DistinctSlate(__import__("gymnasium").make("simrec/Slate-v0", strict_slates=True))
     env.reset(seed=0)
-    for _ in range(20):  # random MultiDiscrete samples repeat items; the wrapper makes them valid
-        _, _, term, trunc, _ = env.step(env.action_space.sample())
-        if term or trunc:
-            env.reset()
     slate = env.action(np.array([3, 3, 3, 0, 0]))
     assert len(set(slate.tolist())) == 5 and slate[0] == 3
-    _, r, term, trunc, info = env.step(np.array([7, 7, 1, 1, 2]))  # would be rejected without the wrapper
+    _, r, term, trunc, info = env.step(np.array([7, 7, 1, 1, 2]))  # a strict env would reject it raw
     assert np.isfinite(r)
 
 
 def test_sb3_example_trains_ppo_when_available():
-    """With the optional ``sb3`` extra installed, PPO trains on Retention-v0 and is evaluated."""
+    """PPO trains on the raw Retention-v0 and is evaluated (stable-baselines3 is a test dependency)."""
+    import os
+
     import pytest
 
-    pytest.importorskip("stable_baselines3", reason="optional extra: pip install -e '.[sb3]'")
+    if os.environ.get("CI"):
+        import stable_baselines3  # noqa: F401 - in CI a missing test dependency is a failure, not a skip
+    pytest.importorskip("stable_baselines3", reason="test extra: pip install -e '.[dev]'")
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "sb3_retention.py"), "--timesteps", "2048",
                           "--episodes", "3"], capture_output=True, text=True, timeout=600, check=True)
     assert "PPO (stable-baselines3)" in out.stdout and "retained" in out.stdout

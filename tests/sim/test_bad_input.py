@@ -38,7 +38,7 @@ def test_bad_slates(world, slates, match):
 @pytest.mark.parametrize(
     "env_id, action, match",
     [
-        ("simrec/Slate-v0", np.array([0, 0, 1, 2, 3]), "repeat"),
+        ("simrec/Slate-v0", np.array([0, 0, 1, 2, 3]), "repeat"),  # strict_slates=True (below)
         ("simrec/Slate-v0", np.array([0, 1, 2, 3, 10_000]), r"\[0, 1000\)"),
         ("simrec/Slate-v0", np.array([0, 1, 2]), "slate of 5 item ids"),
         ("simrec/Slate-v0", np.array([0.5, 1, 2, 3, 4]), "integer"),
@@ -49,14 +49,14 @@ def test_bad_slates(world, slates, match):
     ],
 )
 def test_bad_env_actions(env_id, action, match):
-    env = gym.make(env_id).unwrapped
+    env = gym.make(env_id, **({"strict_slates": True} if match == "repeat" else {})).unwrapped
     env.reset(seed=0)
     with pytest.raises(InvalidActionError, match=match):
         env.step(action)
 
 
 def test_bad_vector_actions():
-    env = gym.make_vec("simrec/Slate-v0", num_envs=3)
+    env = gym.make_vec("simrec/Slate-v0", num_envs=3, strict_slates=True)
     env.reset(seed=0)
     with pytest.raises(InvalidActionError, match=r"shape \(3, 5\)"):
         env.step(np.zeros((2, 5), dtype=np.int64))
