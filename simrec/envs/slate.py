@@ -6,7 +6,8 @@ the last watch fraction. Action: ``slate_size`` item ids (a ``MultiDiscrete`` ov
 Every element of the action space is a valid action: a slot that repeats an item shown earlier in
 the slate, or names an item not released yet, is an *empty slot* (nothing is shown there; it draws
 no click and no exposure) and ``info["empty_slots"]`` counts them; with ``strict_slates=True`` such
-slates raise :class:`~simrec.errors.InvalidActionError` instead. Reward: click or watch fraction. The episode terminates when the user leaves and is truncated at ``session.max_steps``.
+slates raise :class:`~simrec.errors.InvalidActionError` instead. Reward: click or watch fraction.
+The episode terminates when the user leaves and is truncated at ``session.max_steps``.
 ``info``: ``expected_reward`` (exact, of the shown slate), ``slot_expected_reward``,
 ``clicked_slot`` (-1 none), ``watch`` (watch fraction of the clicked item), ``user_id``,
 ``n_items_available``. Ground truth: ``env.unwrapped.truth``.

@@ -338,7 +338,8 @@ class World:
         n_rows = len(self._require_state()) if users is None else None
         if lenient:
             sl = self._slate_array(slates, n_rows).copy()
-            K.empty_invalid_slots(sl, np.ones(sl.shape[0], dtype=bool), self.n_available, np.empty(sl.shape[0], np.int64))
+            rows = sl.shape[0]
+            K.empty_invalid_slots(sl, np.ones(rows, dtype=bool), self.n_available, np.empty(rows, np.int64))
         if users is None:
             s = self._require_state()
             theta, bored, eta = s.theta, s.bored, s.eta
