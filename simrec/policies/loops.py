@@ -123,7 +123,7 @@ def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = Non
 
 
 def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bool = False,
-            kind: str = "auto") -> BanditLog | SlateLog | Trajectories:
+            kind: str = "auto", marginals: bool = True, progress: bool = False) -> BanditLog | SlateLog | Trajectories:
     """Log ``n`` decisions of ``policy`` in ``env`` with their propensities.
 
     Parameters
@@ -140,6 +140,11 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
     learn : bool
         Update the policy as it goes (logs of an adaptive logger: the propensities are those in force
         at each decision).
+    marginals : bool
+        Record per-slot marginal propensities of slate policies (``SlateLog.pscore_marginal``),
+        batched over the rows of each step; ``False`` skips them when no estimator needs them.
+    progress : bool
+        Show a progress bar (rows logged).
     kind : {"auto", "bandit", "slate", "trajectories"}
         ``"auto"``: :class:`~simrec.data.BanditLog` for a Discrete action space, a
         :class:`~simrec.data.SlateLog` for a slate one. ``"trajectories"`` gives
@@ -164,13 +169,22 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
     parts: list[Step] = []
     got = 0
     width = int(env.num_envs) if is_vector_env(env) else 1
-    for st in rollout_steps(env, policy, 10**12, seed=seed, learn=learn, marginals=True):
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="collect", unit="rows")
+    for st in rollout_steps(env, policy, 10**12, seed=seed, learn=learn, marginals=marginals):
         parts.append(st)
         got += st.action.shape[0]
+        if bar is not None:
+            bar.update(min(st.action.shape[0], n - bar.n))
         if got >= n:
             break
         if len(parts) > 20 * n / width + 1000:  # every row stuck resetting: cannot happen with valid envs
             raise InvalidPolicyInputError("collect made no progress")
+    if bar is not None:
+        bar.close()
     cat = {f: np.concatenate([getattr(s, f) for s in parts])[:n]
            for f in ("obs", "action", "pscore", "reward", "terminated", "episode")}
     info = {key: np.concatenate([s.info[key] for s in parts])[:n] for key in parts[0].info}

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validation import check_int, check_positive, first_bad
 from ..errors import InvalidPolicyInputError, NotSupportedError
+from ._pl_kernels import pl_logged_marginals
 from .base import BasePolicy
 
 __all__ = ["PlackettLuce", "TopK", "plackett_luce_pscore", "plackett_luce_marginals"]
@@ -166,7 +167,7 @@ class PlackettLuce(_SlatePolicy):
     n_actions, slate_size : int
     temperature : float
     mc_samples : int
-        Prefix draws per row for Monte Carlo marginals.
+        Prefix draws per row for Monte Carlo marginals (slots 2 and later of large catalogs).
 
     References
     ----------
@@ -179,7 +180,7 @@ class PlackettLuce(_SlatePolicy):
     propensity_type = "exact"
 
     def __init__(self, scores: Any, n_actions: int, slate_size: int, *, temperature: float = 1.0,
-                 mc_samples: int = 2000, max_prefixes: int = 200_000, obs_dim: int | None = None,
+                 mc_samples: int = 128, max_prefixes: int = 200_000, obs_dim: int | None = None,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__(scores, n_actions, slate_size, obs_dim=obs_dim, rng=rng)
         self.temperature = check_positive(temperature, name="temperature", error=_E)
@@ -254,15 +255,23 @@ class PlackettLuce(_SlatePolicy):
         return plackett_luce_pscore(self.weights(X), self._check_slates(slates, X.shape[0]))
 
     def slot_marginals(self, obs: Any, slates: Any) -> np.ndarray:
-        """``P(slates[i, k] in slot k | obs[i])``, shape (n, K) (exact or Monte Carlo, see ``marginal_type``)."""
+        """``P(slates[i, k] in slot k | obs[i])``, shape (n, K), batched over rows.
+
+        Exact by enumeration for small catalogs (``marginal_type == "exact"``); otherwise slots 0 and
+        1 are exact (closed forms), rows with equal weights exact (``1 / n_actions``), and later slots
+        a Rao-Blackwellised Monte Carlo estimate from ``mc_samples`` prefixes per row, in one numba
+        pass (see :mod:`simrec.policies._pl_kernels`)."""
         X, _ = self._check_obs(obs)
         s = self._check_slates(slates, X.shape[0])
         w = self.weights(X)
         if self.marginal_type == "exact":
             full = plackett_luce_marginals(w, self.slate_size, self.max_prefixes)
+            out = full[np.arange(X.shape[0])[:, None], s, np.arange(self.slate_size)[None, :]]
         else:
-            full = np.stack([self._mc_marginals(w[i], self.rng) for i in range(X.shape[0])])
-        return np.maximum(full[np.arange(X.shape[0])[:, None], s, np.arange(self.slate_size)[None, :]], 1e-300)
+            out = np.empty(s.shape)
+            keys = self.rng.integers(0, 2**63, size=X.shape[0], dtype=np.uint64)
+            pl_logged_marginals(np.ascontiguousarray(w), np.ascontiguousarray(s), keys, self.mc_samples, out)
+        return np.maximum(out, 1e-300)
 
 
 class TopK(_SlatePolicy):
