@@ -17,7 +17,7 @@ from gymnasium.vector.utils import batch_space
 
 from ..errors import InvalidActionError
 from ..sim import World
-from ..sim._rng import mix64_np
+from ..streams import mix64_np
 
 __all__ = [
     "Core",
