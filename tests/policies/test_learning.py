@@ -60,7 +60,9 @@ def test_reinforce_from_uniform_logs_beats_the_logger():
     naive = P.REINFORCE(A, 16, item_features=env.world.item_features, off_policy=False, rng=0).fit(log2, epochs=5)
     v_c, v_n = core.policy_value(corrected.action_probs(U)), core.policy_value(naive.action_probs(U))
     print(f"skewed logger {v_skew:.3f}: off-policy corrected {v_c:.3f}, uncorrected {v_n:.3f}")
-    assert v_c > v_skew + 0.1  # (the uncorrected fit is reported, not asserted: see the issue note)
+    # (the uncorrected fit is reported, not asserted: in this world it happens to do as well; the
+    # correction itself is tested where its absence biases the fit, tests/policies/test_reinforce.py)
+    assert v_c > v_skew + 0.1
 
 
 def test_top_k_correction_downweights_likely_items():
@@ -116,17 +118,3 @@ def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit(world_seed
         assert out[rl][0] > bandit[0] + 0.15, (rl, out)  # retains more users
         assert out[rl][1] > 2 * bandit[1], (rl, out)  # and gets more clicks over the horizon
         assert out[rl][0] > out["SlateQ raw clicks"][0] + 0.15  # shaped vs raw: the hook is what buys it
-
-
-def test_returns_to_go_and_reinforce_on_trajectories():
-    from simrec.policies.reinforce import returns_to_go
-
-    ep = np.array([0, 0, 0, 1, 1])
-    r = np.array([1.0, 0.0, 2.0, 1.0, 1.0])
-    np.testing.assert_allclose(returns_to_go(ep, r, 0.5), [1.5, 1.0, 2.0, 1.5, 1.0])
-    env = gym.make_vec("simrec/Messaging-v0", num_envs=20, world={"preset": "default", "catalog": {"n_items": 10}},
-                       horizon_days=10)
-    tr = P.collect(env, P.Uniform(11, obs_dim=21, rng=0), 4000, seed=0, kind="trajectories")
-    pi = P.REINFORCE(11, 21, gamma=0.9, rng=0).fit(tr, epochs=3)
-    assert pi.action_probs(tr.obs[:3]).shape == (3, 11)
-    assert not np.allclose(pi.action_probs(tr.obs[:1]), 1 / 11)  # it learned something
