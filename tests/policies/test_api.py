@@ -23,12 +23,10 @@ BANDIT_NAMES = ["uniform", "popularity", "softmax", "epsilon-greedy", "epsilon-m
 SLATE_NAMES = ["topk", "plackett-luce", "slateq", "linucb", "uniform", "reinforce"]
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_public_names(name):
-    assert hasattr(P, name)
-    from simrec.testing import check_policy as cp
-
-    assert callable(cp)
+def test_public_names_are_exported_and_documented():
+    assert set(PUBLIC) <= set(P.__all__), set(PUBLIC) - set(P.__all__)
+    undocumented = [n for n in P.__all__ if not (getattr(P, n).__doc__ or "").strip()]
+    assert not undocumented, undocumented
 
 
 def test_registry_lists_the_documented_names():
@@ -103,6 +101,15 @@ def test_check_policy_catches_a_lying_policy(bandit_obs):
 
     with pytest.raises(PolicyCheckError, match="propensities do not match"):
         check_policy(Liar(5, obs_dim=16), bandit_obs)
+
+    class McLiar(P.BernoulliTS):
+        def act(self, obs, rng=None):
+            a, p = super().act(obs, rng)
+            return a, p + 0.08  # off by 0.08 on probabilities near 1/30 (the old tolerance allowed 0.1)
+
+    with pytest.raises(PolicyCheckError, match="propensities do not match"):
+        check_policy(McLiar(30, obs_dim=16, mc_samples=1000), bandit_obs)
+    check_policy(P.BernoulliTS(30, obs_dim=16, mc_samples=1000), bandit_obs)  # the honest one passes
 
     class Biased(P.Uniform):
         def act(self, obs, rng=None):

@@ -55,7 +55,7 @@ def test_ips_recovers_the_logging_policy_value(name, env):
     est = IPS().estimate(log, dist)
     truth = _true_value(env, pol.action_probs)
     print(f"{name}: IPS {est.value:.4f} +- {est.stderr:.4f}, true {truth:.4f}")
-    assert abs(est.value - truth) < 4 * est.stderr + (0.01 if pol.propensity_type == "monte-carlo" else 0.0)
+    assert abs(est.value - truth) < 4 * est.stderr
 
 
 @pytest.mark.parametrize("name", FULL_SUPPORT)
