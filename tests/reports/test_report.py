@@ -69,8 +69,18 @@ def test_ranking_offline_vs_online(results):
     assert sorted(rk["online"]) == [1, 2, 3]
     agree = summary.rank_agreement(df, s)
     assert set(agree["estimator"]) == {"IPS", "SNIPS", "DM", "DR", "SwitchDR(tau=5.0)"}
-    assert ((agree["kendall_tau"] >= -1) & (agree["kendall_tau"] <= 1)).all()
-    assert (agree["regret_at_1"] >= 0).all()
+    # recomputed by hand from the table: per run, scipy's tau of estimates vs truths and the regret
+    # of the offline winner, averaged over runs
+    from scipy.stats import kendalltau
+
+    assert len(summary.settings(df)) == 1
+    ok = df[df["status"] == "ok"]
+    for _, row in agree.iterrows():
+        runs = [r for _, r in ok[ok["estimator"] == row["estimator"]].groupby("run_id")]
+        taus = [kendalltau(r["estimate"], r["truth"]).statistic for r in runs]
+        regret = [r["truth"].max() - r["truth"].iloc[int(np.argmax(r["estimate"]))] for r in runs]
+        assert row["kendall_tau"] == pytest.approx(np.nanmean(taus), abs=1e-12), row["estimator"]
+        assert row["regret_at_1"] == pytest.approx(np.mean(regret), abs=1e-12), row["estimator"]
 
 
 def test_report_is_byte_deterministic(results, tmp_path):
