@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from simrec.errors import ConfigError
@@ -86,10 +89,11 @@ def test_invalid_fields(changes, path, match):
 
 
 def test_unknown_policy_name_is_reported():
+    # the policy registry must import and list its names: a broken import is a failure, not a skip
+    from simrec.policies import policy_names
     from simrec.sweeps import _registry
 
-    if _registry.policy_names() is None:
-        pytest.skip("simrec.policies cannot list its registry")
+    assert _registry.policy_names() == list(policy_names()) and "uniform" in policy_names()
     probs = _problems(tiny(policies=["uniform", "linucbb"], logging={"policy": "unifrom", "n": 100}))
     assert "unknown policy 'linucbb'" in probs["policies.1.name"]
     assert "unknown policy 'unifrom'" in probs["logging.0.policy"]
@@ -158,6 +162,8 @@ def test_run_ids_do_not_depend_on_the_process(tmp_path):
 
     code = ("from simrec.sweeps import parse_sweep, expand; from tests.sweeps._fixtures import tiny; "
             "print(','.join(t.run_id for t in expand(parse_sweep(tiny()))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "PYTHONHASHSEED": "123"})
+    root = str(Path(__file__).resolve().parents[2])  # the repo root: `tests` and `simrec` import from any cwd
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": path})
     assert out.stdout.strip().split(",") == [t.run_id for t in expand(parse_sweep(tiny()))]
