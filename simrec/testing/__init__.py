@@ -1,9 +1,6 @@
-"""Public conformance checks for simrec-compatible environments, policies and estimators."""
+"""Public conformance checks for simrec-compatible environments and policies."""
 
+from .check_policy import PolicyCheckError, check_policy
 from .check_vector_env import VectorEnvCheckError, check_vector_env
 
-__all__ = ["check_vector_env", "VectorEnvCheckError"]
-
-from .check_policy import PolicyCheckError, check_policy  # noqa: E402
-
-__all__ += ["check_policy", "PolicyCheckError"]
+__all__ = ["check_vector_env", "VectorEnvCheckError", "check_policy", "PolicyCheckError"]
