@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from .._validation import check_int
-from ..errors import ConfigError
+from ..errors import ConfigError, InvalidActionError
 from ..streams import GOLDEN, mix64_np
 from ._base import Core, SimrecEnv, SimrecVectorEnv, check_int_actions, obs_box, stack_obs
 
@@ -98,7 +98,7 @@ class BanditCore(Core):
         R = self.expected_reward_matrix()
         p = np.asarray(action_probs, dtype=np.float64)
         if p.shape != R.shape:
-            raise ValueError(f"`action_probs` must have shape {R.shape} (users, items); got {p.shape}")
+            raise InvalidActionError(f"`action_probs` must have shape {R.shape} (users, items); got {p.shape}")
         return float((p * R).sum(axis=1).mean())
 
 

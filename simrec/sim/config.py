@@ -57,7 +57,7 @@ class CatalogConfig(_Frozen):
     @model_validator(mode="after")
     def _growth_needs_capacity(self) -> CatalogConfig:
         if self.new_items_per_step > 0 and self.max_new_items == 0:
-            raise ValueError("new_items_per_step > 0 needs max_new_items > 0 (the reserved capacity)")
+            raise ConfigError("new_items_per_step > 0 needs max_new_items > 0 (the reserved capacity)")
         return self
 
 
@@ -182,7 +182,7 @@ class WorldConfig(_Frozen):
     @model_validator(mode="after")
     def _slate_fits(self) -> WorldConfig:
         if self.slate_size > self.catalog.n_items:
-            raise ValueError(
+            raise ConfigError(
                 f"slate_size ({self.slate_size}) cannot exceed catalog.n_items ({self.catalog.n_items})"
             )
         return self
