@@ -184,7 +184,7 @@ def test_probabilities_a_policy_cannot_provide(slate_vec):
         _pol("bernoulli-ts").action_probs(np.zeros((1, 16)), exact=True)
     with pytest.raises(NotSupportedError, match="exact base probabilities"):
         P.EpsilonMixture(_pol("logistic-ts"), 0.1)
-    big = P.PlackettLuce(np.zeros(1000), 1000, 5, obs_dim=4)
+    big = P.PlackettLuce(1000, 5, np.zeros(1000), obs_dim=4)
     with pytest.raises(NotSupportedError, match="prefixes"):
         big.action_probs(np.zeros((1, 4)), exact=True)
     assert big.marginal_type == "monte-carlo"
@@ -198,8 +198,8 @@ def test_probabilities_a_policy_cannot_provide(slate_vec):
     (lambda: P.LinUCB(5, 4, alpha=-1), "alpha"),
     (lambda: P.LinUCB(5, 4, model="hybrid"), "model"),
     (lambda: P.LinearTS(5, 4, model="shared"), "item_features"),
-    (lambda: P.Softmax(np.zeros(5), 5, temperature=0), "temperature"),
-    (lambda: P.TopK(np.zeros(3), 3, 4), "slate_size"),
+    (lambda: P.Softmax(5, np.zeros(5), temperature=0), "temperature"),
+    (lambda: P.TopK(3, 4, np.zeros(3)), "slate_size"),
     (lambda: P.Popularity(3, mode="sometimes"), "mode"),
     (lambda: P.make_policy("no-such-policy", gym.make("simrec/Bandit-v0", world=SMALL)), "unknown policy"),
     (lambda: P.make_policy("linucb", gym.make("simrec/Bandit-v0", world=SMALL), bogus=1), "bad parameters"),
@@ -210,7 +210,7 @@ def test_bad_hyper_parameters(build, match):
 
 
 def test_score_function_of_the_wrong_shape():
-    pol = P.Softmax(lambda X: np.zeros((X.shape[0], 4)), 5)
+    pol = P.Softmax(5, lambda X: np.zeros((X.shape[0], 4)))
     with pytest.raises(InvalidPolicyInputError, match=r"shape \(2, 5\)"):
         pol.act(np.zeros((2, 3)))
 
@@ -233,3 +233,18 @@ def test_spaces_pair_and_foreign_env():
     assert log.n_actions == 2 and log.expected_reward is None
     with pytest.raises(InvalidPolicyInputError, match="spaces"):
         P.make_policy("oracle", spaces)
+
+
+def test_policy_constructors_take_n_actions_first_then_obs_dim():
+    import inspect
+
+    wrappers = {"EpsilonMixture"}  # wraps a policy and takes its n_actions
+    for name in P.__all__:
+        cls = getattr(P, name)
+        if not (isinstance(cls, type) and issubclass(cls, P.BasePolicy)) or name in wrappers:
+            continue
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert positional[0] == "n_actions", (name, positional)
+        if "obs_dim" in positional:
+            assert positional[1] == "obs_dim", (name, positional)

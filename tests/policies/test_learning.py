@@ -53,7 +53,7 @@ def test_reinforce_from_uniform_logs_beats_the_logger():
     print(f"REINFORCE from uniform logs: true value {v_pi:.3f} vs logger {v_logger:.3f} (oracle {v_oracle:.3f})")
     assert v_pi > v_logger + 0.1
     # logs of a skewed logger (prefers irrelevant items): the off-policy weights still find a good policy
-    skew = P.Softmax(lambda X: -3.0 * (X @ env.world.item_features.T), A, rng=1)
+    skew = P.Softmax(A, lambda X: -3.0 * (X @ env.world.item_features.T), rng=1)
     v_skew = core.policy_value(skew.action_probs(U))
     log2 = P.collect(env, skew, 10_000, seed=1)
     corrected = P.REINFORCE(A, 16, item_features=env.world.item_features, rng=0).fit(log2, epochs=5)
@@ -104,11 +104,11 @@ def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit(world_seed
         return 1.0 - res.episode_terminated.mean(), res.episode_returns.mean(), res.reward.mean()
 
     out = {
-        "click-greedy bandit": train_eval(P.TopK(P.UCB1(A, obs_dim=od, rng=0), A, K)),
-        "SlateQ churn penalty": train_eval(P.SlateQ(A, K, od, F, gamma=0.97, reward_fn=retention_bonus(20.0), rng=0)),
+        "click-greedy bandit": train_eval(P.TopK(A, K, P.UCB1(A, obs_dim=od, rng=0))),
+        "SlateQ churn penalty": train_eval(P.SlateQ(A, od, K, F, gamma=0.97, reward_fn=retention_bonus(20.0), rng=0)),
         "SlateQ satisfaction proxy": train_eval(
-            P.SlateQ(A, K, od, F, gamma=0.9, reward_fn=satisfaction_proxy(4.0), rng=0)),
-        "SlateQ raw clicks": train_eval(P.SlateQ(A, K, od, F, gamma=0.97, rng=0)),
+            P.SlateQ(A, od, K, F, gamma=0.9, reward_fn=satisfaction_proxy(4.0), rng=0)),
+        "SlateQ raw clicks": train_eval(P.SlateQ(A, od, K, F, gamma=0.97, rng=0)),
     }
     for k, (kept, G, cps) in out.items():
         print(f"world {world_seed} {k}: retained {kept:.3f}, clicks per user over the horizon {G:.2f}, "
