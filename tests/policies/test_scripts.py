@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,9 +44,25 @@ def test_sb3_example_wrapper_makes_any_multidiscrete_slate_valid():
 
 def test_sb3_example_trains_ppo_when_available():
     """With the optional ``sb3`` extra installed, PPO trains on Retention-v0 and is evaluated."""
-    import pytest
-
     pytest.importorskip("stable_baselines3", reason="optional extra: pip install -e '.[sb3]'")
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "sb3_retention.py"), "--timesteps", "2048",
                           "--episodes", "3"], capture_output=True, text=True, timeout=600, check=True)
     assert "PPO (stable-baselines3)" in out.stdout and "retained" in out.stdout
+
+
+def test_bench_policies_same_arm_check_allows_ties_only():
+    spec = importlib.util.spec_from_file_location("bench_policies", ROOT / "benchmarks" / "bench_policies.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = np.random.default_rng(0)
+    A, d = 6, 3
+    X = rng.standard_normal((50, d))
+    Ainv = np.tile(np.eye(d), (A, 1, 1))
+    theta = rng.standard_normal((A, d))
+    theta[5] = theta[4]  # arms 4 and 5 always tie
+    best = np.vstack([q for _, q in bench.ucb_blocks(X, Ainv, theta, 0.5)]).argmax(axis=1)
+    tie_swapped = np.where(best == 4, 5, best)
+    assert bench.check_same_arms(best, tie_swapped, X, Ainv, theta, 0.5) == np.mean(best != 4)
+    wrong = (best + 1) % 4  # arms 0-3 do not tie
+    with pytest.raises(AssertionError, match="do not tie"):
+        bench.check_same_arms(best, wrong, X, Ainv, theta, 0.5)
