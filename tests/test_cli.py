@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from simrec.cli import cli
 from simrec.data import BanditLog
+from tests._env import checkout_env
 from tests.sweeps._fixtures import TINY_TOML
 
 
@@ -38,7 +39,8 @@ def test_help_teaches(runner):
 
 
 def test_python_dash_m_and_console_script_entry_point():
-    out = subprocess.run([sys.executable, "-m", "simrec", "--help"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "simrec", "--help"], capture_output=True, text=True, timeout=120,
+                         env=checkout_env())
     assert out.returncode == 0 and "simrec run" in out.stdout
 
 

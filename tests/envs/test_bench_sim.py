@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from simrec.sim import World, presets
+from tests._env import checkout_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,7 +101,8 @@ def test_numpy_env_validates_and_autoresets():
 def test_bench_sim_prints_all_three_rates_and_the_ratios():
     args = ["--users", "500", "--items", "640", "--steps", "10"]
     script = str(ROOT / "benchmarks" / "bench_sim.py")
-    out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, timeout=300, check=True,
+                         env=checkout_env())
     text = out.stdout
     one_thread = text.split("numba threads 1:")[1]  # the ratios at one numba thread come last
     for part in (text, one_thread):

@@ -10,12 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests._env import checkout_env
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_policies_prints_ratio_against_numpy():
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_policies.py"), "--users", "600",
-                          "--items", "40", "--repeat", "1"], capture_output=True, text=True, timeout=300, check=True)
+                          "--items", "40", "--repeat", "1"], capture_output=True, text=True, timeout=300, check=True,
+                         env=checkout_env())
     text = out.stdout
     assert "numpy baseline" in text and "decisions/s" in text and "speed-up over numpy" in text
     assert "same arm chosen for 100.0% of users" in text
@@ -46,7 +49,8 @@ def test_sb3_example_trains_ppo_when_available():
     """With the optional ``sb3`` extra installed, PPO trains on Retention-v0 and is evaluated."""
     pytest.importorskip("stable_baselines3", reason="optional extra: pip install -e '.[sb3]'")
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "sb3_retention.py"), "--timesteps", "2048",
-                          "--episodes", "3"], capture_output=True, text=True, timeout=600, check=True)
+                          "--episodes", "3"], capture_output=True, text=True, timeout=600, check=True,
+                         env=checkout_env())
     assert "PPO (stable-baselines3)" in out.stdout and "retained" in out.stdout
 
 

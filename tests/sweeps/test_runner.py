@@ -18,6 +18,7 @@ import simrec
 from simrec.sweeps import RunStore, comparable, expand, parse_sweep, read_results, run_sweep
 from simrec.sweeps import run as run_mod
 from simrec.sweeps.run import _make_env
+from tests._env import checkout_env
 
 from ._fixtures import TINY_TOML, tiny
 
@@ -152,7 +153,7 @@ def test_killing_a_sweep_midway_loses_nothing_and_recomputes_nothing(tmp_path):
     sweep = tmp_path / "kill.toml"
     sweep.write_text(TINY_TOML.replace("seeds = 2", "seeds = 8"))
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = checkout_env(PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "simrec", "run", str(sweep), "-o", str(out), "--no-report",
                              "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)

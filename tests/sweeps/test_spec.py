@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from simrec.errors import ConfigError
 from simrec.sweeps import SweepSpecError, apply_overrides, expand, load_sweep, parse_sweep
+from tests._env import checkout_env
 
 from ._fixtures import TINY_TOML, TINY_YAML, tiny
 
@@ -162,8 +160,7 @@ def test_run_ids_do_not_depend_on_the_process(tmp_path):
 
     code = ("from simrec.sweeps import parse_sweep, expand; from tests.sweeps._fixtures import tiny; "
             "print(','.join(t.run_id for t in expand(parse_sweep(tiny()))))")
-    root = str(Path(__file__).resolve().parents[2])  # the repo root: `tests` and `simrec` import from any cwd
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    # from another directory: `tests` and `simrec` must import from any cwd
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
-                         env={**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": path})
+                         env=checkout_env(PYTHONHASHSEED="123"))
     assert out.stdout.strip().split(",") == [t.run_id for t in expand(parse_sweep(tiny()))]
