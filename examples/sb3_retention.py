@@ -60,9 +60,9 @@ def evaluate_baselines(steps: int = 400, num_envs: int = 32) -> dict[str, tuple[
         A, K = env.world.n_items, env.world.config.slate_size
         od = env.single_observation_space.shape[0]
         if name.startswith("click"):
-            pol = TopK(UCB1(A, obs_dim=od, rng=0), A, K)
+            pol = TopK(A, K, UCB1(A, obs_dim=od, rng=0))
         else:  # equal Plackett-Luce weights: uniformly random slates without repeats
-            pol = PlackettLuce(np.zeros(A), A, K, obs_dim=od, rng=0)
+            pol = PlackettLuce(A, K, np.zeros(A), obs_dim=od, rng=0)
         res = run_online(env, pol, steps, seed=1)
         out[name] = (float(res.episode_returns.mean()), float(1 - res.episode_terminated.mean()))
     return out

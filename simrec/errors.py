@@ -16,6 +16,7 @@ __all__ = [
     "InvalidPolicyInputError",
     "NotSupportedError",
     "SweepError",
+    "ResetNeededError",
     "SimrecWarning",
     "SupportDeficiencyWarning",
     "SmallSampleWarning",
@@ -49,6 +50,10 @@ class InvalidPolicyInputError(SimrecError, ValueError):
 
 class NotSupportedError(SimrecError, NotImplementedError):
     """The object cannot provide what was asked (e.g. exact probabilities of a sampler)."""
+
+
+class ResetNeededError(SimrecError, RuntimeError):
+    """An environment or world was stepped before it was reset (or after its episode ended)."""
 
 
 class SweepError(SimrecError, RuntimeError):

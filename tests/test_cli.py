@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from simrec.cli import cli
 from simrec.data import BanditLog
+from tests._env import checkout_env
 from tests.sweeps._fixtures import TINY_TOML
 
 
@@ -38,7 +39,8 @@ def test_help_teaches(runner):
 
 
 def test_python_dash_m_and_console_script_entry_point():
-    out = subprocess.run([sys.executable, "-m", "simrec", "--help"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "simrec", "--help"], capture_output=True, text=True, timeout=120,
+                         env=checkout_env())
     assert out.returncode == 0 and "simrec run" in out.stdout
 
 
@@ -123,7 +125,11 @@ def test_ope_of_a_users_log(runner, log_file, tmp_path):
     ips = next(r for r in rows if r["estimator"] == "IPS")
     log = BanditLog.read_parquet(log_file)
     assert ips["value"] == pytest.approx(log.reward.mean())  # target == logger: IPS is the mean reward
-    assert ips["ci_low"] < ips["value"] < ips["ci_high"]
+    # the default interval: normal, 95%, around the value, of half-width 1.96 standard errors of the mean
+    se = log.reward.std(ddof=1) / np.sqrt(log.n)
+    assert ips["stderr"] == pytest.approx(se, rel=1e-9)
+    h = 1.959964 * se
+    assert (ips["ci_low"], ips["ci_high"]) == pytest.approx((ips["value"] - h, ips["value"] + h), rel=1e-6)
     # a target given as a file of probabilities, a parametrised estimator, CSV out
     probs = np.zeros((log.n, log.n_actions))
     probs[:, 2] = 1.0

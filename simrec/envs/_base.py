@@ -15,9 +15,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from ..errors import InvalidActionError
+from ..errors import ConfigError, InvalidActionError, ResetNeededError
 from ..sim import World
-from ..sim import mix_seeds as mix64_np
+from ..streams import mix64_np
 from .truth import Truth
 
 __all__ = [
@@ -199,7 +199,7 @@ class SimrecEnv(_TruthMixin, gym.Env):
 
     def step(self, action: Any):
         if self._needs_reset:
-            raise RuntimeError("call reset() before step() (and after an episode ends)")
+            raise ResetNeededError("call reset() before step() (and after an episode ends)")
         batch = self._core.check_actions(np.asarray(action)[None, ...])
         reward, term, trunc, info = self._core.step(batch, np.ones(1, dtype=bool))
         self._needs_reset = bool(term[0] or trunc[0])
@@ -217,7 +217,7 @@ class SimrecVectorEnv(_TruthMixin, gym.vector.VectorEnv):
         self, num_envs: int = 1, world: str | dict | Any = "default", world_seed: int = 0, **kwargs: Any
     ) -> None:
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"`num_envs` must be a positive integer; got {num_envs!r}")
+            raise ConfigError(f"`num_envs` must be a positive integer; got {num_envs!r}")
         self.num_envs = int(num_envs)
         w = World(world, world_seed)
         self._core = self.core_class(w, self.num_envs, **kwargs)
@@ -245,7 +245,7 @@ class SimrecVectorEnv(_TruthMixin, gym.vector.VectorEnv):
 
     def step(self, actions: Any):
         if not self._started:
-            raise RuntimeError("call reset() before step()")
+            raise ResetNeededError("call reset() before step()")
         acts = np.asarray(actions)
         if self._autoreset.any() and acts.shape[:1] == (self.num_envs,) and not self._core.skips_inactive_actions:
             acts = acts.copy()

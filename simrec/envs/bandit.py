@@ -17,7 +17,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..errors import ConfigError
-from ..sim import mix_seeds as mix64_np
+from ..streams import GOLDEN, mix64_np
 from ._base import Core, SimrecEnv, SimrecVectorEnv, check_int_actions, obs_box, stack_obs
 
 __all__ = ["BanditCore", "BanditEnv", "BanditVectorEnv"]
@@ -41,7 +41,7 @@ class BanditCore(Core):
     def _draw_users(self, rows: np.ndarray) -> None:
         """Round ``t`` of row b: user and stream are pure functions of (episode key, t)."""
         with np.errstate(over="ignore"):
-            z = mix64_np(self.ep_key[rows] + self.t[rows].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+            z = mix64_np(self.ep_key[rows] + self.t[rows].astype(np.uint64) * GOLDEN)
         users = (z % np.uint64(self.world.n_users)).astype(np.int64)
         seeds = (mix64_np(z) >> np.uint64(2)).astype(np.int64)
         self.world.reset_rows(rows, users, seeds)

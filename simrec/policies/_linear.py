@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ..errors import InvalidPolicyInputError
+from ..errors import InvalidPolicyInputError, NotSupportedError
 from . import _kernels as K
 
 __all__ = ["DisjointModel", "SharedModel", "make_model"]
@@ -158,7 +158,7 @@ class SharedModel:
         return mean, np.sqrt(np.maximum(q, 0.0))
 
     def ucb_choose(self, Z, alpha, u):  # pragma: no cover - LinUCB uses the generic path for this model
-        raise NotImplementedError
+        raise NotSupportedError("the shared model has no blocked UCB decision; LinUCB scores it with `score`")
 
     def _row_cov(self, Z: np.ndarray) -> np.ndarray:
         """``B_n = (x~ kron I)' Ainv (x~ kron I)``: covariance of ``x~' W`` for each row, (n, dp, dp)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..sim import stream_uniform
+from ..streams import uniform as stream_uniform
 
 
 @njit(cache=True, inline="always")

@@ -230,20 +230,9 @@ class BasePolicy:
     def _out(a: np.ndarray, prop: np.ndarray, single: bool) -> tuple[Any, Any]:
         prop = np.asarray(prop, dtype=np.float64)
         if single:
-            return (a[0] if a.ndim == 1 else a[0]), float(prop[0])
+            return a[0], float(prop[0])
         return a, prop
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_actions={self.n_actions})"
 
-
-def check_probs(p: np.ndarray, name: str = "action_probs", atol: float = 1e-8) -> np.ndarray:
-    """Raise unless every row of ``p`` is a probability vector."""
-    bad = ~np.isfinite(p) | (p < -atol)
-    if bad.any():
-        raise InvalidPolicyInputError(f"`{name}` must be finite and non-negative; {first_bad(bad, p)}")
-    s = p.sum(axis=1)
-    off = np.abs(s - 1.0) > 1e-6 * max(1.0, p.shape[1] ** 0.5)
-    if off.any():
-        raise InvalidPolicyInputError(f"`{name}` rows must sum to 1; {first_bad(off, s)}")
-    return p

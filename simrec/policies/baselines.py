@@ -136,10 +136,10 @@ class Softmax(BasePolicy):
 
     Parameters
     ----------
+    n_actions : int
     scores : callable, array
         ``f(obs (n, d)) -> (n, n_actions)``, a fixed vector of ``n_actions`` scores, or a
         ``(obs_dim, n_actions)`` matrix ``W`` (scores ``obs @ W``). ``-inf`` masks an action.
-    n_actions : int
     temperature : float
         :math:`\\tau > 0`; small values approach the argmax, large ones uniform.
 
@@ -150,7 +150,7 @@ class Softmax(BasePolicy):
 
     name = "softmax"
 
-    def __init__(self, scores: Any, n_actions: int, *, temperature: float = 1.0, obs_dim: int | None = None,
+    def __init__(self, n_actions: int, scores: Any, *, temperature: float = 1.0, obs_dim: int | None = None,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__(n_actions, obs_dim=obs_dim, rng=rng)
         self.scores = scores
@@ -210,17 +210,17 @@ class Oracle(BasePolicy):
 
     Parameters
     ----------
+    n_actions : int
     expected_reward : callable
         ``f(obs (n, d)) -> (n, n_actions)`` exact expected rewards; :meth:`from_env` builds it from
         a simrec environment (``Bandit-v0``: the user is identified by their features; slate
         environments: the current state of the env's user batch).
-    n_actions : int
     """
 
     name = "oracle"
     propensity_type = "deterministic"
 
-    def __init__(self, expected_reward: Callable[[np.ndarray], np.ndarray], n_actions: int, *,
+    def __init__(self, n_actions: int, expected_reward: Callable[[np.ndarray], np.ndarray], *,
                  obs_dim: int | None = None, rng: int | np.random.Generator | None = None) -> None:
         super().__init__(n_actions, obs_dim=obs_dim, rng=rng)
         if not callable(expected_reward):
@@ -256,7 +256,7 @@ class Oracle(BasePolicy):
             out[:, off:off + m] = R[:, :m]
             return out
 
-        return cls(fn, n_actions, obs_dim=obs_dim, **kwargs)
+        return cls(n_actions, fn, obs_dim=obs_dim, **kwargs)
 
     def score(self, obs: Any) -> np.ndarray:
         """Exact expected rewards (n, n_actions)."""

@@ -186,7 +186,7 @@ class SlateQ(BasePolicy):
 
     Parameters
     ----------
-    n_actions, slate_size, obs_dim : int
+    n_actions, obs_dim, slate_size : int
     item_features : array_like (n_actions, d)
         Observable item embeddings; the first ``d`` observation entries are the user features.
     gamma, lr, epsilon : float
@@ -198,7 +198,7 @@ class SlateQ(BasePolicy):
     is_slate = True
     propensity_type = "exact"
 
-    def __init__(self, n_actions: int, slate_size: int, obs_dim: int, item_features: Any, *, gamma: float = 0.9,
+    def __init__(self, n_actions: int, obs_dim: int, slate_size: int, item_features: Any, *, gamma: float = 0.9,
                  lr: float = 0.05, choice_lr: float = 0.05, epsilon: float = 0.1, reward_fn: RewardFn | None = None,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__(n_actions, obs_dim=obs_dim, rng=rng)

@@ -126,9 +126,9 @@ def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator
         if slate == "auto":
             slate = "plackett-luce" if getattr(pol, "propensity_type", "") == "exact" else "topk"
         if slate == "topk":
-            pol = TopK(pol, ctx.n_actions, ctx.slate_size, obs_dim=ctx.obs_dim, rng=rng)
+            pol = TopK(ctx.n_actions, ctx.slate_size, pol, obs_dim=ctx.obs_dim, rng=rng)
         elif slate == "plackett-luce":
-            pol = PlackettLuce(pol, ctx.n_actions, ctx.slate_size, temperature=temperature or 1.0,
+            pol = PlackettLuce(ctx.n_actions, ctx.slate_size, pol, temperature=temperature or 1.0,
                                obs_dim=ctx.obs_dim, rng=rng)
         else:
             raise InvalidPolicyInputError(f"`slate` must be 'topk' or 'plackett-luce'; got {slate!r}")
@@ -155,7 +155,7 @@ def _popularity(ctx: _Ctx, **p: Any) -> BasePolicy:
 
 @register_policy("softmax")
 def _softmax(ctx: _Ctx, scores: Any = None, **p: Any) -> BasePolicy:
-    return Softmax(ctx.scores(scores, p.get("rng")), ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+    return Softmax(ctx.n_actions, ctx.scores(scores, p.get("rng")), obs_dim=ctx.obs_dim, **p)
 
 
 @register_policy("epsilon-greedy")
@@ -207,7 +207,7 @@ def _topk(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any
     k = slate_size or ctx.slate_size
     if k is None:
         raise InvalidPolicyInputError("'topk' needs a slate env or slate_size=")
-    return TopK(ctx.scores(scores, p.get("rng")), ctx.n_actions, k, obs_dim=ctx.obs_dim, **p)
+    return TopK(ctx.n_actions, k, ctx.scores(scores, p.get("rng")), obs_dim=ctx.obs_dim, **p)
 
 
 @register_policy("plackett-luce")
@@ -215,7 +215,7 @@ def _pl(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any) 
     k = slate_size or ctx.slate_size
     if k is None:
         raise InvalidPolicyInputError("'plackett-luce' needs a slate env or slate_size=")
-    return PlackettLuce(ctx.scores(scores, p.get("rng")), ctx.n_actions, k, obs_dim=ctx.obs_dim, **p)
+    return PlackettLuce(ctx.n_actions, k, ctx.scores(scores, p.get("rng")), obs_dim=ctx.obs_dim, **p)
 
 
 @register_policy("reinforce")
@@ -241,4 +241,4 @@ def _linear_q(ctx: _Ctx, **p: Any) -> BasePolicy:
 def _slateq(ctx: _Ctx, **p: Any) -> BasePolicy:
     if ctx.slate_size is None or ctx.item_features is None:
         raise InvalidPolicyInputError("'slateq' needs a simrec slate env (Slate-v0, Retention-v0)")
-    return SlateQ(ctx.n_actions, ctx.slate_size, ctx.obs_dim, ctx.item_features, **p)
+    return SlateQ(ctx.n_actions, ctx.obs_dim, ctx.slate_size, ctx.item_features, **p)

@@ -140,11 +140,24 @@ class REINFORCE(BasePolicy):
         self._adam = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in self.params_.items()}
 
     # ------------------------------------------------------------------ learning
+    def importance_weights(self, obs: Any, actions: Any, pscore: Any) -> np.ndarray:
+        """Off-policy weights ``min(pi(a_i|x_i) / beta_i, c)`` of logged rows (``c`` =
+        ``max_weight``; all ones with ``off_policy=False``), ``pi`` at the current parameters."""
+        X, _ = self._check_obs(obs)
+        a = self._check_actions(actions, X.shape[0])
+        beta = np.asarray(pscore, dtype=np.float64).reshape(-1)
+        if beta.shape != a.shape or not ((beta > 0) & (beta <= 1)).all():
+            raise _E(f"`pscore` must hold {a.shape[0]} probabilities in (0, 1]; got shape {beta.shape}")
+        return self._weights(softmax(self.logits(X), 1.0)[np.arange(X.shape[0]), a], beta)
+
+    def _weights(self, pi_a: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        return np.minimum(pi_a / beta, self.max_weight) if self.off_policy else np.ones(pi_a.shape[0])
+
     def _gradient(self, X: np.ndarray, a: np.ndarray, R: np.ndarray, beta: np.ndarray) -> dict[str, np.ndarray]:
         P = softmax(self.logits(X), 1.0)
         n = X.shape[0]
         pi_a = P[np.arange(n), a]
-        w = np.minimum(pi_a / beta, self.max_weight) if self.off_policy else np.ones(n)
+        w = self._weights(pi_a, beta)
         lam = self.top_k * (1.0 - pi_a) ** (self.top_k - 1) if self.top_k > 1 else 1.0
         coef = w * lam * (R - self.baseline_) / n
         G = -P * coef[:, None]

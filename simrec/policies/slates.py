@@ -91,7 +91,7 @@ def _score_source(scores: Any, n_actions: int):
 class _SlatePolicy(BasePolicy):
     is_slate = True
 
-    def __init__(self, scores: Any, n_actions: int, slate_size: int, *, obs_dim: int | None,
+    def __init__(self, n_actions: int, slate_size: int, scores: Any, *, obs_dim: int | None,
                  rng: int | np.random.Generator | None) -> None:
         if obs_dim is None and isinstance(scores, BasePolicy):
             obs_dim = scores.obs_dim
@@ -162,9 +162,9 @@ class PlackettLuce(_SlatePolicy):
 
     Parameters
     ----------
+    n_actions, slate_size : int
     scores : callable, array or policy
         See the module docstring.
-    n_actions, slate_size : int
     temperature : float
     mc_samples : int
         Prefix draws per row for Monte Carlo marginals (slots 2 and later of large catalogs).
@@ -179,10 +179,10 @@ class PlackettLuce(_SlatePolicy):
     name = "plackett-luce"
     propensity_type = "exact"
 
-    def __init__(self, scores: Any, n_actions: int, slate_size: int, *, temperature: float = 1.0,
+    def __init__(self, n_actions: int, slate_size: int, scores: Any, *, temperature: float = 1.0,
                  mc_samples: int = 128, max_prefixes: int = 200_000, obs_dim: int | None = None,
                  rng: int | np.random.Generator | None = None) -> None:
-        super().__init__(scores, n_actions, slate_size, obs_dim=obs_dim, rng=rng)
+        super().__init__(n_actions, slate_size, scores, obs_dim=obs_dim, rng=rng)
         self.temperature = check_positive(temperature, name="temperature", error=_E)
         self.mc_samples = check_int(mc_samples, name="mc_samples", minimum=1, error=_E)
         self.max_prefixes = check_int(max_prefixes, name="max_prefixes", minimum=1, error=_E)
@@ -283,9 +283,9 @@ class TopK(_SlatePolicy):
     name = "topk"
     propensity_type = "deterministic"
 
-    def __init__(self, scores: Any, n_actions: int, slate_size: int, *, obs_dim: int | None = None,
+    def __init__(self, n_actions: int, slate_size: int, scores: Any, *, obs_dim: int | None = None,
                  rng: int | np.random.Generator | None = None) -> None:
-        super().__init__(scores, n_actions, slate_size, obs_dim=obs_dim, rng=rng)
+        super().__init__(n_actions, slate_size, scores, obs_dim=obs_dim, rng=rng)
 
     def _slates(self, X: np.ndarray) -> np.ndarray:
         s = self.score(X)

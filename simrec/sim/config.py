@@ -7,6 +7,7 @@ unknown keys are rejected, and sizes and rates are range-checked on creation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -27,6 +28,9 @@ __all__ = [
     "NotificationConfig",
     "WorldConfig",
     "make_config",
+    "merge_overrides",
+    "validation_problems",
+    "format_validation_error",
 ]
 
 
@@ -53,7 +57,7 @@ class CatalogConfig(_Frozen):
     @model_validator(mode="after")
     def _growth_needs_capacity(self) -> CatalogConfig:
         if self.new_items_per_step > 0 and self.max_new_items == 0:
-            raise ValueError("new_items_per_step > 0 needs max_new_items > 0 (the reserved capacity)")
+            raise ConfigError("new_items_per_step > 0 needs max_new_items > 0 (the reserved capacity)")
         return self
 
 
@@ -178,38 +182,45 @@ class WorldConfig(_Frozen):
     @model_validator(mode="after")
     def _slate_fits(self) -> WorldConfig:
         if self.slate_size > self.catalog.n_items:
-            raise ValueError(
+            raise ConfigError(
                 f"slate_size ({self.slate_size}) cannot exceed catalog.n_items ({self.catalog.n_items})"
             )
         return self
-
-    @property
-    def n_items_capacity(self) -> int:
-        """Items at step 0 plus the capacity reserved for later releases."""
-        return self.catalog.n_items + self.catalog.max_new_items
 
     def replace(self, **overrides: Any) -> WorldConfig:
         """Return a copy with nested ``overrides`` applied (``{"catalog": {"n_items": 10}}`` or
         dotted keys ``{"catalog.n_items": 10}``), validated again."""
         data = self.model_dump()
-        for key, value in overrides.items():
-            _set_nested(data, key, value)
+        problems = merge_overrides(data, overrides)
+        if problems:
+            raise ConfigError("invalid overrides: " + "; ".join(f"{where}: {msg}" for where, msg in problems))
         return make_config(data)
 
 
-def _set_nested(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = data
-    for p in parts[:-1]:
-        if p not in node or not isinstance(node[p], dict):
-            raise ConfigError(f"unknown config section {p!r} in override {key!r}")
-        node = node[p]
-    last = parts[-1]
-    if isinstance(value, dict) and isinstance(node.get(last), dict):
-        for k, v in value.items():
-            _set_nested(node[last], k, v)
-    else:
-        node[last] = value
+def merge_overrides(data: dict[str, Any], overrides: Mapping[str, Any], path: str = "") -> list[tuple[str, str]]:
+    """Merge ``overrides`` (nested dicts or dotted keys, ``{"catalog.n_items": 10}``) into the nested
+    dict ``data``, in place: the one implementation of dotted-key override merging.
+
+    A key whose section is not a table of ``data`` is not applied: it comes back as a problem
+    ``(path, "unknown config section")`` (``path`` prefixed by ``path``); unknown *fields* are left
+    for validation to report. Returns the problems (empty when every key was applied)."""
+    problems: list[tuple[str, str]] = []
+    for key, value in overrides.items():
+        parts = str(key).split(".")
+        node, where = data, path
+        for p in parts[:-1]:
+            where = f"{where}.{p}" if where else p
+            if not isinstance(node.get(p), dict):
+                problems.append((where, "unknown config section"))
+                break
+            node = node[p]
+        else:
+            last = parts[-1]
+            if isinstance(value, dict) and isinstance(node.get(last), dict):
+                problems += merge_overrides(node[last], value, f"{where}.{last}" if where else last)
+            else:
+                node[last] = value
+    return problems
 
 
 def make_config(data: dict[str, Any] | WorldConfig) -> WorldConfig:
@@ -222,15 +233,26 @@ def make_config(data: dict[str, Any] | WorldConfig) -> WorldConfig:
         raise ConfigError(format_validation_error(exc, "world config")) from None
 
 
-def format_validation_error(exc: ValidationError, what: str) -> str:
-    """One line per problem: ``path: message (got value)``."""
-    lines = [f"invalid {what}: {exc.error_count()} problem(s)"]
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """``(path, message)`` per problem of a pydantic error: the one place simrec words them.
+
+    Unknown keys read "unknown key", missing ones "required key is missing"; other messages end
+    with the offending value (scalars only); a wrapper validator's name is dropped from the path."""
+    out = []
     for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "<root>"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        if err["type"] == "missing":
+            msg = "required key is missing"
         got = err.get("input")
-        got_s = "" if isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"  {path}: {msg}{got_s}")
+        if err["type"] not in ("extra_forbidden", "missing") and not isinstance(got, (dict, list)):
+            msg += f" (got {got!r})"
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        out.append((".".join(str(p) for p in loc) or "<root>", msg))
+    return out
+
+
+def format_validation_error(exc: ValidationError, what: str) -> str:
+    """One line per problem: ``path: message (got value)`` (see :func:`validation_problems`)."""
+    lines = [f"invalid {what}: {exc.error_count()} problem(s)"]
+    lines += [f"  {path}: {msg}" for path, msg in validation_problems(exc)]
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_array, check_int
-from ..errors import ConfigError, InvalidActionError
+from ..errors import ConfigError, InvalidActionError, ResetNeededError
 from . import _kernels as K
 from .behavior import pack
 from .catalog import Catalog, make_catalog
@@ -176,7 +176,7 @@ class World:
 
     def _require_state(self) -> UserBatch:
         if self.state is None:
-            raise RuntimeError("call World.reset(users, seeds) before stepping")
+            raise ResetNeededError("call World.reset(users, seeds) before stepping")
         return self.state
 
     def check_slates(self, slates: Any, n_rows: int | None = None) -> np.ndarray:

@@ -27,11 +27,27 @@ def _fail(policy: Any, msg: str) -> None:
     raise PolicyCheckError(f"{type(policy).__name__}: {msg}")
 
 
-def _freq_ok(counts: np.ndarray, p: np.ndarray, n: int, p_err: float = 0.0, z: float = 5.0) -> np.ndarray:
-    """Entries where the empirical frequency is farther than z standard errors from p."""
+def _freq_ok(counts: np.ndarray, p: np.ndarray, n: int, p_var: np.ndarray | float = 0.0,
+             z: float = 5.0) -> np.ndarray:
+    """Entries where the empirical frequency is farther than z standard errors from p (``p_var``:
+    the variance of ``p`` itself, per entry, when it is a Monte Carlo estimate)."""
     f = counts / n
-    se = np.sqrt(np.maximum(p * (1 - p), 1.0 / n) / n + p_err**2)
+    se = np.sqrt(np.maximum(p * (1 - p), 1.0 / n) / n + p_var)
     return np.abs(f - p) > z * se + 1e-9
+
+
+def _mc_variance(p: np.ndarray, m: int) -> np.ndarray:
+    """Variance of a Monte Carlo frequency from ``m`` draws, per entry (floored at 1/m^2 so that an
+    estimate of 0 or 1 still has room for one draw)."""
+    return np.maximum(p * (1 - p), 1.0 / m) / m
+
+
+def _mc_samples(policy: Any) -> int:
+    m = getattr(policy, "mc_samples", None)
+    if not isinstance(m, (int, np.integer)) or m < 1:
+        _fail(policy, f"a Monte Carlo policy must say how many draws its estimates use (`mc_samples`, a positive "
+                      f"int); got {m!r}")
+    return int(m)
 
 
 def check_policy(policy: Any, obs: Any, *, n_samples: int = 2000, seed: int = 0) -> dict[str, Any]:
@@ -44,9 +60,13 @@ def check_policy(policy: Any, obs: Any, *, n_samples: int = 2000, seed: int = 0)
        to one, and for slates no item in more than one slot (marginals over slots sum to at most 1).
     2. ``act`` returns actions in the action space (distinct items for a slate) and propensities in
        (0, 1]; for single-action policies the propensity equals ``action_probs`` of the chosen
-       action (exact and deterministic policies; Monte Carlo ones within sampling error).
+       action (exact and deterministic policies to 1e-9; Monte Carlo ones, which must expose their
+       number of draws ``mc_samples`` = M, within 5 standard errors of the difference of two
+       M-draw estimates of that action's probability, ``sqrt(2 p (1 - p) / M)``, plus ``1/(M+1)``
+       for add-one smoothing).
     3. Sampling: ``n_samples`` draws of ``act`` on the first observation have the frequencies
-       ``action_probs`` predicts (per slot for slates), within 5 standard errors.
+       ``action_probs`` predicts (per slot for slates), within 5 standard errors per action (for
+       Monte Carlo ``action_probs`` the estimate's own variance ``p (1 - p) / M`` is added).
     4. Seeded determinism: the same ``rng`` seed gives the same actions and propensities.
     5. An observation of the wrong size raises :class:`~simrec.errors.InvalidObservationError`
        (when the policy knows its ``obs_dim``).
@@ -115,10 +135,17 @@ def check_policy(policy: Any, obs: Any, *, n_samples: int = 2000, seed: int = 0)
         _fail(policy, f"propensities must be {n} numbers in (0, 1]; got {prop!r:.120}")
     if P is not None and not is_slate:
         p_chosen = P[np.arange(n), a]
-        tol = 1e-9 if ptype != "monte-carlo" else 5 * np.sqrt(0.25 / getattr(policy, "mc_samples", 100)) + 0.02
-        if np.max(np.abs(p_chosen - prop)) > tol:
-            _fail(policy, f"propensities do not match action_probs of the chosen actions "
-                          f"(max difference {np.max(np.abs(p_chosen - prop)):.3g})")
+        if ptype == "monte-carlo":  # two independent estimates from M draws each (act's add-one smoothed)
+            m = _mc_samples(policy)
+            tol = 5 * np.sqrt(2 * _mc_variance(0.5 * (p_chosen + prop), m)) + 1.0 / (m + 1)
+        else:
+            tol = np.full(n, 1e-9)
+        off = np.flatnonzero(np.abs(p_chosen - prop) > tol)
+        if off.size:
+            i = int(off[0])
+            _fail(policy, f"propensities do not match action_probs of the chosen actions in {off.size} of {n} rows; "
+                          f"first row {i}: propensity {prop[i]:.6g}, action_probs {p_chosen[i]:.6g} "
+                          f"(tolerance {tol[i]:.3g})")
     if is_slate and hasattr(policy, "slate_pscore") and ptype != "monte-carlo":
         ps = np.asarray(copy.deepcopy(policy).slate_pscore(X, a))
         if not np.allclose(ps, prop, rtol=1e-9, atol=0):
@@ -131,13 +158,13 @@ def check_policy(policy: Any, obs: Any, *, n_samples: int = 2000, seed: int = 0)
         Xs = np.repeat(X[:1], n_samples, axis=0)
         acts, _ = pol.act(Xs, np.random.default_rng(seed + 1))
         acts = np.asarray(acts)
-        p_err = np.sqrt(0.25 / getattr(policy, "mc_samples", 1e12)) if ptype == "monte-carlo" else 0.0
+        m = _mc_samples(policy) if ptype == "monte-carlo" else None
         slots = range(acts.shape[1]) if is_slate else [None]
         for k in slots:
             col = acts if k is None else acts[:, k]
             p = P[0] if k is None else P[0, :, k]
             counts = np.bincount(col, minlength=A)
-            bad = _freq_ok(counts, p, n_samples, p_err)
+            bad = _freq_ok(counts, p, n_samples, 0.0 if m is None else _mc_variance(p, m))
             max_err = max(max_err, float(np.max(np.abs(counts / n_samples - p))))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])

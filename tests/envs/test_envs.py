@@ -166,3 +166,28 @@ def test_same_seed_same_trajectory_single_env():
         return np.concatenate(traj)
 
     np.testing.assert_array_equal(run(), run())
+
+
+@pytest.mark.parametrize("env_id", ["simrec/Bandit-v0", "simrec/Slate-v0"])
+def test_misuse_raises_simrec_errors_that_are_also_builtins(env_id):
+    from simrec.errors import ConfigError, ResetNeededError
+
+    single = gym.make(env_id).unwrapped
+    with pytest.raises(ResetNeededError, match="reset"):
+        single.step(single.action_space.sample())
+    vec = gym.make_vec(env_id, num_envs=2)
+    with pytest.raises(ResetNeededError, match="reset") as err:
+        vec.step(vec.action_space.sample())
+    assert isinstance(err.value, RuntimeError)
+    with pytest.raises(ConfigError, match="num_envs") as err:
+        gym.make_vec(env_id, num_envs=0)
+    assert isinstance(err.value, ValueError)
+
+
+def test_bandit_policy_value_rejects_a_wrong_shape():
+    from simrec.errors import ConfigError
+
+    env = gym.make_vec("simrec/Bandit-v0", num_envs=2, world={"preset": "default", "catalog": {"n_items": 5},
+                                                               "population": {"n_users": 7}})
+    with pytest.raises(ConfigError, match=r"\(7, 5\)"):
+        env.unwrapped.truth.policy_value(np.full((7, 4), 0.25))

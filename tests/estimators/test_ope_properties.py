@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 import pytest
 from _ope_world import World, softmax
@@ -80,6 +82,7 @@ def test_contributions_average_to_value_and_clipping_shrinks(data):
     for est in (ope.IPS(), ope.IPS(clip=1.0), ope.SubGaussianIPS(lam=0.5)):
         e = est.estimate(log, pi)
         assert e.contributions.mean() == pytest.approx(e.value, abs=1e-9)
-        assert e.ci[0] <= e.value <= e.ci[1]
+        z = NormalDist().inv_cdf(0.975)  # the default interval: normal, 95%, centred on the value
+        assert e.ci == pytest.approx((e.value - z * e.stderr, e.value + z * e.stderr), abs=1e-12)
     w = pi[np.arange(len(log)), log.action] / log.pscore
     assert (ope.IPS(clip=1.0).contributions(log, pi) == np.minimum(w, 1.0) * log.reward).all()

@@ -33,7 +33,8 @@ def _dense(n, k, seed=0):
     return log, ad, q
 
 
-def test_dr_within_twice_the_memory_floor():
+def test_dr_within_twice_the_time_to_read_its_inputs_once():
+    """DR on dense (500,000 x 100) inputs against the same-run time of summing them (one read)."""
     log, ad, q = _dense(500_000, 100)
     assert not np.isin(np.arange(100), log.action[:1000], invert=True).any()
     ope.DR().estimate(log[:1000], ad[:1000], q[:1000])  # compile
@@ -43,9 +44,11 @@ def test_dr_within_twice_the_memory_floor():
 
 
 @pytest.mark.parametrize("est", [ope.IPS(), ope.SNIPS()], ids=lambda e: e.name)
-def test_reduced_form_is_faster_than_one_numpy_pass(est):
-    """The reduced path (1M rows x 1,000 actions, no dense arrays) is compared with the same-run cost
-    of one numpy pass over its inputs; absolute rows/s are printed by benchmarks/bench_ope.py."""
+def test_reduced_form_within_six_numpy_passes(est):
+    """The reduced path (1M rows x 1,000 actions, no dense arrays) against the same-run cost of one
+    numpy pass computing the point estimate: at most 6x, since besides the estimate it validates the
+    log (actions, propensities, rewards: a pass each) and computes the standard error and effective
+    sample size (two more). Absolute rows/s are printed by benchmarks/bench_ope.py."""
     n = 1_000_000
     rng = np.random.default_rng(1)
     log = ope.BanditLog(action=rng.integers(0, 1000, n), reward=rng.random(n),
@@ -57,12 +60,19 @@ def test_reduced_form_is_faster_than_one_numpy_pass(est):
     assert t <= 6.0 * floor, f"{est.name} reduced {t * 1e3:.1f} ms vs numpy pass {floor * 1e3:.1f} ms"
 
 
-def test_bootstrap_10000_resamples_of_1m_rows():
-    """Correctness of the large-n bootstrap path; its time (< 10 s asked) is printed by bench_ope.py."""
+def test_bootstrap_10000_resamples_of_1m_rows_cost_less_than_1000_numpy_resamples():
+    """The large-n bootstrap path: its width matches the normal interval's (n = 1M), and its 10,000
+    resamples take less time than 1,000 plain numpy resample-and-mean passes in the same run (a
+    same-run ratio; the absolute time, < 10 s asked, is printed by bench_ope.py)."""
     c = np.random.default_rng(2).lognormal(0, 1, 1_000_000)
     e = ope.Estimate.from_contributions(c, name="x")
+    t_boot = best(lambda: e.interval("bootstrap", n_boot=10_000, rng=0), repeat=1)
     lo, hi = e.interval("bootstrap", n_boot=10_000, rng=0)
-    assert lo < c.mean() < hi and (hi - lo) == pytest.approx(e.ci[1] - e.ci[0], rel=0.05)
+    assert (hi - lo) == pytest.approx(e.ci[1] - e.ci[0], rel=0.05)
+    assert abs(0.5 * (lo + hi) - c.mean()) < 0.05 * (hi - lo)
+    g = np.random.default_rng(0)
+    t_one = best(lambda: c[g.integers(0, c.size, c.size)].mean(), repeat=3)
+    assert t_boot < 1000 * t_one, f"bootstrap {t_boot:.2f} s vs one numpy resample {t_one * 1e3:.1f} ms"
 
 
 def test_chunked_reduction_memory_is_independent_of_rows_times_actions():

@@ -41,8 +41,14 @@ def test_reward_model_is_cross_fitted(sample):
     # ... while cross-fitted ones never use the row itself: they differ, and both approach mu
     assert np.abs(q5 - q1).max() > 1e-6
     assert np.abs(q5 - WORLD.mu[x]).mean() < 0.05
-    # the row's own reward is excluded: leave-fold-out cell means
-    assert ope.fit_reward_model(log, LinearRegression(), n_folds=5, rng=0) == pytest.approx(q5)
+    # the row's own reward is excluded (leave-fold-out): changing it leaves its prediction alone but
+    # moves other rows' (those of the other folds); without cross-fitting its own prediction moves
+    for i in (0, 7, 31):
+        flipped = log.replace(reward=np.where(np.arange(len(log)) == i, 5.0 - log.reward, log.reward))
+        q5f = ope.fit_reward_model(flipped, LinearRegression(), n_folds=5, rng=0)
+        np.testing.assert_allclose(q5f[i], q5[i], rtol=0, atol=1e-9)
+        assert np.abs(q5f - q5).max() > 1e-3
+        assert np.abs(ope.fit_reward_model(flipped, LinearRegression(), n_folds=1)[i] - q1[i]).max() > 1e-3
 
 
 def test_reward_model_variants(sample):

@@ -23,12 +23,10 @@ BANDIT_NAMES = ["uniform", "popularity", "softmax", "epsilon-greedy", "epsilon-m
 SLATE_NAMES = ["topk", "plackett-luce", "slateq", "linucb", "uniform", "reinforce"]
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_public_names(name):
-    assert hasattr(P, name)
-    from simrec.testing import check_policy as cp
-
-    assert callable(cp)
+def test_public_names_are_exported_and_documented():
+    assert set(PUBLIC) <= set(P.__all__), set(PUBLIC) - set(P.__all__)
+    undocumented = [n for n in P.__all__ if not (getattr(P, n).__doc__ or "").strip()]
+    assert not undocumented, undocumented
 
 
 def test_registry_lists_the_documented_names():
@@ -104,6 +102,15 @@ def test_check_policy_catches_a_lying_policy(bandit_obs):
     with pytest.raises(PolicyCheckError, match="propensities do not match"):
         check_policy(Liar(5, obs_dim=16), bandit_obs)
 
+    class McLiar(P.BernoulliTS):
+        def act(self, obs, rng=None):
+            a, p = super().act(obs, rng)
+            return a, p + 0.08  # off by 0.08 on probabilities near 1/30 (the old tolerance allowed 0.1)
+
+    with pytest.raises(PolicyCheckError, match="propensities do not match"):
+        check_policy(McLiar(30, obs_dim=16, mc_samples=1000), bandit_obs)
+    check_policy(P.BernoulliTS(30, obs_dim=16, mc_samples=1000), bandit_obs)  # the honest one passes
+
     class Biased(P.Uniform):
         def act(self, obs, rng=None):
             a, p = super().act(obs, rng)
@@ -177,7 +184,7 @@ def test_probabilities_a_policy_cannot_provide(slate_vec):
         _pol("bernoulli-ts").action_probs(np.zeros((1, 16)), exact=True)
     with pytest.raises(NotSupportedError, match="exact base probabilities"):
         P.EpsilonMixture(_pol("logistic-ts"), 0.1)
-    big = P.PlackettLuce(np.zeros(1000), 1000, 5, obs_dim=4)
+    big = P.PlackettLuce(1000, 5, np.zeros(1000), obs_dim=4)
     with pytest.raises(NotSupportedError, match="prefixes"):
         big.action_probs(np.zeros((1, 4)), exact=True)
     assert big.marginal_type == "monte-carlo"
@@ -191,8 +198,8 @@ def test_probabilities_a_policy_cannot_provide(slate_vec):
     (lambda: P.LinUCB(5, 4, alpha=-1), "alpha"),
     (lambda: P.LinUCB(5, 4, model="hybrid"), "model"),
     (lambda: P.LinearTS(5, 4, model="shared"), "item_features"),
-    (lambda: P.Softmax(np.zeros(5), 5, temperature=0), "temperature"),
-    (lambda: P.TopK(np.zeros(3), 3, 4), "slate_size"),
+    (lambda: P.Softmax(5, np.zeros(5), temperature=0), "temperature"),
+    (lambda: P.TopK(3, 4, np.zeros(3)), "slate_size"),
     (lambda: P.Popularity(3, mode="sometimes"), "mode"),
     (lambda: P.make_policy("no-such-policy", gym.make("simrec/Bandit-v0", world=SMALL)), "unknown policy"),
     (lambda: P.make_policy("linucb", gym.make("simrec/Bandit-v0", world=SMALL), bogus=1), "bad parameters"),
@@ -203,7 +210,7 @@ def test_bad_hyper_parameters(build, match):
 
 
 def test_score_function_of_the_wrong_shape():
-    pol = P.Softmax(lambda X: np.zeros((X.shape[0], 4)), 5)
+    pol = P.Softmax(5, lambda X: np.zeros((X.shape[0], 4)))
     with pytest.raises(InvalidPolicyInputError, match=r"shape \(2, 5\)"):
         pol.act(np.zeros((2, 3)))
 
@@ -226,3 +233,18 @@ def test_spaces_pair_and_foreign_env():
     assert log.n_actions == 2 and log.expected_reward is None
     with pytest.raises(InvalidPolicyInputError, match="spaces"):
         P.make_policy("oracle", spaces)
+
+
+def test_policy_constructors_take_n_actions_first_then_obs_dim():
+    import inspect
+
+    wrappers = {"EpsilonMixture"}  # wraps a policy and takes its n_actions
+    for name in P.__all__:
+        cls = getattr(P, name)
+        if not (isinstance(cls, type) and issubclass(cls, P.BasePolicy)) or name in wrappers:
+            continue
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert positional[0] == "n_actions", (name, positional)
+        if "obs_dim" in positional:
+            assert positional[1] == "obs_dim", (name, positional)

@@ -124,7 +124,7 @@ def test_ucb1_epsilon_greedy_closed_forms():
 
 def test_epsilon_mixture_and_softmax_closed_form():
     s = np.array([0.0, 1.0, 2.0])
-    sm = Softmax(s, 3, temperature=0.5)
+    sm = Softmax(3, s, temperature=0.5)
     p = np.exp(s / 0.5) / np.exp(s / 0.5).sum()
     np.testing.assert_allclose(sm.action_probs(np.zeros((2, 1))), [p, p])
     mix = EpsilonMixture(sm, 0.3)
@@ -143,13 +143,13 @@ def test_plackett_luce_pscore_sums_to_one_and_marginals_match_enumeration():
         marg[s, np.arange(Kk)] += p
     np.testing.assert_allclose(plackett_luce_marginals(w, Kk)[0], marg, atol=1e-12)
     # the Rao-Blackwellised Monte Carlo estimate agrees with the exact marginals
-    pl = PlackettLuce(np.log(w[0]), A, Kk, mc_samples=20000, rng=0)
+    pl = PlackettLuce(A, Kk, np.log(w[0]), mc_samples=20000, rng=0)
     np.testing.assert_allclose(pl._mc_marginals(w[0], np.random.default_rng(0)), marg, atol=0.01)
 
 
 def test_plackett_luce_sampling_frequencies_match_pscore():
     w = np.array([0.5, 0.3, 0.15, 0.05])
-    pl = PlackettLuce(np.log(w), 4, 2, rng=0)
+    pl = PlackettLuce(4, 2, np.log(w), rng=0)
     s, p = pl.act(np.zeros((40000, 1)))
     keys, counts = np.unique(s, axis=0, return_counts=True)
     exact = plackett_luce_pscore(np.repeat(w[None], len(keys), 0), keys)
@@ -158,7 +158,7 @@ def test_plackett_luce_sampling_frequencies_match_pscore():
 
 
 def test_topk_is_deterministic_top_items():
-    t = TopK(np.array([0.1, 0.9, 0.5, 0.9]), 4, 2)
+    t = TopK(4, 2, np.array([0.1, 0.9, 0.5, 0.9]))
     s, p = t.act(np.zeros((3, 1)))
     np.testing.assert_array_equal(s, [[1, 3]] * 3)  # ties broken by item id
     np.testing.assert_array_equal(p, 1.0)

@@ -53,14 +53,16 @@ def test_reinforce_from_uniform_logs_beats_the_logger():
     print(f"REINFORCE from uniform logs: true value {v_pi:.3f} vs logger {v_logger:.3f} (oracle {v_oracle:.3f})")
     assert v_pi > v_logger + 0.1
     # logs of a skewed logger (prefers irrelevant items): the off-policy weights still find a good policy
-    skew = P.Softmax(lambda X: -3.0 * (X @ env.world.item_features.T), A, rng=1)
+    skew = P.Softmax(A, lambda X: -3.0 * (X @ env.world.item_features.T), rng=1)
     v_skew = truth.policy_value(skew.action_probs(U))
     log2 = P.collect(env, skew, 10_000, seed=1)
     corrected = P.REINFORCE(A, 16, item_features=env.world.item_features, rng=0).fit(log2, epochs=5)
     naive = P.REINFORCE(A, 16, item_features=env.world.item_features, off_policy=False, rng=0).fit(log2, epochs=5)
     v_c, v_n = truth.policy_value(corrected.action_probs(U)), truth.policy_value(naive.action_probs(U))
     print(f"skewed logger {v_skew:.3f}: off-policy corrected {v_c:.3f}, uncorrected {v_n:.3f}")
-    assert v_c > v_skew + 0.1  # (the uncorrected fit is reported, not asserted: see the issue note)
+    # (the uncorrected fit is reported, not asserted: in this world it happens to do as well; the
+    # correction itself is tested where its absence biases the fit, tests/policies/test_reinforce.py)
+    assert v_c > v_skew + 0.1
 
 
 def test_top_k_correction_downweights_likely_items():
@@ -102,11 +104,11 @@ def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit(world_seed
         return 1.0 - res.episode_terminated.mean(), res.episode_returns.mean(), res.reward.mean()
 
     out = {
-        "click-greedy bandit": train_eval(P.TopK(P.UCB1(A, obs_dim=od, rng=0), A, K)),
-        "SlateQ churn penalty": train_eval(P.SlateQ(A, K, od, F, gamma=0.97, reward_fn=retention_bonus(20.0), rng=0)),
+        "click-greedy bandit": train_eval(P.TopK(A, K, P.UCB1(A, obs_dim=od, rng=0))),
+        "SlateQ churn penalty": train_eval(P.SlateQ(A, od, K, F, gamma=0.97, reward_fn=retention_bonus(20.0), rng=0)),
         "SlateQ satisfaction proxy": train_eval(
-            P.SlateQ(A, K, od, F, gamma=0.9, reward_fn=satisfaction_proxy(4.0), rng=0)),
-        "SlateQ raw clicks": train_eval(P.SlateQ(A, K, od, F, gamma=0.97, rng=0)),
+            P.SlateQ(A, od, K, F, gamma=0.9, reward_fn=satisfaction_proxy(4.0), rng=0)),
+        "SlateQ raw clicks": train_eval(P.SlateQ(A, od, K, F, gamma=0.97, rng=0)),
     }
     for k, (kept, G, cps) in out.items():
         print(f"world {world_seed} {k}: retained {kept:.3f}, clicks per user over the horizon {G:.2f}, "
@@ -116,17 +118,3 @@ def test_long_term_rl_retains_more_users_than_the_click_greedy_bandit(world_seed
         assert out[rl][0] > bandit[0] + 0.15, (rl, out)  # retains more users
         assert out[rl][1] > 2 * bandit[1], (rl, out)  # and gets more clicks over the horizon
         assert out[rl][0] > out["SlateQ raw clicks"][0] + 0.15  # shaped vs raw: the hook is what buys it
-
-
-def test_returns_to_go_and_reinforce_on_trajectories():
-    from simrec.policies.reinforce import returns_to_go
-
-    ep = np.array([0, 0, 0, 1, 1])
-    r = np.array([1.0, 0.0, 2.0, 1.0, 1.0])
-    np.testing.assert_allclose(returns_to_go(ep, r, 0.5), [1.5, 1.0, 2.0, 1.5, 1.0])
-    env = gym.make_vec("simrec/Messaging-v0", num_envs=20, world={"preset": "default", "catalog": {"n_items": 10}},
-                       horizon_days=10)
-    tr = P.collect(env, P.Uniform(11, obs_dim=21, rng=0), 4000, seed=0, kind="trajectories")
-    pi = P.REINFORCE(11, 21, gamma=0.9, rng=0).fit(tr, epochs=3)
-    assert pi.action_probs(tr.obs[:3]).shape == (3, 11)
-    assert not np.allclose(pi.action_probs(tr.obs[:1]), 1 / 11)  # it learned something

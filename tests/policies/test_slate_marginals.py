@@ -63,7 +63,7 @@ def test_policy_uses_the_batched_kernel_for_large_catalogs():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(40, 4))
     W = rng.normal(size=(4, 300))
-    pol = PlackettLuce(W, 300, 5, obs_dim=4, rng=0, mc_samples=64)
+    pol = PlackettLuce(300, 5, W, obs_dim=4, rng=0, mc_samples=64)
     assert pol.marginal_type == "monte-carlo"
     s, p = pol.act(X, 1)
     m = pol.slot_marginals(X, s)
@@ -94,4 +94,4 @@ def test_collect_shows_progress(capsys):
 @pytest.mark.parametrize("bad", [0, -3])
 def test_bad_mc_samples(bad):
     with pytest.raises(ValueError, match="mc_samples"):
-        PlackettLuce(np.zeros(10), 10, 3, mc_samples=bad)
+        PlackettLuce(10, 3, np.zeros(10), mc_samples=bad)

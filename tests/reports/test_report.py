@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 import subprocess
@@ -69,8 +70,18 @@ def test_ranking_offline_vs_online(results):
     assert sorted(rk["online"]) == [1, 2, 3]
     agree = summary.rank_agreement(df, s)
     assert set(agree["estimator"]) == {"IPS", "SNIPS", "DM", "DR", "SwitchDR(tau=5.0)"}
-    assert ((agree["kendall_tau"] >= -1) & (agree["kendall_tau"] <= 1)).all()
-    assert (agree["regret_at_1"] >= 0).all()
+    # recomputed by hand from the table: per run, scipy's tau of estimates vs truths and the regret
+    # of the offline winner, averaged over runs
+    from scipy.stats import kendalltau
+
+    assert len(summary.settings(df)) == 1
+    ok = df[df["status"] == "ok"]
+    for _, row in agree.iterrows():
+        runs = [r for _, r in ok[ok["estimator"] == row["estimator"]].groupby("run_id")]
+        taus = [kendalltau(r["estimate"], r["truth"]).statistic for r in runs]
+        regret = [r["truth"].max() - r["truth"].iloc[int(np.argmax(r["estimate"]))] for r in runs]
+        assert row["kendall_tau"] == pytest.approx(np.nanmean(taus), abs=1e-12), row["estimator"]
+        assert row["regret_at_1"] == pytest.approx(np.mean(regret), abs=1e-12), row["estimator"]
 
 
 def test_report_is_byte_deterministic(results, tmp_path):
@@ -140,9 +151,30 @@ def _run_chromium(exe: str, args: list[str], tmp_path) -> subprocess.CompletedPr
     return subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
-def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_path):
+def _chromium_or_skip() -> str:
+    """The Chromium executable; without one the test skips, except under ``CI=true`` where a skip
+    would leave CI green without the rendering checked: there it fails."""
     exe = _chromium()
+    if exe is None:
+        msg = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail(f"{msg}; CI=true, so the report rendering test must run, not skip")
+        pytest.skip(msg)
+    return exe
+
+
+def test_chromium_skip_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        _chromium_or_skip()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        _chromium_or_skip()
+
+
+def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_path):
+    exe = _chromium_or_skip()
     rep = report_from_results(results, tmp_path / "rep")
     # 1. the DOM after load: every figure decoded with a size, no error event
     probe = tmp_path / "probe.html"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import simrec  # noqa: F401
-from simrec.errors import ConfigError, InvalidActionError
+from simrec.errors import ConfigError, InvalidActionError, ResetNeededError
 from simrec.sim import World, WorldConfig, make_config, presets
 
 
@@ -114,8 +114,9 @@ def test_bad_world_arguments():
     w = World(presets.get("default", **{"population.n_users": 10}))
     with pytest.raises(ConfigError, match=r"users.*\[0, 10\)"):
         w.reset([0, 10], 0)
-    with pytest.raises(RuntimeError, match="reset"):
+    with pytest.raises(ResetNeededError, match="reset") as err:
         World("default").step([[0, 1, 2, 3, 4]])
+    assert isinstance(err.value, RuntimeError)  # simrec errors are also the builtin
     with pytest.raises(InvalidActionError, match="items"):
         w.expected_reward([0], [10_000], 0)
     with pytest.raises(InvalidActionError, match="users"):

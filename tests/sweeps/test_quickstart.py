@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from simrec.sweeps import load_sweep, read_results
+from tests._env import checkout_env
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart.toml"
@@ -30,7 +31,7 @@ def test_quickstart_file_is_valid_and_has_what_the_readme_promises():
 def test_quickstart_runs_in_under_three_minutes_and_writes_the_report(tmp_path):
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "simrec", "run", str(QUICKSTART), "--no-progress"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, timeout=600, env=checkout_env())
     wall = time.monotonic() - t0
     assert out.returncode == 0, out.stderr[-3000:]
     rep = tmp_path / "reports" / "quickstart"
