@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..streams import GOLDEN, mix64
+
 _FM = {"reassoc", "contract", "nsz", "arcp"}
 
 
@@ -36,19 +38,13 @@ def bootstrap_means_exact(c, n_boot, seed):
     n = c.shape[0]
     out = np.empty(n_boot)
     state = np.uint64(seed)
-    golden = np.uint64(0x9E3779B97F4A7C15)
-    m1 = np.uint64(0xBF58476D1CE4E5B9)
-    m2 = np.uint64(0x94D049BB133111EB)
     nn = np.uint64(n)
-    s30, s27, s31, s32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+    s32 = np.uint64(32)
     for b in range(n_boot):
         s = 0.0
         for _ in range(n):
-            state += golden
-            z = state
-            z = (z ^ (z >> s30)) * m1
-            z = (z ^ (z >> s27)) * m2
-            z = z ^ (z >> s31)
+            state += GOLDEN
+            z = mix64(state)
             s += c[np.int64(((z >> s32) * nn) >> s32)]
         out[b] = s / n
     return out

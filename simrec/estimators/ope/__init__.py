@@ -29,13 +29,13 @@ from .metrics import (
 )
 from .multi import BalancedIPS
 from .replay import Replay
-from .reward_model import estimate_pscore, fit_propensity_model, fit_reward_model
+from .reward_model import crossfit_folds, estimate_pscore, fit_propensity_model, fit_reward_model
 from .selection import Selection, select_hyperparameter, slope
 
 __all__ = [
     "BanditLog", "Estimate", "ReducedInputs", "reduce_inputs", "BanditEstimator",
     "DM", "IPS", "SNIPS", "DR", "SNDR", "SwitchDR", "DRos", "SubGaussianIPS", "MIPS", "Replay",
-    "BalancedIPS", "fit_reward_model", "fit_propensity_model", "estimate_pscore", "evaluate",
+    "BalancedIPS", "crossfit_folds", "fit_reward_model", "fit_propensity_model", "estimate_pscore", "evaluate",
     "score_estimators", "select_hyperparameter", "slope", "Selection", "interval", "bootstrap_ci",
     "bootstrap_means", "relative_error", "squared_error", "mse", "nmse", "coverage", "ci_width",
     "rank_correlation", "regret_at_k",

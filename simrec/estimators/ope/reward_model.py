@@ -20,10 +20,12 @@ from ..._validation import as_rng, check_int
 from ...data import BanditLog
 from ...errors import ConfigError, InvalidLogError
 
-__all__ = ["fit_reward_model", "fit_propensity_model", "estimate_pscore"]
+__all__ = ["fit_reward_model", "fit_propensity_model", "estimate_pscore", "crossfit_folds"]
 
 
-def _folds(n: int, n_folds: int, rng: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+def crossfit_folds(n: int, n_folds: int, rng: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train, test)`` index pairs of ``n_folds``-fold cross-fitting over ``n`` rows, shuffled by
+    ``rng`` (one fold: train and test are every row). The one place simrec splits rows into folds."""
     n_folds = check_int(n_folds, name="n_folds", minimum=1)
     if n_folds == 1:
         idx = np.arange(n)
@@ -112,7 +114,7 @@ def fit_reward_model(
             parts.append(slot_oh[rows] if slot is None else np.tile(np.eye(n_slots)[slot], (rows.size, 1)))
         return np.hstack(parts)
 
-    for train, test in _folds(n, n_folds, rng):
+    for train, test in crossfit_folds(n, n_folds, rng):
         fallback = float(log.reward[train].mean())
         if per_action:
             for a in range(k):
@@ -158,7 +160,7 @@ def fit_propensity_model(
     c = log.n_actions if n_classes is None else int(n_classes)
     x = _context(log)
     out = np.zeros((len(log), c))
-    for train, test in _folds(len(log), n_folds, rng):
+    for train, test in crossfit_folds(len(log), n_folds, rng):
         present = np.unique(y[train])
         if present.size == 1:
             out[test, present[0]] = 1.0
