@@ -119,6 +119,18 @@ def slate_logits(slates, active, theta, bored, eta, phi, topic, attract, quality
         shift[b] = bh.choice_logits(logits, b, K, eta[b], P, logk)
 
 
+@njit(cache=True, inline="always")
+def _slot_rewards(slot_exp, b, K, wexp, as_watch):
+    """Click probabilities of row b -> expected reward per slot (times the watch fraction when
+    reward = watch), in place; returns their sum."""
+    tot = 0.0
+    for k in range(K):
+        if as_watch:
+            slot_exp[b, k] *= 1.0 / (1.0 + wexp[b, k])
+        tot += slot_exp[b, k]
+    return tot
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def slate_step(
     slates, active, theta, sat, bored, key, counter,
@@ -161,12 +173,7 @@ def slate_step(
             else:
                 it = np.uint64(slates[b, chosen])
                 wf = bh.watch_fraction(bh.affinity(theta, b, phi, it), quality[it], P)
-        exp_r = 0.0
-        for k in range(K):
-            if as_watch:
-                slot_exp[b, k] *= 1.0 / (1.0 + wexp[b, k])
-            exp_r += slot_exp[b, k]
-        expected[b] = exp_r
+        expected[b] = _slot_rewards(slot_exp, b, K, wexp, as_watch)
         clicked_slot[b] = chosen
         if chosen >= 0:
             it = np.uint64(slates[b, chosen])
@@ -336,10 +343,5 @@ def slate_expectation(exp_logits, shift, wexp, P, slot_exp, expected):
         for k in range(K):
             slot_exp[b, k] = exp_logits[b, k]
         bh.choice_probs(slot_exp, b, K, shift[b], P)
-        tot = 0.0
-        for k in range(K):
-            if as_watch:
-                slot_exp[b, k] *= 1.0 / (1.0 + wexp[b, k])
-            tot += slot_exp[b, k]
-        expected[b] = tot
+        expected[b] = _slot_rewards(slot_exp, b, K, wexp, as_watch)
 
