@@ -69,6 +69,7 @@ def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = Non
     vec = is_vector_env(env)
     obs, _ = env.reset(seed=seed)
     marg_fn = getattr(policy, "slot_marginals", None) if marginals and getattr(policy, "is_slate", False) else None
+    joint = getattr(policy, "act_with_marginals", None) if marg_fn is not None else None
     if vec:
         B = int(env.num_envs)
         resetting = np.zeros(B, dtype=bool)
@@ -80,10 +81,14 @@ def rollout_steps(env: Any, policy: Any, n_steps: int, *, seed: int | None = Non
             X = np.asarray(obs)
             # every row acts (state-aware policies such as the oracle see the whole batch); the
             # actions of rows being reset are ignored by the env and not logged
-            full, p = policy.act(X, rng)
+            if joint is not None:  # one scoring pass for the slates and their marginals
+                full, p, marg_all = joint(X, rng)
+            else:
+                full, p = policy.act(X, rng)
+                marg_all = marg_fn(X, np.asarray(full, dtype=np.int64)) if marg_fn is not None else None
             full = np.asarray(full, dtype=np.int64)
             a, p = full[act_rows], np.asarray(p)[act_rows]
-            marg = marg_fn(X, full)[act_rows] if marg_fn is not None else None
+            marg = marg_all[act_rows] if marg_all is not None else None
             nobs, r, term, trunc, info = env.step(full)
             st = Step(X[act_rows], np.asarray(a), np.asarray(p, dtype=float), np.asarray(r, dtype=float)[act_rows],
                       np.asarray(nobs)[act_rows], np.asarray(term)[act_rows], np.asarray(trunc)[act_rows],

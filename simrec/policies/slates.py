@@ -249,6 +249,14 @@ class PlackettLuce(_SlatePolicy):
         s = self._sample(w, self._rng(rng))
         return self._out(s, plackett_luce_pscore(w, s), single)
 
+    def act_with_marginals(self, obs: Any, rng: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`act` and :meth:`slot_marginals` of the sampled slates from one scoring pass:
+        ``(slates (n, K), slate propensities (n,), slot marginals (n, K))``."""
+        X, _ = self._check_obs(obs)
+        w = self.weights(X)
+        s = self._sample(w, self._rng(rng))
+        return s, plackett_luce_pscore(w, s), self._logged_marginals(w, s)
+
     def slate_pscore(self, obs: Any, slates: Any) -> np.ndarray:
         """Exact probability of given slates (n,)."""
         X, _ = self._check_obs(obs)
@@ -263,13 +271,15 @@ class PlackettLuce(_SlatePolicy):
         pass (see :mod:`simrec.policies._pl_kernels`)."""
         X, _ = self._check_obs(obs)
         s = self._check_slates(slates, X.shape[0])
-        w = self.weights(X)
+        return self._logged_marginals(self.weights(X), s)
+
+    def _logged_marginals(self, w: np.ndarray, s: np.ndarray) -> np.ndarray:
         if self.marginal_type == "exact":
             full = plackett_luce_marginals(w, self.slate_size, self.max_prefixes)
-            out = full[np.arange(X.shape[0])[:, None], s, np.arange(self.slate_size)[None, :]]
+            out = full[np.arange(w.shape[0])[:, None], s, np.arange(self.slate_size)[None, :]]
         else:
             out = np.empty(s.shape)
-            keys = self.rng.integers(0, 2**63, size=X.shape[0], dtype=np.uint64)
+            keys = self.rng.integers(0, 2**63, size=w.shape[0], dtype=np.uint64)
             pl_logged_marginals(np.ascontiguousarray(w), np.ascontiguousarray(s), keys, self.mc_samples, out)
         return np.maximum(out, 1e-300)
 
