@@ -265,6 +265,10 @@ class CumulativeDistributionOPE(SequentialEstimator):
         else:
             atoms, wts, owner = G, W / (W.sum() if self.method == "sntis" else n), ep
         uniq = np.unique(atoms)
+        # returns that differ only by rounding (the same path summed in another order) are one atom:
+        # each cluster is represented by its largest member, so every atom lands on its own point
+        tol = 1e-9 * max(1.0, float(np.abs(uniq).max()))
+        uniq = uniq[np.r_[np.diff(uniq) > tol, True]]
         grid = uniq if uniq.shape[0] <= self.max_grid else np.unique(
             np.quantile(atoms, np.linspace(0.0, 1.0, self.max_grid), method="inverted_cdf"))
         bins = np.minimum(np.searchsorted(grid, atoms, side="left"), grid.shape[0] - 1)
