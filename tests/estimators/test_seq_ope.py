@@ -271,7 +271,8 @@ def test_sequential_estimator_given_a_bandit_log():
 
 @pytest.mark.parametrize("bad, match", [
     (lambda pe: pe[:-1], r"`action_dist` must have shape"),
-    (lambda pe: np.where(np.arange(pe.size).reshape(pe.shape) == 7, -0.1, pe), r"row 2 has entry 1 = (np.float64\()?-0.1"),
+    (lambda pe: np.where(np.arange(pe.size).reshape(pe.shape) == 7, -0.1, pe),
+     r"row 2 has entry 1 = (np.float64\()?-0.1"),
     (lambda pe: pe * 2, r"rows must sum to 1.*row 0"),
 ])
 def test_bad_target_policy_names_the_first_bad_row(bad, match):
@@ -312,3 +313,24 @@ class _quiet:
 
     def __exit__(self, *a):
         self._w.__exit__(*a)
+
+
+def test_on_policy_every_weighting_estimator_is_the_mean_return():
+    log, pe, q = random_log(6)
+    n = len(log)
+    pb = np.zeros_like(pe)
+    pb[np.arange(n), log.action] = log.pscore
+    pb[np.arange(n), (log.action + 1) % 3] = 1 - log.pscore  # a target equal to the logger on the log
+    g = np.bincount(log.episode, weights=log.reward * GAMMA ** log.step)
+    with _quiet():
+        for name in ["TrajectoryIS", "PDIS", "WIS", "WPDIS", "MarginalIS"]:
+            assert getattr(ope, name)(gamma=GAMMA).estimate(log, pb).value == pytest.approx(g.mean(), rel=1e-12)
+
+
+def test_step_round_trips_and_windows_keep_their_steps(tmp_path):
+    log, pe, q = random_log(7)
+    win = log[log.step >= 1]
+    assert win.step.min() == 1
+    win.to_parquet(tmp_path / "w.parquet")
+    back = Trajectories.read_parquet(tmp_path / "w.parquet")
+    np.testing.assert_array_equal(back.step, win.step)

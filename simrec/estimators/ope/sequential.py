@@ -64,19 +64,6 @@ class SequentialInputs:
     def n_episodes(self) -> int:
         return int(self.lens.shape[0])
 
-    def used_rows(self) -> np.ndarray:
-        """Boolean mask of the rows inside the horizon."""
-        used = np.zeros(self.n_rows, dtype=bool)
-        starts = self.offsets[:-1]
-        full = self.lens == (self.offsets[1:] - starts)
-        if full.all():
-            used[:] = True
-            return used
-        for s, m in zip(starts, self.lens):  # per episode (not per row): only when the horizon cuts
-            used[s:s + m] = True
-        return used
-
-
 def _check_log(log: Any, label: str) -> Trajectories:
     if not isinstance(log, Trajectories):
         raise _E(f"`log` must be a Trajectories for {label} (a sequential-family estimator); got "
@@ -454,8 +441,7 @@ class FQE(SequentialEstimator):
                                  estimator=self.label)
         ad = _dense(action_dist, "action_dist")
         n, k = ad.shape
-        used = s.used_rows()
-        rows = np.flatnonzero(used)
+        rows = np.flatnonzero(log.step < (_NO_HORIZON if self.horizon is None else self.horizon))
         x = log.obs[rows]
         a = log.action[rows]
         r = log.reward[rows]
