@@ -334,3 +334,25 @@ def test_step_round_trips_and_windows_keep_their_steps(tmp_path):
     win.to_parquet(tmp_path / "w.parquet")
     back = Trajectories.read_parquet(tmp_path / "w.parquet")
     np.testing.assert_array_equal(back.step, win.step)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_invariants(seed):
+    log, pe, q = random_log(10 + seed)
+    zero = np.zeros_like(q)
+    g = np.bincount(log.episode, weights=log.reward * GAMMA ** log.step)
+    with _quiet():
+        wis = ope.WIS(gamma=GAMMA).estimate(log, pe).value
+        assert g.min() <= wis <= g.max()  # self-normalised: within the observed returns
+        # a zero model turns DR into PDIS and WDR into WPDIS
+        assert ope.SequentialDR(gamma=GAMMA).estimate(log, pe, zero).value == pytest.approx(
+            ope.PDIS(gamma=GAMMA).estimate(log, pe).value, rel=1e-12)
+        assert ope.WDR(gamma=GAMMA).estimate(log, pe, zero).value == pytest.approx(
+            ope.WPDIS(gamma=GAMMA).estimate(log, pe).value, rel=1e-12)
+        # a model that predicts every reward exactly leaves DR with the model's value (zero residuals)
+        r_as_q = np.zeros_like(q)
+        r_as_q[np.arange(len(log)), log.action] = log.reward
+        dr = ope.SequentialDR(gamma=1.0, horizon=1).estimate(log, pe, r_as_q)
+        starts = log.step == 0
+        v0 = (pe[starts] * r_as_q[starts]).sum(1)
+        assert dr.value == pytest.approx(v0.mean(), rel=1e-12)
