@@ -64,6 +64,7 @@ class SequentialInputs:
     def n_episodes(self) -> int:
         return int(self.lens.shape[0])
 
+
 def _check_log(log: Any, label: str) -> Trajectories:
     if not isinstance(log, Trajectories):
         raise _E(f"`log` must be a Trajectories for {label} (a sequential-family estimator); got "
@@ -236,7 +237,7 @@ class SequentialEstimator(Estimator):
         diag = weight_diagnostics(W, W, s.unsupported_mass) if W is not None else {
             "ess": float(s.n_episodes), "unsupported_mass": float(s.unsupported_mass)}
         diag.update(n_episodes=s.n_episodes, n_steps=int(s.lens.sum()), gamma=self.gamma,
-                    horizon=int(s.lens.max()))
+                    longest_episode=int(s.lens.max()))
         return c, diag
 
     def _terms(self, s: SequentialInputs) -> tuple[np.ndarray, np.ndarray | None]:
@@ -501,7 +502,7 @@ class FQE(SequentialEstimator):
         c = np.einsum("ij,ij->i", ad_used[starts_used], q[starts_used])
         diag = {"ess": float(s.n_episodes), "unsupported_mass": float(s.unsupported_mass),
                 "n_episodes": s.n_episodes, "n_steps": int(s.lens.sum()), "gamma": self.gamma,
-                "horizon": int(s.lens.max())}
+                "longest_episode": int(s.lens.max())}
         return c, diag
 
 
@@ -564,5 +565,5 @@ class MarginalIS(SequentialEstimator):
         W = _seq_kernels.trajectory_terms(s.offsets, s.lens, s.pi, s.p, s.r, s.q, s.v, self.gamma, False)[0]
         diag = weight_diagnostics(W, W, s.unsupported_mass)
         diag.update(n_episodes=s.n_episodes, n_steps=int(s.lens.sum()), gamma=self.gamma,
-                    horizon=int(s.lens.max()), n_state_cells=int((cnt > 0).sum()))
+                    longest_episode=int(s.lens.max()), n_state_cells=int((cnt > 0).sum()))
         return c, diag
