@@ -356,3 +356,21 @@ def test_invariants(seed):
         starts = log.step == 0
         v0 = (pe[starts] * r_as_q[starts]).sum(1)
         assert dr.value == pytest.approx(v0.mean(), rel=1e-12)
+
+
+def test_fqe_takes_any_regressor_and_is_reproducible():
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.tree import DecisionTreeRegressor
+
+    mdp = graph_mdp(4)
+    pb, pe = graph_policy(0.8, mdp.n_states), graph_policy(0.2, mdp.n_states)
+    log, state = mdp.sample(pb, 300, rng=5)
+    tree = ope.FQE(DecisionTreeRegressor(), gamma=0.98).estimate(log, pe[state]).value
+    ridge = ope.FQE(gamma=0.98).estimate(log, pe[state]).value
+    assert tree == pytest.approx(ridge, abs=1e-4)  # a full tree on one-hot states is tabular too
+    rf = ope.FQE(RandomForestRegressor(n_estimators=5, max_features=0.5), gamma=0.98, random_state=3)
+    a, b = rf.estimate(log, pe[state]).value, rf.clone().estimate(log, pe[state]).value
+    assert a == b and a != ope.FQE(rf.model, gamma=0.98, random_state=4).estimate(log, pe[state]).value
+    assert "RandomForestRegressor" in repr(rf)
+    with pytest.raises(ConfigError, match="scikit-learn regressor"):
+        ope.FQE(model="ridge")
