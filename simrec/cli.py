@@ -302,7 +302,7 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
     ests = []
     for text in estimators or _DEFAULT_ESTIMATORS:
         name, params = _parse_call(text)
-        problems = _registry.estimator_problems(name, params)
+        problems = _registry.estimator_problems(name, params, "bandit")
         if problems:
             _fail("; ".join(f"--estimator {text}: {m}" for _, m in problems), code=2)
         ests.append((text.strip(), name, params))

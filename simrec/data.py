@@ -401,6 +401,9 @@ class Trajectories(_Columnar):
         Termination flag of each step (all false when not given).
     n_actions : int, optional
     meta : dict, optional
+    step : array_like of int, shape (N,), optional
+        Time step of each row within its episode: consecutive (``+1`` per row, no gaps) within an
+        episode. Derived as ``0, 1, ...`` per episode when not given.
     """
 
     episode: np.ndarray
@@ -411,8 +414,9 @@ class Trajectories(_Columnar):
     done: np.ndarray | None = None
     n_actions: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    step: np.ndarray | None = None
 
-    _row_fields: ClassVar[tuple[str, ...]] = ("episode", "obs", "action", "reward", "pscore", "done")
+    _row_fields: ClassVar[tuple[str, ...]] = ("episode", "obs", "action", "reward", "pscore", "done", "step")
     _meta_fields: ClassVar[tuple[str, ...]] = ("n_actions", "meta")
 
     def __post_init__(self) -> None:
@@ -450,6 +454,23 @@ class Trajectories(_Columnar):
             raise _E(f"`done` may only be true on an episode's last step; {first_bad(d & not_last, d)}")
         d.setflags(write=False)
         _frozen_setattr(self, "done", d)
+        first = np.ones(n, dtype=bool)
+        first[1:] = ep[1:] != ep[:-1]
+        if self.step is None:
+            idx = np.arange(n, dtype=np.int64)
+            st = idx - np.maximum.accumulate(np.where(first, idx, 0))
+            st.setflags(write=False)
+        else:
+            st = _arr(self.step, "step", dtype="int", ndim=1, n=n)
+            _nonneg_int(st, "step")
+            gap = np.zeros(n, dtype=bool)
+            gap[1:] = ~first[1:] & (st[1:] != st[:-1] + 1)
+            if gap.any():
+                i = int(np.flatnonzero(gap)[0])
+                raise _E(f"`step` must increase by 1 from row to row within an episode (no gaps); "
+                         f"{int(gap.sum())} rows do not, first at row {i} (step {int(st[i])} after step "
+                         f"{int(st[i - 1])} in episode {int(ep[i])})")
+        _frozen_setattr(self, "step", st)
 
     @property
     def n_episodes(self) -> int:

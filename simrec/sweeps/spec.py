@@ -342,7 +342,7 @@ def _semantic_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
             e = _named(e)
             if not isinstance(e, dict) or not isinstance(e.get("name"), str):
                 continue
-            found = _registry.estimator_problems(e["name"], e.get("params"))
+            found = _registry.estimator_problems(e["name"], e.get("params"), "bandit")  # sweeps log bandits
             problems += [(f"estimators.{i}.{k}", m) for k, m in found]
             try:
                 key = EstimatorSpec.model_validate(e).key

@@ -7,7 +7,8 @@ It checks, on a small problem of the estimator's log kind:
   names the class and every non-default parameter;
 * ``needs`` is declared and the estimator is registered under its class name;
 * the :class:`~simrec.estimators.Estimate` is finite and consistent (``ci_low <= value <= ci_high``
-  for a normal interval, ``n`` the log size, ``0 < ess <= n``, the contributions' mean is the
+  for a normal interval, ``n`` the log size (the number of episodes for trajectory logs, whose
+  episodes are the independent units), ``0 < ess <= n``, the contributions' mean is the
   value), and lies in the observed reward range for estimators that declare
   ``bounded_by_rewards``;
 * determinism: the same inputs and the same ``random_state`` give the same estimate, bootstrap
@@ -61,9 +62,22 @@ def bandit_problem(rng: np.random.Generator, n: int = 400, n_actions: int = 5) -
     return log, kwargs
 
 
+def trajectories_problem(rng: np.random.Generator, n_episodes: int = 150) -> tuple[Any, dict[str, Any]]:
+    """Episodes of a small MDP (the COBS Graph world, 4 steps each) logged by a behaviour policy,
+    with the target policy at every step, a noisy exact Q-function and the state ids."""
+    from .mdp import graph_mdp, graph_policy
+
+    mdp = graph_mdp(4)
+    pi_b, pi_e = graph_policy(0.7, mdp.n_states), graph_policy(0.4, mdp.n_states)
+    log, state = mdp.sample(pi_b, n_episodes, rng)
+    q_hat = mdp.q_values(pi_e)[log.step, state] + rng.normal(scale=0.1, size=(len(log), mdp.n_actions))
+    return log, {"action_dist": pi_e[state], "q_hat": q_hat, "state": state}
+
+
 #: log kind -> problem generator ``fn(rng) -> (log, inputs)``; ``inputs`` may hold more than an
 #: estimator needs: :func:`check_estimator` passes each estimator only what it declares
-PROBLEMS: dict[str, Callable[[np.random.Generator], tuple[Any, dict[str, Any]]]] = {"bandit": bandit_problem}
+PROBLEMS: dict[str, Callable[[np.random.Generator], tuple[Any, dict[str, Any]]]] = {
+    "bandit": bandit_problem, "trajectories": trajectories_problem}
 
 
 def _fail(est: Any, msg: str) -> None:
@@ -162,7 +176,7 @@ def check_estimator(est: Any, *, seed: int = 0, problem: tuple[Any, dict[str, An
         _fail(est, f"value {e1.value} or stderr {e1.stderr} is not finite and non-negative")
     if not e1.ci[0] <= e1.value <= e1.ci[1]:
         _fail(est, f"the normal interval {e1.ci} does not contain the value {e1.value}")
-    n = len(log)
+    n = log.n_episodes if kind == "trajectories" else len(log)  # trajectories: episodes are the units
     if e1.n != n:
         _fail(est, f"Estimate.n={e1.n}, the log has {n} rows")
     if not 0 < e1.ess <= n * (1 + 1e-9):

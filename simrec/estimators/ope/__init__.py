@@ -1,4 +1,4 @@
-"""Off-policy evaluation: bandit estimators (slate and sequential families build on the same base).
+"""Off-policy evaluation: bandit, sequential (RL) and distributional estimators on one base.
 
 >>> from simrec.estimators import ope
 >>> est = ope.DR().estimate(log, action_dist, q_hat=q)   # doctest: +SKIP
@@ -14,6 +14,7 @@ from ..estimate import Estimate
 from ..intervals import bootstrap_ci, bootstrap_means, interval
 from .bandit import DM, DR, IPS, SNDR, SNIPS, DRos, SubGaussianIPS, SwitchDR
 from .base import BanditEstimator
+from .distributional import CumulativeDistributionOPE, ReturnDistribution
 from .embed import MIPS
 from .evaluation import evaluate, score_estimators
 from .inputs import ReducedInputs, reduce_inputs
@@ -30,7 +31,17 @@ from .metrics import (
 from .multi import BalancedIPS
 from .replay import Replay
 from .reward_model import crossfit_folds, estimate_pscore, fit_propensity_model, fit_reward_model
-from .selection import Selection, select_hyperparameter, slope
+from .selection import (
+    Selection,
+    select_hyperparameter,
+    selection_report,
+    sharpe_ratio_at_k,
+    slope,
+    top_k_values,
+    type_i_error_rate,
+    type_ii_error_rate,
+)
+from .sequential import FQE, PDIS, WDR, WIS, WPDIS, MarginalIS, SequentialDR, SequentialEstimator, TrajectoryIS
 
 __all__ = [
     "BanditLog", "Estimate", "ReducedInputs", "reduce_inputs", "BanditEstimator",
@@ -39,4 +50,7 @@ __all__ = [
     "score_estimators", "select_hyperparameter", "slope", "Selection", "interval", "bootstrap_ci",
     "bootstrap_means", "relative_error", "squared_error", "mse", "nmse", "coverage", "ci_width",
     "rank_correlation", "regret_at_k",
+    "SequentialEstimator", "TrajectoryIS", "PDIS", "WIS", "WPDIS", "SequentialDR", "WDR", "FQE", "MarginalIS",
+    "CumulativeDistributionOPE", "ReturnDistribution", "sharpe_ratio_at_k", "type_i_error_rate",
+    "type_ii_error_rate", "selection_report", "top_k_values",
 ]

@@ -118,3 +118,122 @@ def select_hyperparameter(
     chosen = estimator.clone().set_params(**{param: grid[idx]})
     return Selection(estimator=chosen, param=param, value=grid[idx], estimate=ests[idx], table=table,
                      reason=why)
+
+
+# ---- off-policy selection metrics (SCOPE-RL style) ----------------------------------------------------
+# Given candidate policies' estimated values and their true values, score the decision the
+# estimates drive. Rank correlation and regret@k live in .metrics and are re-exported here.
+
+from .metrics import _arrays, rank_correlation, regret_at_k  # noqa: E402
+
+__all__ += ["rank_correlation", "regret_at_k", "top_k_values", "type_i_error_rate", "type_ii_error_rate",
+            "sharpe_ratio_at_k", "selection_report"]
+
+
+def _pair(estimated: Any, true: Any) -> tuple[np.ndarray, np.ndarray]:
+    e, t = _arrays(estimated, true)
+    if e.shape != t.shape or e.ndim != 1 or e.size < 1:
+        raise ConfigError(f"`estimated` and `true` must be 1-D arrays of equal length (one value per "
+                          f"candidate policy); got shapes {e.shape} and {t.shape}")
+    return e, t
+
+
+def top_k_values(estimated: Any, true: Any, k: int) -> np.ndarray:
+    """True values of the ``k`` candidates ranked highest by the estimates (best first; ties by index)."""
+    e, t = _pair(estimated, true)
+    if not 1 <= int(k) <= e.size:
+        raise ConfigError(f"`k` must lie in [1, {e.size}]; got {k}")
+    return t[np.argsort(-e, kind="stable")[: int(k)]]
+
+
+def type_i_error_rate(estimated: Any, true: Any, threshold: float) -> float:
+    """Share of truly safe policies (:math:`V_j \\ge` ``threshold``) that the estimates call unsafe
+    (:math:`\\hat V_j <` ``threshold``): good policies wrongly discarded. 0 when none is truly safe
+    (SCOPE-RL's convention)."""
+    e, t = _pair(estimated, true)
+    safe = t >= threshold
+    return float(((e < threshold) & safe).sum() / safe.sum()) if safe.any() else 0.0
+
+
+def type_ii_error_rate(estimated: Any, true: Any, threshold: float) -> float:
+    """Share of truly unsafe policies (:math:`V_j <` ``threshold``) that the estimates call safe
+    (:math:`\\hat V_j \\ge` ``threshold``): bad policies let through. 0 when none is truly unsafe."""
+    e, t = _pair(estimated, true)
+    unsafe = t < threshold
+    return float(((e >= threshold) & unsafe).sum() / unsafe.sum()) if unsafe.any() else 0.0
+
+
+def sharpe_ratio_at_k(estimated: Any, true: Any, k: int, behavior_value: float) -> float:
+    """SharpeRatio@k (Kiyohara et al. 2023, SCOPE-RL): the return of the top-k portfolio over the
+    behaviour policy, per unit of its spread.
+
+    .. math:: \\mathrm{SharpeRatio@}k = \\frac{\\mathrm{best@}k - V(\\pi_b)}{\\mathrm{std@}k},\\qquad
+       \\mathrm{best@}k = \\max_{j \\in \\Pi_k} V_j,\\quad
+       \\mathrm{std@}k = \\sqrt{\\tfrac1k \\sum_{j \\in \\Pi_k} (V_j - \\bar V_{\\Pi_k})^2}
+
+    with :math:`\\Pi_k` the ``k`` candidates ranked highest by the estimates. SCOPE-RL includes the
+    behaviour policy among the candidates (so the numerator is >= 0); pass it in ``estimated`` /
+    ``true`` to do the same. ``std@k = 0`` (always for ``k = 1``) gives ``inf`` (``nan`` when the
+    numerator is 0 too).
+
+    References
+    ----------
+    H. Kiyohara, R. Kishimoto, K. Kawakami, K. Kobayashi, K. Nakata, Y. Saito. Towards Assessing and
+    Benchmarking Risk-Return Tradeoff of Off-Policy Evaluation. ICLR 2024 (arXiv:2311.18207).
+    """
+    top = top_k_values(estimated, true, k)
+    num = float(top.max() - float(behavior_value))
+    sd = float(top.std())
+    if sd == 0.0:
+        return float("nan") if num == 0 else float(np.sign(num) * np.inf)
+    return num / sd
+
+
+def selection_report(
+    estimates: Any,
+    true: Any,
+    *,
+    k: int = 3,
+    threshold: float | None = None,
+    behavior_value: float | None = None,
+) -> pd.DataFrame:
+    """One row per estimator of the off-policy selection metrics.
+
+    Parameters
+    ----------
+    estimates : mapping name -> array (n_policies,), or one array
+        Each estimator's values of the candidate policies.
+    true : array (n_policies,)
+        True values.
+    k : int
+        Top-k size for regret@k, best/worst/mean/std@k and SharpeRatio@k.
+    threshold : float, optional
+        Safety threshold for the type I / II error rates (default: ``behavior_value`` if given).
+    behavior_value : float, optional
+        :math:`V(\\pi_b)` for SharpeRatio@k.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``mse``, ``rank_correlation``, ``regret@k``, ``best@k``, ``worst@k``, ``mean@k``,
+        ``std@k``, and when defined ``type_i_error``, ``type_ii_error``, ``sharpe_ratio@k``.
+    """
+    if not isinstance(estimates, dict):
+        estimates = {"estimator": estimates}
+    thr = behavior_value if threshold is None else threshold
+    rows = []
+    for name, est in estimates.items():
+        e, t = _pair(est, true)
+        top = top_k_values(e, t, k)
+        row: dict[str, Any] = {"estimator": name, "mse": float(np.mean((e - t) ** 2)),
+                               "rank_correlation": rank_correlation(e, t) if e.size >= 2 else float("nan"),
+                               f"regret@{k}": regret_at_k(e, t, k), f"best@{k}": float(top.max()),
+                               f"worst@{k}": float(top.min()), f"mean@{k}": float(top.mean()),
+                               f"std@{k}": float(top.std())}
+        if thr is not None:
+            row["type_i_error"] = type_i_error_rate(e, t, thr)
+            row["type_ii_error"] = type_ii_error_rate(e, t, thr)
+        if behavior_value is not None:
+            row[f"sharpe_ratio@{k}"] = sharpe_ratio_at_k(e, t, k, behavior_value)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("estimator")
