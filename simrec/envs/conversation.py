@@ -1,0 +1,331 @@
+"""``simrec/Conversation-v0``: a user asks for something in words; the recommender answers with a slate.
+
+An episode is one conversation of at most ``max_turns`` turns with one user. At reset the user states
+a request generated from latent preferences (two wanted genres, an avoided genre, a mood, a length;
+see :mod:`simrec.sim.conversation`). Each step the recommender shows ``slate_size`` distinct items
+(optionally with an explanation, :meth:`ConversationEnv.explain`); the simulator's choice model
+decides whether the user takes one. The user then answers in words: *accept* (a click: the episode
+terminates with reward 1), *leave* (the session ends: terminated, reward 0), or *refine* (a new
+constraint, e.g. "I said no horror.") and the conversation goes on; it is truncated after
+``max_turns`` turns. The same seed gives the same words.
+
+Observation (float32, documented encoder :class:`ConversationObservation`): the user's observable
+features (``dim``), the text encoding of the opening request (``text_dim``), the text encoding of the
+user's latest utterance (``text_dim``), then turn / max_turns and refinements / max_turns. The text
+encoder is :class:`simrec.text.HashingEncoder` by default (``encoder="minilm"`` for sentence
+embeddings, 384 dimensions).
+
+Action: ``slate_size`` distinct released item ids (``MultiDiscrete``). Reward: click (or watch
+fraction, per the world config).
+
+``info`` (reset and step): ``user_text`` (the user's latest utterance), ``request`` (the opening
+request); step only: ``response`` (``"accept"``, ``"refine"``, ``"leave"``), ``expected_reward``
+(exact, of the shown slate), ``slot_expected_reward``, ``clicked_slot`` (-1 none), ``user_id``,
+``n_items_available``, ``explanation_score`` (0 when no explanation was given) and ``explained``.
+
+Ground truth for the current rows (``env.unwrapped``): :meth:`ConversationCore.expected_reward`
+(exact expected reward of any slates), :meth:`ConversationCore.expected_reward_items` (every item
+alone), :meth:`ConversationCore.preferences` and :meth:`ConversationCore.explanation_scores`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from .._validation import check_int
+from ..errors import ConfigError, InvalidActionError
+from ..sim import World
+from ..sim.conversation import (
+    RESPONSES,
+    ExplanationScore,
+    Preferences,
+    preferences_from_rewards,
+    reply_text,
+    request_text,
+    score_explanation,
+)
+from ..text import TextEncoder, make_encoder
+from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box
+
+__all__ = ["ConversationCore", "ConversationEnv", "ConversationVectorEnv", "ConversationObservation"]
+
+_SEED_MASK = (1 << 62) - 1
+_TEXT_MEMORY = 65_536  # observations remembered by texts_for
+
+
+@dataclass(frozen=True)
+class ConversationObservation:
+    """The documented observation encoder of ``Conversation-v0``.
+
+    ``encode(features, requests, latest, turn, refinements)`` builds the observation rows; the
+    ``*_slice`` attributes say where each part sits, so a policy can read the request encoding back
+    (e.g. to retrieve items whose text encoding is close to it).
+    """
+
+    encoder: TextEncoder
+    dim: int
+    max_turns: int
+
+    @property
+    def features_slice(self) -> slice:
+        return slice(0, self.dim)
+
+    @property
+    def request_slice(self) -> slice:
+        return slice(self.dim, self.dim + self.encoder.dim)
+
+    @property
+    def latest_slice(self) -> slice:
+        return slice(self.dim + self.encoder.dim, self.dim + 2 * self.encoder.dim)
+
+    @property
+    def size(self) -> int:
+        return self.dim + 2 * self.encoder.dim + 2
+
+    def space(self) -> gym.spaces.Box:
+        return obs_box(self.size)
+
+    def encode(self, features: np.ndarray, requests: Sequence[str], latest: Sequence[str],
+               turn: np.ndarray, refinements: np.ndarray) -> np.ndarray:
+        n = len(requests)
+        out = np.empty((n, self.size), dtype=np.float32)
+        out[:, self.features_slice] = features
+        out[:, self.request_slice] = self.encoder.encode(list(requests))
+        out[:, self.latest_slice] = self.encoder.encode(list(latest))
+        out[:, -2] = np.asarray(turn) / self.max_turns
+        out[:, -1] = np.asarray(refinements) / self.max_turns
+        return np.clip(out, -10.0, 10.0, out=out)
+
+
+class ConversationCore(Core):
+    skips_inactive_actions = True  # World.step validates the slates of active rows only
+
+    def __init__(self, world: World, n_rows: int, slate_size: int = 3, max_turns: int = 5,
+                 encoder: str | TextEncoder = "hash", text_dim: int = 32) -> None:
+        super().__init__(world, n_rows)
+        self.K = check_int(slate_size, name="slate_size", minimum=1, error=ConfigError)
+        if self.K > world.n_available:
+            raise ConfigError(f"`slate_size` ({self.K}) cannot exceed the {world.n_available} items available")
+        self.max_turns = check_int(max_turns, name="max_turns", minimum=1, error=ConfigError)
+        enc = make_encoder(encoder, dim=text_dim) if encoder == "hash" else make_encoder(encoder)
+        self.observation = ConversationObservation(enc, world.config.dim, self.max_turns)
+        self.single_observation_space = self.observation.space()
+        self.single_action_space = gym.spaces.MultiDiscrete(np.full(self.K, world.n_items, dtype=np.int64))
+        world.reset(np.zeros(n_rows, dtype=np.int64), 0)
+        self.turn = np.zeros(n_rows, dtype=np.int64)
+        self.refinements = np.zeros(n_rows, dtype=np.int64)
+        self.seeds = np.zeros(n_rows, dtype=np.int64)
+        self.requests = [""] * n_rows
+        self.latest = [""] * n_rows
+        self.prefs: list[Preferences | None] = [None] * n_rows
+        self._explanations: list[str | None] | None = None
+        self._memory: OrderedDict[bytes, tuple[str, str]] = OrderedDict()
+
+    # ------------------------------------------------------------------ episodes
+    def _variant(self, row: int) -> int:
+        return int(np.random.default_rng([int(self.seeds[row]) & _SEED_MASK, 0xC0_4E, int(self.turn[row])])
+                   .integers(1 << 30))
+
+    def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        seeds = np.asarray(seeds, dtype=np.int64)
+        self.world.reset_rows(rows, self.episode_users(seeds), seeds)
+        self.turn[rows] = 0
+        self.refinements[rows] = 0
+        self.seeds[rows] = seeds
+        R = self.world.expected_rewards_now()[rows]
+        draws = np.array([np.random.default_rng([int(s) & _SEED_MASK, 0x1E]).random() for s in seeds])
+        for r, p in zip(rows, preferences_from_rewards(R, self.world.catalog, draws)):
+            self.prefs[r] = p
+            self.requests[r] = self.latest[r] = request_text(p, self.world.catalog, self._variant(int(r)))
+
+    def observe(self) -> np.ndarray:
+        obs = self.observation.encode(self.world.state.features, self.requests, self.latest,
+                                      self.turn, self.refinements)
+        for b in range(self.n_rows):
+            key = obs[b].tobytes()
+            self._memory[key] = (self.requests[b], self.latest[b])
+            self._memory.move_to_end(key)
+        while len(self._memory) > _TEXT_MEMORY:
+            self._memory.popitem(last=False)
+        return obs
+
+    def texts(self) -> dict[str, np.ndarray]:
+        """The current rows' ``request`` and ``user_text`` (latest utterance)."""
+        return {"user_text": np.array(self.latest, dtype=str), "request": np.array(self.requests, dtype=str)}
+
+    def texts_for(self, obs: Any) -> list[tuple[str, str] | None]:
+        """``(request, latest utterance)`` behind each observation row this env emitted recently
+        (the last 65,536), ``None`` for rows it does not know."""
+        X = np.asarray(obs, dtype=np.float32)
+        X = X[None] if X.ndim == 1 else X
+        return [self._memory.get(np.ascontiguousarray(x).tobytes()) for x in X]
+
+    # ------------------------------------------------------------------ actions
+    def check_actions(self, actions: Any) -> np.ndarray:
+        arr = np.asarray(actions)
+        if arr.ndim != 2 or arr.shape != (self.n_rows, self.K):
+            raise InvalidActionError(
+                f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
+                f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}")
+        return _int_slates(arr)  # item ids and repeats: checked by World.step, before any change
+
+    def dummy_action(self) -> np.ndarray:
+        return np.arange(self.K, dtype=np.int64)
+
+    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.choice(self.world.n_available, size=self.K, replace=False).astype(np.int64)
+
+    def explain(self, texts: Sequence[str | None]) -> None:
+        """Attach an explanation to the next step's slate of each row (``None``: no explanation)."""
+        texts = list(texts)
+        if len(texts) != self.n_rows:
+            raise InvalidActionError(f"`texts` must hold {self.n_rows} explanations (one per row); got {len(texts)}")
+        for i, t in enumerate(texts):
+            if t is not None and not isinstance(t, str):
+                raise InvalidActionError(f"`texts` must hold strings or None; entry {i} is {type(t).__name__}")
+        self._explanations = texts
+
+    def step(self, actions: np.ndarray, active: np.ndarray):
+        users = self.world.state.users.copy()
+        expl, self._explanations = self._explanations, None
+        fb = self.world.step(actions, active)  # validates the active rows' slates before any change
+        response = np.full(self.n_rows, "", dtype="<U6")
+        score = np.zeros(self.n_rows)
+        explained = np.zeros(self.n_rows, dtype=bool)
+        cat = self.world.catalog
+        for b in np.flatnonzero(active):
+            p = self.prefs[b]
+            if expl is not None and expl[b] is not None:
+                score[b] = score_explanation(expl[b], actions[b], p, cat, n_available=self.world.n_available).score
+                explained[b] = True
+            self.turn[b] += 1
+            code = 0 if fb.clicked_item[b] >= 0 else (3 if fb.left[b] else 1)
+            self.refinements[b] += code == 1
+            response[b] = RESPONSES[code]
+            self.latest[b] = reply_text(code, p, cat, actions[b], int(fb.clicked_item[b]), self._variant(int(b)))
+        term = active & ((fb.clicked_item >= 0) | fb.left)
+        trunc = active & ~term & (self.turn >= self.max_turns)
+        info = {
+            "response": response,
+            "expected_reward": fb.expected_reward,
+            "slot_expected_reward": fb.slot_expected_reward,
+            "clicked_slot": fb.clicked_slot,
+            "user_id": users,
+            "n_items_available": np.full(self.n_rows, self.world.n_available, dtype=np.int64),
+            "explanation_score": score,
+            "explained": explained,
+            **self.texts(),
+        }
+        return fb.reward, term, trunc, info
+
+    # ------------------------------------------------------------------ ground truth
+    def expected_reward(self, slates: Any) -> np.ndarray:
+        """(B,) exact expected reward of showing ``slates[b]`` (B, K) to row b in its current state.
+
+        Computed by a world step on a copy of the state that is then restored, so nothing changes."""
+        sl = self.world.check_slates(slates, self.n_rows)
+        state, clock = self.world.state, self.world.clock
+        saved = {f: np.array(getattr(state, f), copy=True) for f in state.__dataclass_fields__}
+        try:
+            return self.world.step(sl, validate=False).expected_reward.copy()
+        finally:
+            for f, v in saved.items():
+                getattr(state, f)[...] = v
+            self.world.clock = clock
+
+    def expected_reward_items(self) -> np.ndarray:
+        """(B, n_available): exact expected reward of each released item shown alone to each row."""
+        return self.world.expected_rewards_now()
+
+    def preferences(self) -> list[Preferences]:
+        """The latent conversational preferences of the current rows."""
+        return list(self.prefs)
+
+    def explanation_scores(self, slates: Any, texts: Sequence[str]) -> list[ExplanationScore]:
+        """Score ``texts[b]`` as the explanation of ``slates[b]`` for row b (nothing changes)."""
+        sl = np.asarray(slates)
+        if sl.ndim != 2 or sl.shape[0] != self.n_rows or len(texts) != self.n_rows:
+            raise InvalidActionError(f"`slates` and `texts` must have {self.n_rows} rows; got {sl.shape}, {len(texts)}")
+        return [score_explanation(t, s, p, self.world.catalog, n_available=self.world.n_available)
+                for t, s, p in zip(texts, sl, self.prefs)]
+
+
+def _int_slates(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.kind not in "iu":
+        raise InvalidActionError(f"`action` must hold integer item ids; got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+class _TextFace:
+    """What both faces add: text in ``reset`` info, explanations, the observation encoder."""
+
+    core: ConversationCore
+
+    @property
+    def observation_encoder(self) -> ConversationObservation:
+        """The documented encoder of this env's observations."""
+        return self.core.observation
+
+    def texts_for(self, obs: Any) -> list[tuple[str, str] | None]:
+        """See :meth:`ConversationCore.texts_for`."""
+        return self.core.texts_for(obs)
+
+    def expected_reward(self, slates: Any) -> np.ndarray:
+        """See :meth:`ConversationCore.expected_reward` (a single env takes one slate (K,) too)."""
+        sl = np.asarray(slates)
+        return self.core.expected_reward(sl[None] if sl.ndim == 1 else sl)
+
+    def expected_reward_items(self) -> np.ndarray:
+        return self.core.expected_reward_items()
+
+
+class ConversationEnv(_TextFace, SimrecEnv):
+    """Single-episode ``simrec/Conversation-v0`` (see the module docstring)."""
+
+    core_class = ConversationCore
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, _ = super().reset(seed=seed, options=options)
+        return obs, {k: str(v[0]) for k, v in self.core.texts().items()}
+
+    def step(self, action: Any):
+        obs, r, te, tr, info = super().step(action)
+        for k in ("response", "user_text", "request"):
+            info[k] = str(info[k])
+        return obs, r, te, tr, info
+
+    def explain(self, text: str | None) -> None:
+        """The explanation that goes with the next action (scored in the step's ``info``)."""
+        self.core.explain([text])
+
+
+class ConversationVectorEnv(_TextFace, SimrecVectorEnv):
+    """Natively batched ``simrec/Conversation-v0``."""
+
+    core_class = ConversationCore
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, _ = super().reset(seed=seed, options=options)
+        info: dict[str, Any] = {}
+        for k, v in self.core.texts().items():
+            info[k] = v
+            info["_" + k] = np.ones(self.num_envs, dtype=bool)
+        return obs, info
+
+    def step(self, actions: Any):
+        obs, r, te, tr, info = super().step(actions)
+        for k, v in self.core.texts().items():  # rows that just reset show their new request
+            info[k] = v
+            info["_" + k] = np.ones(self.num_envs, dtype=bool)
+        return obs, r, te, tr, info
+
+    def explain(self, texts: Sequence[str | None]) -> None:
+        """The explanations that go with the next actions, one per sub-env (``None``: none)."""
+        self.core.explain(texts)
