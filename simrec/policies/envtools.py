@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import InvalidPolicyInputError
 
-__all__ = ["env_core", "env_spaces", "env_item_features", "is_vector_env", "n_available"]
+__all__ = ["env_core", "env_spaces", "env_item_features", "env_item_texts", "env_observation_encoder",
+           "is_vector_env", "n_available"]
 
 
 def env_core(env: Any) -> Any:
@@ -52,14 +53,50 @@ def _spaces(env_or_spaces: Any) -> tuple[gym.Space, gym.Space]:
         f"got {type(env_or_spaces).__name__}")
 
 
+def env_observation_encoder(env: Any) -> Any:
+    """The documented observation encoder of an env (``env.unwrapped.observation_encoder``), or None.
+
+    An encoder has ``space()`` (the 1-D ``Box`` of encoded observations), ``request_slice`` (where
+    the encoding of the user's request sits) and ``encoder`` (the text encoder, ``dim`` and
+    ``encode(texts)``); ``simrec/Conversation-v0`` documents its own
+    (:class:`simrec.envs.conversation.ConversationObservation`).
+    """
+    if isinstance(env, (tuple, list, dict)):
+        return None
+    for e in (env, getattr(env, "unwrapped", None)):
+        enc = getattr(e, "observation_encoder", None) if e is not None else None
+        if enc is not None:
+            return enc
+    return None
+
+
+def env_item_texts(env: Any) -> list[str] | None:
+    """The catalog text (title and description) of every released item of a simrec env (None otherwise)."""
+    if isinstance(env, (tuple, list, dict)):
+        return None
+    core = env_core(env)
+    if core is None:
+        return None
+    cat = core.world.catalog
+    return [cat.text(i) for i in range(core.world.n_available)]
+
+
 def env_spaces(env_or_spaces: Any) -> tuple[int, int, int | None]:
     """``(obs_dim, n_actions, slate_size)``; ``slate_size`` is None for a ``Discrete`` action space.
 
     For a simrec env whose catalog grows, ``n_actions`` is the number of items released so far.
+    An env whose observations are not a 1-D ``Box`` (text, dicts) works when it documents an
+    observation encoder (:func:`env_observation_encoder`): ``obs_dim`` is then the size of the encoded
+    observation, which is what vector-observation policies are given.
     """
     obs_space, act_space = _spaces(env_or_spaces)
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        raise InvalidPolicyInputError(f"policies need a 1-D Box observation space; got {obs_space}")
+        enc = env_observation_encoder(env_or_spaces)
+        if enc is None:
+            raise InvalidPolicyInputError(
+                f"policies need a 1-D Box observation space, or an env that documents an observation_encoder "
+                f"turning its observations into one; got {obs_space}")
+        obs_space = enc.space()
     obs_dim = int(obs_space.shape[0])
     if isinstance(act_space, gym.spaces.Discrete):
         n, k = int(act_space.n), None

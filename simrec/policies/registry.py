@@ -2,7 +2,8 @@
 
 Names (see :func:`policy_names`): ``uniform``, ``popularity``, ``softmax``, ``epsilon-greedy``,
 ``epsilon-mixture``, ``ucb1``, ``linucb``, ``linear-ts``, ``bernoulli-ts``, ``logistic-ts``, ``oracle``,
-``topk``, ``plackett-luce``, ``reinforce``, ``q-learning``, ``linear-q``, ``slateq``.
+``topk``, ``plackett-luce``, ``reinforce``, ``q-learning``, ``linear-q``, ``slateq``, ``llm``
+(:class:`~simrec.policies.llm.LLMRecommender`: ``backend=`` a backend or a spec dict, ``template=``).
 
 On an env with a slate action space (``Slate-v0``, ``Retention-v0``) a single-action policy is
 wrapped so that it shows a slate: ``TopK`` over its scores (``slate="topk"``, default) or
@@ -25,7 +26,7 @@ from ..errors import InvalidPolicyInputError
 from .bandits import UCB1, BernoulliTS, EpsilonGreedy, LinearTS, LinUCB, LogisticTS
 from .base import BasePolicy
 from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
-from .envtools import env_core, env_item_features, env_spaces
+from .envtools import env_core, env_item_features, env_item_texts, env_observation_encoder, env_spaces
 from .qlearning import LinearQ, QLearning, SlateQ
 from .reinforce import REINFORCE
 from .slates import PlackettLuce, TopK
@@ -242,3 +243,21 @@ def _slateq(ctx: _Ctx, **p: Any) -> BasePolicy:
     if ctx.slate_size is None or ctx.item_features is None:
         raise InvalidPolicyInputError("'slateq' needs a simrec slate env (Slate-v0, Retention-v0)")
     return SlateQ(ctx.n_actions, ctx.slate_size, ctx.obs_dim, ctx.item_features, **p)
+
+
+@register_policy("llm")
+def _llm(ctx: _Ctx, backend: Any = "scripted", **p: Any) -> BasePolicy:
+    from .llm import LLMRecommender  # imported on use: the module is only needed by this policy
+
+    texts = env_item_texts(ctx.env)
+    if texts is None:
+        raise InvalidPolicyInputError("'llm' needs a simrec env (catalog texts), not just spaces")
+    k = p.pop("slate_size", None) or ctx.slate_size or 1
+    enc = env_observation_encoder(ctx.env)
+    if enc is not None:
+        p.setdefault("query_slice", enc.request_slice)
+        p.setdefault("encoder", enc.encoder)
+    face = getattr(ctx.env, "unwrapped", ctx.env)
+    if callable(getattr(face, "texts_for", None)):
+        p.setdefault("text_fn", face.texts_for)
+    return LLMRecommender(backend, texts, k, obs_dim=ctx.obs_dim, **p)

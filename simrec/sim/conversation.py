@@ -90,7 +90,7 @@ def preferences_from_rewards(rewards: np.ndarray, catalog: Catalog, length_draw:
 _LEN_PHRASE = ("something short", "medium length", "something long", "")
 _REQUESTS = (
     "Can you recommend something {mood}? I'm in the mood for {w0} or {w1}{len}. Please, no {av}.",
-    "I want a {mood} {w0} piece, maybe {w1}{len}; nothing about {av}.",
+    "I want a {w0} piece that feels {mood}, maybe {w1}{len}; nothing about {av}.",
     "Looking for {w0} or {w1}, {mood} rather than {other}{len}. Not {av}.",
 )
 
