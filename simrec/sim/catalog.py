@@ -67,14 +67,18 @@ class Catalog:
         return int(np.argmax(sims))
 
     def mood(self, item: int) -> str:
-        """``"upbeat"`` or ``"thoughtful"``: the side of its topic centre the item's embedding lies on
-        along the first embedding axis (so users whose interest points that way prefer that mood)."""
+        """``"upbeat"`` or ``"thoughtful"``: the sign of the item's offset from its topic centre along the
+        first embedding axis, ``r_0`` with ``r = phi_i - (phi_i . c_t) c_t`` (positive: upbeat). Among
+        items of one topic a user prefers the mood whose sign matches their interest's offset from that
+        centre, so the mood a user asks for is the one the choice model rewards."""
         return MOODS[int(self._mood_index[item])]
 
     @cached_property
     def _mood_index(self) -> np.ndarray:
-        diff = self.embedding[:, 0].astype(np.float64) - self.topic_centers[self.topic, 0]
-        return (diff < 0).astype(np.int64)
+        phi = self.embedding.astype(np.float64)
+        c = self.topic_centers[self.topic]
+        r0 = phi[:, 0] - np.einsum("ij,ij->i", phi, c) * c[:, 0]
+        return (r0 < 0).astype(np.int64)
 
     def mood_index(self) -> np.ndarray:
         """(n,) int64: 0 = upbeat, 1 = thoughtful, for every item (see :meth:`mood`)."""
