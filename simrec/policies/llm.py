@@ -264,13 +264,19 @@ class LLMRecommender(BasePolicy):
         See :func:`~simrec.policies.llm_backends.make_backend`.
     item_texts : sequence of str
         The catalog text of every action (item ``i`` is action ``i``).
-    slate_size : int
+    slate_size : int or None
+        ``None``: a single-action policy (actions ``(n,)``, ``action_probs`` ``(n, n_actions)``), for
+        ``Discrete`` action spaces such as ``Bandit-v0``.
     obs_dim : int, optional
     query_slice : slice or (start, stop), optional
         Where the request encoding sits in an observation row (made with ``encoder``).
     encoder : str or TextEncoder
         Encodes item texts (and request texts when given); must match the env's encoder when
         ``query_slice`` is used.
+    item_features : array (n_items, d), optional
+        Retrieval without text: candidates are the items with the largest ``obs[:, :d] @ item_features.T``
+        (user features dotted with item embeddings), used when neither ``query_slice`` nor a text is
+        available (e.g. ``Bandit-v0``).
     text_fn : callable, optional
         ``text_fn(obs) -> list of (request, latest) or None`` per row: where the words of the user come
         from when ``act`` gets no ``texts`` (``Conversation-v0``'s ``texts_for``).
@@ -286,11 +292,11 @@ class LLMRecommender(BasePolicy):
     """
 
     name = "llm"
-    is_slate = True
     propensity_source = "repeated-sampling"
 
-    def __init__(self, backend: Any, item_texts: Sequence[str], slate_size: int, *, obs_dim: int | None = None,
+    def __init__(self, backend: Any, item_texts: Sequence[str], slate_size: int | None, *, obs_dim: int | None = None,
                  query_slice: slice | tuple[int, int] | None = None, encoder: str | TextEncoder = "hash",
+                 item_features: Any = None,
                  text_fn: Callable[[np.ndarray], list] | None = None, template: Any = None, n_candidates: int = 10,
                  n_samples: int = 8, temperature: float = 0.7, seed: int = 0, grounding: str = "candidates",
                  max_answer_chars: int = 4000, max_item_chars: int = 300, cache_size: int = 10_000,
@@ -299,7 +305,9 @@ class LLMRecommender(BasePolicy):
         super().__init__(len(texts), obs_dim=obs_dim, rng=rng)
         self.backend = make_backend(backend)
         self.item_texts = texts
-        self.slate_size = check_int(slate_size, name="slate_size", minimum=1, error=ConfigError)
+        self.is_slate = slate_size is not None
+        self.slate_size = 1 if slate_size is None else check_int(slate_size, name="slate_size", minimum=1,
+                                                                 error=ConfigError)
         self.n_candidates = check_int(n_candidates, name="n_candidates", minimum=1, error=ConfigError)
         if self.slate_size > min(self.n_candidates, self.n_actions):
             raise ConfigError(f"`slate_size` ({self.slate_size}) must not exceed n_candidates ({self.n_candidates}) "
@@ -323,6 +331,10 @@ class LLMRecommender(BasePolicy):
             if width != self.encoder.dim:
                 raise ConfigError(f"`query_slice` covers {width} columns but the encoder has dim {self.encoder.dim}")
         self.text_fn = text_fn
+        self.item_features = None if item_features is None else np.asarray(item_features, dtype=np.float64)
+        F = self.item_features
+        if F is not None and (F.ndim != 2 or F.shape[0] < len(texts)):
+            raise ConfigError(f"`item_features` must be (n_items >= {len(texts)}, d); got {self.item_features.shape}")
         self.item_embeddings_ = self.encoder.encode(texts).astype(np.float64)
         self.stats_ = {"turns": 0, "answers": 0, "backend_errors": 0, "parse_errors": 0, "invented_ids": 0,
                        "off_candidate_ids": 0, "fallbacks": 0, "filled_slots": 0}
@@ -363,10 +375,17 @@ class LLMRecommender(BasePolicy):
         need = [i for i, t in enumerate(texts) if t is not None and (self.query_slice is None or not Q[i].any())]
         if need:
             Q[need] = self.encoder.encode([texts[i][0] + " " + texts[i][1] for i in need])
-        if self.query_slice is None and not need:
-            raise InvalidObservationError("LLMRecommender needs the request: a `query_slice` of the observation "
-                                          "or `texts` / `text_fn`")
         sims = Q @ self.item_embeddings_[: self.n_actions].T
+        if self.query_slice is None and len(need) < n:
+            if self.item_features is None:
+                raise InvalidObservationError("LLMRecommender needs the request (a `query_slice` of the observation, "
+                                              "`texts` or `text_fn`) or `item_features` to retrieve by")
+            F = self.item_features[: self.n_actions]
+            if X.shape[1] < F.shape[1]:
+                raise InvalidObservationError(f"`obs` must have at least {F.shape[1]} features to retrieve by "
+                                              f"item_features; got {X.shape[1]}")
+            rows = np.setdiff1d(np.arange(n), need)
+            sims[rows] = X[rows, : F.shape[1]] @ F.T
         m = min(self.n_candidates, self.n_actions)
         order = np.argsort(-sims, axis=1, kind="stable")[:, :m]
         return order.astype(np.int64)
@@ -446,13 +465,14 @@ class LLMRecommender(BasePolicy):
 
     # ------------------------------------------------------------------ the protocol
     def action_probs(self, obs: Any, texts: Any = None) -> np.ndarray:
-        """Per-slot marginals ``(n, n_actions, slate_size)``: the share of samples with item a in slot k."""
+        """Per-slot marginals ``(n, n_actions, slate_size)``: the share of samples with item a in slot k
+        (``(n, n_actions)`` for a single-action policy)."""
         ds = self.decisions(obs, texts)
         P = np.zeros((len(ds), self.n_actions, self.slate_size))
         for r, d in enumerate(ds):
             for k in range(self.slate_size):
                 np.add.at(P[r, :, k], d.slates[:, k], 1.0 / self.n_samples)
-        return P
+        return P if self.is_slate else P[:, :, 0]
 
     def slate_pscore(self, obs: Any, slates: Any, texts: Any = None) -> np.ndarray:
         """Probability of each given slate: its share of the samples (0 if never sampled)."""
@@ -481,6 +501,8 @@ class LLMRecommender(BasePolicy):
         self.last_explanations_ = [d.explanations[j] for d, j in zip(ds, pick)]
         self.last_fallback_ = np.array([bool(d.fallback[j]) for d, j in zip(ds, pick)])
         self.stats_["turns"] += len(ds)
+        if not self.is_slate:
+            slates = slates[:, 0]
         if single:
             return slates[0], float(props[0])
         return slates, props
@@ -488,6 +510,8 @@ class LLMRecommender(BasePolicy):
     def update(self, obs: Any, actions: Any, rewards: Any, propensities: Any = None, **feedback: Any) -> None:
         """A fixed policy: validates the inputs and learns nothing."""
         X, _ = self._check_obs(obs)
+        if not self.is_slate:
+            self._check_actions(actions, X.shape[0])
         self._check_rewards(rewards, X.shape[0])
 
     def __deepcopy__(self, memo: dict) -> LLMRecommender:

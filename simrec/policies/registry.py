@@ -252,11 +252,13 @@ def _llm(ctx: _Ctx, backend: Any = "scripted", **p: Any) -> BasePolicy:
     texts = env_item_texts(ctx.env)
     if texts is None:
         raise InvalidPolicyInputError("'llm' needs a simrec env (catalog texts), not just spaces")
-    k = p.pop("slate_size", None) or ctx.slate_size or 1
+    k = p.pop("slate_size", None) or ctx.slate_size
     enc = env_observation_encoder(ctx.env)
     if enc is not None:
         p.setdefault("query_slice", enc.request_slice)
         p.setdefault("encoder", enc.encoder)
+    elif ctx.item_features is not None and ctx.offset == 0:
+        p.setdefault("item_features", ctx.item_features)
     face = getattr(ctx.env, "unwrapped", ctx.env)
     if callable(getattr(face, "texts_for", None)):
         p.setdefault("text_fn", face.texts_for)
