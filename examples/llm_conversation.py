@@ -11,7 +11,8 @@
    documented encoding of the request text and user features; top-3 of its scores; it learns online)
    and popularity (it counts clicks). Reported: exact expected reward per turn, the share of
    conversations that end with an accepted item, explanation scores (the LLM's own explanations; the
-   baselines give a generic one), and the LLM's fallback rate.
+   baselines state each shown item's catalog attributes: faithful but not personalised), and the
+   LLM's fallback rate.
 2. **OPE.** A uniform log of one-item answers (``slate_size=1``, one turn per conversation) and the
    LLM policy's propensities (repeated sampling): IPS and SNIPS against the exact value of the policy
    on the logged contexts and its simulated value.
@@ -37,7 +38,15 @@ from simrec.data import BanditLog
 from simrec.estimators import ope
 from simrec.policies import make_policy
 
-GENERIC = "Popular picks you may like."
+
+def template_explanation(catalog: Any, slate: np.ndarray) -> str:
+    """What a baseline can say without a language model: each item's catalog attributes (faithful,
+    not personalised)."""
+    parts = []
+    for i in slate:
+        a = catalog.attributes(int(i))
+        parts.append(f"#{int(i)} is a {a['length']} {a['mood']} {a['genres'][0]} piece.")
+    return " ".join(parts)
 
 
 def world(n_items: int) -> dict[str, Any]:
@@ -65,7 +74,10 @@ def run_policy(name: str, args: argparse.Namespace, steps: int, seed: int) -> di
     exp, scores, accepted, ended = [], [], 0, 0
     for _ in range(steps):
         a, p = pol.act(obs)
-        env.unwrapped.explain(pol.last_explanations_ if name == "llm" else [GENERIC] * env.num_envs)
+        if name == "llm":
+            env.unwrapped.explain(pol.last_explanations_)
+        else:
+            env.unwrapped.explain([template_explanation(env.unwrapped.world.catalog, s) for s in a])
         nobs, r, te, tr, info = env.step(a)
         rows = np.flatnonzero(~resetting)
         exp.append(info["expected_reward"][rows])

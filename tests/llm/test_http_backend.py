@@ -38,7 +38,8 @@ def test_wire_format(fake_openai, monkeypatch):
 
 def test_logprobs_are_summed(fake_openai):
     payload = {"choices": [{"message": {"role": "assistant", "content": "x"},
-                            "logprobs": {"content": [{"token": "x", "logprob": -0.5}, {"token": "y", "logprob": -1.0}]}}]}
+                            "logprobs": {"content": [{"token": "x", "logprob": -0.5},
+                                                     {"token": "y", "logprob": -1.0}]}}]}
     fake_openai.behaviours = [("raw", json.dumps(payload).encode())]
     out = _backend(fake_openai, logprobs=True).complete(MSG)
     assert out.logprob == pytest.approx(-1.5) and fake_openai.requests[0]["logprobs"] is True
