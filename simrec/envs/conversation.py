@@ -53,7 +53,8 @@ from ..sim.conversation import (
 from ..text import TextEncoder, make_encoder
 from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box
 
-__all__ = ["ConversationCore", "ConversationEnv", "ConversationVectorEnv", "ConversationObservation"]
+__all__ = ["ConversationCore", "ConversationEnv", "ConversationVectorEnv", "ConversationObservation",
+           "TextObservations"]
 
 _SEED_MASK = (1 << 62) - 1
 _TEXT_MEMORY = 65_536  # observations remembered by texts_for
@@ -90,6 +91,19 @@ class ConversationObservation:
 
     def space(self) -> gym.spaces.Box:
         return obs_box(self.size)
+
+    def transform(self, obs: Any) -> np.ndarray:
+        """Observation rows from what an env emitted: vectors pass through; the dicts of
+        :class:`TextObservations` (``request``, ``latest``, ``features``: features then turn and
+        refinement fractions) are encoded. A single observation gives one row."""
+        many = isinstance(obs, (list, tuple)) and len(obs) > 0 and isinstance(obs[0], dict)
+        if isinstance(obs, dict) or many or (isinstance(obs, np.ndarray) and obs.dtype == object):
+            rows = [obs] if isinstance(obs, dict) else list(np.ravel(np.asarray(obs, dtype=object)))
+            feats = np.array([np.asarray(r["features"], dtype=np.float64) for r in rows]).reshape(len(rows), -1)
+            return self.encode(feats[:, : self.dim], [r["request"] for r in rows], [r["latest"] for r in rows],
+                               feats[:, self.dim] * self.max_turns, feats[:, self.dim + 1] * self.max_turns)
+        X = np.asarray(obs, dtype=np.float32)
+        return X[None] if X.ndim == 1 else X
 
     def encode(self, features: np.ndarray, requests: Sequence[str], latest: Sequence[str],
                turn: np.ndarray, refinements: np.ndarray) -> np.ndarray:
@@ -329,3 +343,32 @@ class ConversationVectorEnv(_TextFace, SimrecVectorEnv):
     def explain(self, texts: Sequence[str | None]) -> None:
         """The explanations that go with the next actions, one per sub-env (``None``: none)."""
         self.core.explain(texts)
+
+
+class TextObservations(gym.ObservationWrapper):
+    """``Conversation-v0`` with raw observations: a dict of the user's ``request`` and ``latest`` words
+    (``Text`` spaces) and ``features`` (user features, turn / max_turns, refinements / max_turns).
+
+    Vector-observation policies still work on it: the wrapper documents its
+    ``observation_encoder`` (:meth:`ConversationObservation.transform` turns these dicts into the
+    vectors of ``Conversation-v0``), which :func:`simrec.policies.make_policy` applies for them.
+    """
+
+    def __init__(self, env: gym.Env, max_length: int = 1000) -> None:
+        super().__init__(env)
+        core: ConversationCore = env.unwrapped.core
+        n = core.observation.dim + 2
+        text = gym.spaces.Text(max_length=max_length, charset=frozenset(chr(i) for i in range(32, 127)))
+        self.observation_space = gym.spaces.Dict({
+            "request": text, "latest": text,
+            "features": gym.spaces.Box(-10.0, 10.0, shape=(n,), dtype=np.float32)})
+
+    @property
+    def observation_encoder(self) -> ConversationObservation:
+        return self.env.unwrapped.core.observation
+
+    def observation(self, observation: np.ndarray) -> dict[str, Any]:
+        core: ConversationCore = self.env.unwrapped.core
+        enc = core.observation
+        feats = np.concatenate([observation[enc.features_slice], observation[-2:]]).astype(np.float32)
+        return {"request": core.requests[0], "latest": core.latest[0], "features": feats}

@@ -26,7 +26,15 @@ from ..errors import InvalidPolicyInputError
 from .bandits import UCB1, BernoulliTS, EpsilonGreedy, LinearTS, LinUCB, LogisticTS
 from .base import BasePolicy
 from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
-from .envtools import env_core, env_item_features, env_item_texts, env_observation_encoder, env_spaces
+from .envtools import (
+    EncodedObservations,
+    env_core,
+    env_item_features,
+    env_item_texts,
+    env_observation_encoder,
+    env_spaces,
+    needs_encoding,
+)
 from .qlearning import LinearQ, QLearning, SlateQ
 from .reinforce import REINFORCE
 from .slates import PlackettLuce, TopK
@@ -133,6 +141,8 @@ def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator
                                obs_dim=ctx.obs_dim, rng=rng)
         else:
             raise InvalidPolicyInputError(f"`slate` must be 'topk' or 'plackett-luce'; got {slate!r}")
+    if not isinstance(env_or_spaces, (tuple, list, dict)) and needs_encoding(env_or_spaces):
+        pol = EncodedObservations(pol, env_observation_encoder(env_or_spaces).transform)
     return pol
 
 
