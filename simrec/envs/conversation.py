@@ -107,11 +107,18 @@ class ConversationObservation:
 
     def encode(self, features: np.ndarray, requests: Sequence[str], latest: Sequence[str],
                turn: np.ndarray, refinements: np.ndarray) -> np.ndarray:
-        n = len(requests)
+        """Observation rows from their parts (texts are encoded with ``encoder``)."""
+        return self.assemble(features, self.encoder.encode(list(requests)), self.encoder.encode(list(latest)),
+                             turn, refinements)
+
+    def assemble(self, features: np.ndarray, request_enc: np.ndarray, latest_enc: np.ndarray,
+                 turn: np.ndarray, refinements: np.ndarray) -> np.ndarray:
+        """Observation rows from already encoded texts."""
+        n = request_enc.shape[0]
         out = np.empty((n, self.size), dtype=np.float32)
         out[:, self.features_slice] = features
-        out[:, self.request_slice] = self.encoder.encode(list(requests))
-        out[:, self.latest_slice] = self.encoder.encode(list(latest))
+        out[:, self.request_slice] = request_enc
+        out[:, self.latest_slice] = latest_enc
         out[:, -2] = np.asarray(turn) / self.max_turns
         out[:, -1] = np.asarray(refinements) / self.max_turns
         return np.clip(out, -10.0, 10.0, out=out)
@@ -137,6 +144,8 @@ class ConversationCore(Core):
         self.seeds = np.zeros(n_rows, dtype=np.int64)
         self.requests = [""] * n_rows
         self.latest = [""] * n_rows
+        self._req_enc = np.zeros((n_rows, enc.dim), dtype=np.float32)  # encodings, updated with the texts
+        self._lat_enc = np.zeros((n_rows, enc.dim), dtype=np.float32)
         self.prefs: list[Preferences | None] = [None] * n_rows
         self._explanations: list[str | None] | None = None
         self._memory: OrderedDict[bytes, tuple[str, str]] = OrderedDict()
@@ -153,15 +162,22 @@ class ConversationCore(Core):
         self.turn[rows] = 0
         self.refinements[rows] = 0
         self.seeds[rows] = seeds
-        R = self.world.expected_rewards_now()[rows]
+        # fresh rows are in their users' initial state, where World.expected_reward is exact
+        n_av = self.world.n_available
+        users = self.world.state.users[rows]
+        R = self.world.expected_reward(np.repeat(users, n_av), np.tile(np.arange(n_av), rows.size)).reshape(-1, n_av)
         draws = np.array([np.random.default_rng([int(s) & _SEED_MASK, 0x1E]).random() for s in seeds])
         for r, p in zip(rows, preferences_from_rewards(R, self.world.catalog, draws)):
             self.prefs[r] = p
             self.requests[r] = self.latest[r] = request_text(p, self.world.catalog, self._variant(int(r)))
+        if rows.size:
+            enc = self.observation.encoder.encode([self.requests[r] for r in rows])
+            self._req_enc[rows] = enc
+            self._lat_enc[rows] = enc
 
     def observe(self) -> np.ndarray:
-        obs = self.observation.encode(self.world.state.features, self.requests, self.latest,
-                                      self.turn, self.refinements)
+        obs = self.observation.assemble(self.world.state.features, self._req_enc, self._lat_enc,
+                                        self.turn, self.refinements)
         for b in range(self.n_rows):
             key = obs[b].tobytes()
             self._memory[key] = (self.requests[b], self.latest[b])
@@ -224,6 +240,9 @@ class ConversationCore(Core):
             self.refinements[b] += code == 1
             response[b] = RESPONSES[code]
             self.latest[b] = reply_text(code, p, cat, actions[b], int(fb.clicked_item[b]), self._variant(int(b)))
+        stepped = np.flatnonzero(active)
+        if stepped.size:
+            self._lat_enc[stepped] = self.observation.encoder.encode([self.latest[b] for b in stepped])
         term = active & ((fb.clicked_item >= 0) | fb.left)
         trunc = active & ~term & (self.turn >= self.max_turns)
         info = {
