@@ -356,15 +356,26 @@ class LLMRecommender(BasePolicy):
         return self.stats_["fallbacks"] / max(self.stats_["answers"], 1)
 
     # ------------------------------------------------------------------ stages
-    def _texts(self, X: np.ndarray, texts: Any) -> list[tuple[str, str] | None]:
-        if texts is not None:
-            rows = list(texts)
-            if len(rows) != X.shape[0]:
-                raise InvalidPolicyInputError(f"`texts` must have {X.shape[0]} entries (one per row); got {len(rows)}")
-            return [(t, t) if isinstance(t, str) else (None if t is None else (str(t[0]), str(t[1]))) for t in rows]
-        if self.text_fn is not None:
-            return list(self.text_fn(X))
-        return [None] * X.shape[0]
+    def _texts(self, X: np.ndarray, texts: Any) -> list[tuple[str, ...] | None]:
+        """Per row ``(request, latest, history)`` or None: from ``texts`` (a string, or a 2- or 3-tuple
+        per row), else from ``text_fn``."""
+        if texts is None:
+            if self.text_fn is None:
+                return [None] * X.shape[0]
+            texts = self.text_fn(X)
+        rows = list(texts)
+        if len(rows) != X.shape[0]:
+            raise InvalidPolicyInputError(f"`texts` must have {X.shape[0]} entries (one per row); got {len(rows)}")
+        out: list[tuple[str, ...] | None] = []
+        for i, t in enumerate(rows):
+            if t is None or isinstance(t, str):
+                out.append(None if t is None else (t, t, ""))
+            elif isinstance(t, (tuple, list)) and len(t) in (2, 3):
+                out.append((str(t[0]), str(t[1]), str(t[2]) if len(t) == 3 else ""))
+            else:
+                raise InvalidPolicyInputError(f"`texts` entries must be a string, (request, latest) or "
+                                              f"(request, latest, history); entry {i} is {t!r:.80}")
+        return out
 
     def retrieve(self, X: np.ndarray, texts: list[tuple[str, str] | None]) -> np.ndarray:
         """(n, n_candidates) candidate ids, nearest first."""
@@ -375,28 +386,30 @@ class LLMRecommender(BasePolicy):
         need = [i for i, t in enumerate(texts) if t is not None and (self.query_slice is None or not Q[i].any())]
         if need:
             Q[need] = self.encoder.encode([texts[i][0] + " " + texts[i][1] for i in need])
-        sims = Q @ self.item_embeddings_[: self.n_actions].T
+        known = min(self.n_actions, len(self.item_texts))  # items released after the texts were read: unknown
+        sims = np.full((n, self.n_actions), -np.inf)
+        sims[:, :known] = Q @ self.item_embeddings_[:known].T
         if self.query_slice is None and len(need) < n:
             if self.item_features is None:
                 raise InvalidObservationError("LLMRecommender needs the request (a `query_slice` of the observation, "
                                               "`texts` or `text_fn`) or `item_features` to retrieve by")
-            F = self.item_features[: self.n_actions]
+            F = self.item_features[:known]
             if X.shape[1] < F.shape[1]:
                 raise InvalidObservationError(f"`obs` must have at least {F.shape[1]} features to retrieve by "
                                               f"item_features; got {X.shape[1]}")
             rows = np.setdiff1d(np.arange(n), need)
-            sims[rows] = X[rows, : F.shape[1]] @ F.T
-        m = min(self.n_candidates, self.n_actions)
+            sims[np.ix_(rows, np.arange(known))] = X[rows, : F.shape[1]] @ F.T
+        m = min(self.n_candidates, known)
         order = np.argsort(-sims, axis=1, kind="stable")[:, :m]
         return order.astype(np.int64)
 
-    def prompt(self, candidates: np.ndarray, text: tuple[str, str] | None, history: str = "") -> list[dict[str, str]]:
-        """The chat messages of one row."""
+    def prompt(self, candidates: np.ndarray, text: tuple[str, ...] | None) -> list[dict[str, str]]:
+        """The chat messages of one row (``text``: request, latest words and history, or None)."""
         lines = "\n".join(f"- id {int(i)}: {_clean_item_text(self.item_texts[int(i)], self.max_item_chars)}"
                           for i in candidates)
-        req, latest = text if text is not None else ("(not given)", "(not given)")
+        req, latest, history = text if text is not None else ("(not given)", "(not given)", "")
         return self.template.render(request=_clean_item_text(req, 2000), latest=_clean_item_text(latest, 2000),
-                                    history=history, candidates=lines, k=self.slate_size)
+                                    history=_clean_item_text(history, 4000), candidates=lines, k=self.slate_size)
 
     def _ground(self, parsed: Any, candidates: np.ndarray) -> tuple[np.ndarray, bool]:
         K = self.slate_size

@@ -271,3 +271,20 @@ def test_bad_inputs():
         pol.act(np.zeros((2, 4)), texts=["x"])
     a, p = pol.act(np.zeros((2, 4)), texts=["a", "b"])
     assert a.shape == (2, 2)
+
+
+def test_history_reaches_the_prompt_and_bad_text_entries_are_errors():
+    seen = []
+    pol = LLMRecommender(ScriptedBackend(lambda m, s: seen.append(m) or "{}"), ["a", "b", "c"], 2, n_samples=1,
+                         template={"user": "{request} | {latest} | {history} | {candidates} {k}"})
+    pol.act(np.zeros((1, 4)), texts=[("want a", "no, b", "turn 1: shown a, c")])
+    assert seen[0][0]["content"].startswith("want a | no, b | turn 1: shown a, c | - id ")
+    with pytest.raises(InvalidPolicyInputError, match="entry 0"):
+        pol.act(np.zeros((1, 4)), texts=[("only one",)])
+
+
+def test_items_released_after_construction_are_never_recommended():
+    pol = LLMRecommender("scripted", [f"item {i} comedy" for i in range(10)], 3, n_candidates=5)
+    pol.grow(15)
+    a, p = pol.act(np.zeros((4, 2)), texts=["comedy"] * 4)
+    assert (a < 10).all() and pol.action_probs(np.zeros((4, 2)), texts=["comedy"] * 4).shape == (4, 15, 3)
