@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import simrec  # noqa: F401
 from simrec.data import BanditLog
@@ -75,3 +76,25 @@ def test_ips_recovers_the_llm_policy_value():
     assert abs(sim_value - truth_ctx) < 3 * (sim_se + est.stderr)
     # power: the LLM policy is far from the logger, so ignoring its propensities would miss
     assert not lo <= logger_value <= hi
+
+
+@pytest.mark.slow
+def test_ips_interval_coverage_over_seeds():
+    """Monte Carlo check: over 20 independent uniform logs, IPS's 95% interval covers the LLM policy's
+    exact value on the logged contexts in at least 16 (P(<= 15 | 0.95) = 1.6%)."""
+    env = _env(100)
+    pol = make_policy("llm", env, backend="scripted", n_samples=4, temperature=1.0, rng=0)
+    covered, errors = 0, []
+    for seed in range(20):
+        data, n_av = _uniform_log(env, 30, seed=1000 + seed)
+        n = data["action"].size
+        pi = pol.action_probs(data["obs"], texts=data["texts"])[:, :, 0]
+        log = BanditLog(action=data["action"], reward=data["reward"], pscore=np.full(n, 1.0 / n_av),
+                        context=data["obs"], n_actions=n_av)
+        est = ope.IPS().estimate(log, pi)
+        truth = float((pi * data["q"]).sum(axis=1).mean())
+        covered += est.ci[0] <= truth <= est.ci[1]
+        errors.append(est.value - truth)
+    print(f"\ncoverage {covered}/20, mean error {np.mean(errors):+.4f} (se {np.std(errors, ddof=1) / np.sqrt(20):.4f})")
+    assert covered >= 16
+    assert abs(np.mean(errors)) < 3 * np.std(errors, ddof=1) / np.sqrt(20)
