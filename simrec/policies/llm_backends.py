@@ -302,7 +302,10 @@ class OpenAICompatibleBackend:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (http(s) only)
                     raw = resp.read(self.max_response_bytes + 1)
             except urllib.error.HTTPError as exc:
-                detail = self._scrub(exc.read(300).decode("utf-8", "replace")) if exc.fp else ""
+                try:
+                    detail = self._scrub(exc.read(300).decode("utf-8", "replace")) if exc.fp else ""
+                except (OSError, ValueError):
+                    detail = ""
                 last = f"HTTP {exc.code} from {url}: {detail}"
                 if exc.code == 429 or exc.code >= 500:
                     continue

