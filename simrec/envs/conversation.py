@@ -57,6 +57,15 @@ __all__ = ["ConversationCore", "ConversationEnv", "ConversationVectorEnv", "Conv
            "TextObservations"]
 
 _SEED_MASK = (1 << 62) - 1
+_U64 = (1 << 64) - 1
+
+
+def _splitmix(z: int) -> int:
+    """SplitMix64's finaliser on a Python int (a stable hash: the same on every machine)."""
+    z = (z + 0x9E3779B97F4A7C15) & _U64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _U64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _U64
+    return z ^ (z >> 31)
 _TEXT_MEMORY = 65_536  # observations remembered by texts_for
 
 
@@ -152,8 +161,8 @@ class ConversationCore(Core):
 
     # ------------------------------------------------------------------ episodes
     def _variant(self, row: int) -> int:
-        return int(np.random.default_rng([int(self.seeds[row]) & _SEED_MASK, 0xC0_4E, int(self.turn[row])])
-                   .integers(1 << 30))
+        """The phrasing variant of row's current turn: a hash of (episode seed, turn)."""
+        return _splitmix(_splitmix(int(self.seeds[row]) & _SEED_MASK ^ 0xC04E) + int(self.turn[row])) >> 34
 
     def reset_rows(self, rows: np.ndarray, seeds: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.int64)
@@ -166,7 +175,7 @@ class ConversationCore(Core):
         n_av = self.world.n_available
         users = self.world.state.users[rows]
         R = self.world.expected_reward(np.repeat(users, n_av), np.tile(np.arange(n_av), rows.size)).reshape(-1, n_av)
-        draws = np.array([np.random.default_rng([int(s) & _SEED_MASK, 0x1E]).random() for s in seeds])
+        draws = np.array([(_splitmix(int(s) & _SEED_MASK ^ 0x1E) >> 11) / 2.0**53 for s in seeds])
         for r, p in zip(rows, preferences_from_rewards(R, self.world.catalog, draws)):
             self.prefs[r] = p
             self.requests[r] = self.latest[r] = request_text(p, self.world.catalog, self._variant(int(r)))
@@ -364,7 +373,7 @@ class ConversationVectorEnv(_TextFace, SimrecVectorEnv):
         self.core.explain(texts)
 
 
-class TextObservations(gym.ObservationWrapper):
+class TextObservations(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """``Conversation-v0`` with raw observations: a dict of the user's ``request`` and ``latest`` words
     (``Text`` spaces) and ``features`` (user features, turn / max_turns, refinements / max_turns).
 
@@ -374,7 +383,8 @@ class TextObservations(gym.ObservationWrapper):
     """
 
     def __init__(self, env: gym.Env, max_length: int = 1000) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, max_length=max_length)
+        gym.ObservationWrapper.__init__(self, env)
         core: ConversationCore = env.unwrapped.core
         n = core.observation.dim + 2
         text = gym.spaces.Text(max_length=max_length, charset=frozenset(chr(i) for i in range(32, 127)))

@@ -65,23 +65,30 @@ def preferences_from_rewards(rewards: np.ndarray, catalog: Catalog, length_draw:
     """
     R = np.asarray(rewards, dtype=np.float64)
     n = R.shape[1]
-    topic = catalog.topic[:n]
-    names = np.array([catalog.genre_of_topic(t) for t in range(catalog.topic_centers.shape[0])])
-    mood = catalog.mood_index()[:n]
+    T = catalog.topic_centers.shape[0]
+    names = [catalog.genre_of_topic(t) for t in range(T)]
+    cell = catalog.topic[:n] * 2 + catalog.mood_index()[:n]  # (topic, mood) cell of each item
+    onehot = np.zeros((n, 2 * T))
+    onehot[np.arange(n), cell] = 1.0
+    S = (R @ onehot).reshape(-1, T, 2)  # reward sums per row, topic and mood
+    C = onehot.sum(axis=0).reshape(T, 2)  # item counts per topic and mood
+    cnt = C.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(cnt > 0, S.sum(axis=2) / np.maximum(cnt, 1), -np.inf)  # (B, T)
     out = []
     for b in range(R.shape[0]):
-        sums = np.bincount(topic, weights=R[b], minlength=names.size)
-        cnt = np.bincount(topic, minlength=names.size)
-        mean = np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)
-        order = [int(t) for t in np.argsort(-np.nan_to_num(mean, nan=-np.inf), kind="stable") if cnt[t] > 0]
         picked: list[int] = []
-        for t in order:
-            if names[t] not in {names[p] for p in picked}:
-                picked.append(t)
+        seen: set[str] = set()
+        for t in np.argsort(-mean[b], kind="stable"):
+            if cnt[t] > 0 and names[t] not in seen:
+                seen.add(names[t])
+                picked.append(int(t))
         wanted = (picked[0], picked[1] if len(picked) > 1 else picked[0])
         avoided = picked[-1] if len(picked) > 2 else picked[0]
-        in_wanted = np.isin(topic, wanted)
-        m = [R[b, in_wanted & (mood == k)].mean() if (in_wanted & (mood == k)).any() else -np.inf for k in (0, 1)]
+        w = sorted(set(wanted))
+        ms = S[b, w].sum(axis=0)
+        mc = C[w].sum(axis=0)
+        m = np.where(mc > 0, ms / np.maximum(mc, 1), -np.inf)
         length = min(int(length_draw[b] * len(LENGTH_PREFS)), len(LENGTH_PREFS) - 1)
         out.append(Preferences(wanted, int(avoided), int(np.argmax(m)), length))
     return out
@@ -132,11 +139,11 @@ def refinement(p: Preferences, catalog: Catalog, slate: np.ndarray, variant: int
     if not np.isin(topics, p.wanted).any():
         return ("Those aren't what I asked for; I want {w0}.", "More {w0} or {w1}, please.",
                 "I'd rather have {w1}.")[variant % 3].format(w0=w0, w1=w1)
-    moods = catalog.mood_index()[slate]
+    moods = catalog._mood_index[slate]  # (same package: no copy per reply)
     if (moods != p.mood).all():
         return ("Something more {m}, please.", "Too {o} for me; more {m}.", "I'd like it {m}.")[variant % 3].format(
             m=MOODS[p.mood], o=MOODS[1 - p.mood])
-    if p.length < 3 and (catalog.length_index()[slate] != p.length).all():
+    if p.length < 3 and (catalog._length_index[slate] != p.length).all():
         return ("Something {l}, please.", "Can it be {l}?", "Only {l} ones.")[variant % 3].format(
             l=LENGTH_CLASSES[p.length])
     return ("Close, but show me other {w0} picks.", "Other {w0} ones?", "More like that, please.")[variant % 3].format(

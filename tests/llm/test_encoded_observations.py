@@ -47,6 +47,17 @@ def test_text_observations_are_encoded_for_vector_policies():
     assert repr(p_text).startswith("EncodedObservations(") and copy.deepcopy(p_text).n_actions == 60
 
 
+def test_text_observations_pass_check_env():
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    env = TextObservations(gym.make("simrec/Conversation-v0", world=SMALL_WORLD).unwrapped)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "the env is wrapped": intended here
+        check_env(env, skip_render_check=True)
+
+
 def test_envs_without_box_or_encoder_are_rejected():
     spaces = (gym.spaces.Text(10), gym.spaces.Discrete(3))
     with pytest.raises(InvalidPolicyInputError, match="observation_encoder"):
