@@ -339,6 +339,7 @@ class LLMRecommender(BasePolicy):
         self.stats_ = {"turns": 0, "answers": 0, "backend_errors": 0, "parse_errors": 0, "invented_ids": 0,
                        "off_candidate_ids": 0, "fallbacks": 0, "filled_slots": 0}
         self.last_explanations_: list[str] = []
+        self.last_error_: str = ""  # the latest backend failure (type and message)
         self.last_fallback_: np.ndarray = np.zeros(0, dtype=bool)
         self._cache: OrderedDict[str, _Decision] = OrderedDict()
 
@@ -449,12 +450,14 @@ class LLMRecommender(BasePolicy):
             self.stats_["answers"] += 1
             try:
                 ans = self.backend.complete(msgs, temperature=self.temperature, seed=self.seed + j)
-                parsed = parse_answer(getattr(ans, "text", None), max_chars=self.max_answer_chars)
-            except BackendError:
+            except Exception as exc:  # noqa: BLE001 - any backend failure is a counted fallback, never a crash
                 self.stats_["backend_errors"] += 1
-                parsed = parse_answer(None)
-            if not parsed.ok and parsed.error != "answer is NoneType, not text":
-                self.stats_["parse_errors"] += 1
+                self.last_error_ = f"{type(exc).__name__}: {str(exc)[:300]}"
+                parsed = ParsedAnswer([], "", False, "backend error")
+            else:
+                parsed = parse_answer(getattr(ans, "text", None), max_chars=self.max_answer_chars)
+                if not parsed.ok:
+                    self.stats_["parse_errors"] += 1
             slate, fallback = self._ground(parsed, candidates)
             slates.append(slate)
             fb.append(fallback)

@@ -288,3 +288,15 @@ def test_items_released_after_construction_are_never_recommended():
     pol.grow(15)
     a, p = pol.act(np.zeros((4, 2)), texts=["comedy"] * 4)
     assert (a < 10).all() and pol.action_probs(np.zeros((4, 2)), texts=["comedy"] * 4).shape == (4, 15, 3)
+
+
+def test_any_backend_failure_is_a_counted_fallback():
+    def broken(messages, seed):
+        raise RuntimeError("CUDA out of memory")
+
+    env = _env(n=3)
+    pol = make_policy("llm", env, backend=ScriptedBackend(broken), n_samples=2, rng=0)
+    obs, _ = env.reset(seed=0)
+    a, p = pol.act(obs)
+    assert pol.stats_["backend_errors"] == 6 and pol.stats_["parse_errors"] == 0 and pol.fallback_rate == 1.0
+    assert pol.last_error_ == "RuntimeError: CUDA out of memory" and np.all(p == 1.0)

@@ -54,7 +54,8 @@ def test_key_never_leaks(planted, fake_openai, tmp_path, caplog, capsys):
     pol = make_policy("llm", env, backend=spec, n_samples=2, rng=0)
     log = collect(env, pol, 40, seed=0)
     log.to_parquet(tmp_path / "log.parquet")
-    texts += [repr(pol), str(pol.stats_), str(log.meta), str(pol.last_explanations_)]
+    texts += [repr(pol), str(pol.stats_), str(log.meta), str(pol.last_explanations_), pol.last_error_]
+    assert "HTTP 500" in pol.last_error_
     assert pol.fallback_rate == 1.0
 
     # 3. a sweep whose policy parameters name the variable
