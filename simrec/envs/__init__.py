@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 from .bandit import BanditEnv, BanditVectorEnv
+from .conversation import ConversationEnv, ConversationVectorEnv
 from .messaging import MessagingEnv, MessagingVectorEnv
 from .retention import RetentionEnv, RetentionVectorEnv
 from .slate import SlateEnv, SlateVectorEnv
@@ -21,6 +22,8 @@ __all__ = [
     "RetentionVectorEnv",
     "MessagingEnv",
     "MessagingVectorEnv",
+    "ConversationEnv",
+    "ConversationVectorEnv",
     "DistinctSlate",
 ]
 
@@ -29,6 +32,7 @@ _ENVS = {
     "simrec/Slate-v0": ("slate", "SlateEnv", "SlateVectorEnv"),
     "simrec/Retention-v0": ("retention", "RetentionEnv", "RetentionVectorEnv"),
     "simrec/Messaging-v0": ("messaging", "MessagingEnv", "MessagingVectorEnv"),
+    "simrec/Conversation-v0": ("conversation", "ConversationEnv", "ConversationVectorEnv"),
 }
 ENV_IDS = tuple(_ENVS)
 

@@ -3,10 +3,10 @@
 Policies, sweeps and checks reach the simulator's truth only through this object, never through an
 env's internals. It offers
 
-* what a recommender may know: :meth:`Truth.user_features` (the population's observable features),
-  :meth:`Truth.item_features`, :attr:`Truth.n_items`, :attr:`Truth.n_available` (items released
-  so far), :attr:`Truth.action_offset` (1 for ``Messaging-v0``, whose action 0 means "send
-  nothing"), :attr:`Truth.slate_size`;
+* what a recommender may know: :meth:`Truth.user_features` (the population's observable
+  features), :meth:`Truth.item_features`, :meth:`Truth.item_texts`, :attr:`Truth.n_items`,
+  :attr:`Truth.n_available` (items released so far), :attr:`Truth.action_offset` (1 for
+  ``Messaging-v0``, whose action 0 means "send nothing"), :attr:`Truth.slate_size`;
 * exact expectations for the current rows: :meth:`Truth.expected_reward` of any action and
   :meth:`Truth.expected_rewards_now` of every item;
 * exact policy values where they can be enumerated (:meth:`Truth.policy_value`: ``Bandit-v0``
@@ -133,6 +133,11 @@ class Truth:
     def item_features(self) -> np.ndarray:
         """Observable item features (n_items, dim), float64: each item's content embedding."""
         return np.asarray(self._core.world.item_features, dtype=np.float64)
+
+    def item_texts(self) -> list[str]:
+        """The catalog text (title and description) of every released item."""
+        cat = self._core.world.catalog
+        return [cat.text(i) for i in range(self.n_available)]
 
     def user_features(self) -> np.ndarray:
         """Observable features of every user of the population (n_users, dim), float32."""

@@ -2,7 +2,8 @@
 
 Names (see :func:`policy_names`): ``uniform``, ``popularity``, ``softmax``, ``epsilon-greedy``,
 ``epsilon-mixture``, ``ucb1``, ``linucb``, ``linear-ts``, ``bernoulli-ts``, ``logistic-ts``, ``oracle``,
-``topk``, ``plackett-luce``, ``reinforce``, ``q-learning``, ``linear-q``, ``slateq``.
+``topk``, ``plackett-luce``, ``reinforce``, ``q-learning``, ``linear-q``, ``slateq``, ``llm``
+(:class:`~simrec.policies.llm.LLMRecommender`: ``backend=`` a backend or a spec dict, ``template=``).
 
 On an env with a slate action space (``Slate-v0``, ``Retention-v0``) a single-action policy is
 wrapped so that it shows a slate: ``TopK`` over its scores (``slate="topk"``, default) or
@@ -25,7 +26,15 @@ from ..errors import InvalidPolicyInputError
 from .bandits import UCB1, BernoulliTS, EpsilonGreedy, LinearTS, LinUCB, LogisticTS
 from .base import BasePolicy
 from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
-from .envtools import env_item_features, env_spaces, env_truth
+from .envtools import (
+    EncodedObservations,
+    env_item_features,
+    env_item_texts,
+    env_observation_encoder,
+    env_spaces,
+    env_truth,
+    needs_encoding,
+)
 from .qlearning import LinearQ, QLearning, SlateQ
 from .reinforce import REINFORCE
 from .slates import PlackettLuce, TopK
@@ -132,6 +141,8 @@ def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator
                                obs_dim=ctx.obs_dim, rng=rng)
         else:
             raise InvalidPolicyInputError(f"`slate` must be 'topk' or 'plackett-luce'; got {slate!r}")
+    if not isinstance(env_or_spaces, (tuple, list, dict)) and needs_encoding(env_or_spaces):
+        pol = EncodedObservations(pol, env_observation_encoder(env_or_spaces).transform)
     return pol
 
 
@@ -242,3 +253,24 @@ def _slateq(ctx: _Ctx, **p: Any) -> BasePolicy:
     if ctx.slate_size is None or ctx.item_features is None:
         raise InvalidPolicyInputError("'slateq' needs a simrec slate env (Slate-v0, Retention-v0)")
     return SlateQ(ctx.n_actions, ctx.obs_dim, ctx.slate_size, ctx.item_features, **p)
+
+
+
+@register_policy("llm")
+def _llm(ctx: _Ctx, backend: Any = "scripted", **p: Any) -> BasePolicy:
+    from .llm import LLMRecommender  # imported on use: the module is only needed by this policy
+
+    texts = env_item_texts(ctx.env)
+    if texts is None:
+        raise InvalidPolicyInputError("'llm' needs a simrec env (catalog texts), not just spaces")
+    k = p.pop("slate_size", None) or ctx.slate_size
+    enc = env_observation_encoder(ctx.env)
+    if enc is not None:
+        p.setdefault("query_slice", enc.request_slice)
+        p.setdefault("encoder", enc.encoder)
+    elif ctx.item_features is not None and ctx.offset == 0:
+        p.setdefault("item_features", ctx.item_features)
+    face = getattr(ctx.env, "unwrapped", ctx.env)
+    if callable(getattr(face, "texts_for", None)):
+        p.setdefault("text_fn", face.texts_for)
+    return LLMRecommender(backend, texts, k, obs_dim=ctx.obs_dim, **p)

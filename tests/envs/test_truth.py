@@ -96,7 +96,7 @@ def test_slate_one_step_values_equal_brute_force_enumeration():
 
 
 @pytest.mark.parametrize("env_id", ["simrec/Bandit-v0", "simrec/Slate-v0", "simrec/Retention-v0",
-                                    "simrec/Messaging-v0"])
+                                    "simrec/Messaging-v0", "simrec/Conversation-v0"])
 def test_expected_reward_of_any_action_equals_what_the_step_reports(env_id):
     env = gym.make_vec(env_id, num_envs=16, world=SMALL)
     truth = env.unwrapped.truth
