@@ -491,3 +491,9 @@ def concat(logs: Sequence[BanditLog]) -> BanditLog:
         kwargs[f] = np.concatenate(vals) if all(present) else None
     return BanditLog(n_actions=max(lg.n_actions for lg in logs), action_embed=first.action_embed,
                      meta=dict(first.meta), **kwargs)
+
+
+# Readers of real logs (Open Bandit Dataset, any CSV/Parquet with a column map) live in readers.py.
+from .readers import encode_features, read_log, read_obd  # noqa: E402
+
+__all__ += ["read_obd", "read_log", "encode_features"]
