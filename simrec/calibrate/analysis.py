@@ -188,11 +188,12 @@ def analyze_position_log(log: BanditLog, train_frac: float = 0.8, alpha: float =
               "items_without_train_click": int((seen & (item_clicks == 0)).sum())}
     concl = []
     sig = pt["chi2_p"] < alpha and pt["lr_p"] < alpha
+    cis = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in zip(exam.ci_low[1:], exam.ci_high[1:]))
     concl.append(
         f"Positions: p = {pt['chi2_p']:.2g} (chi-square) and {pt['lr_p']:.2g} (likelihood ratio): "
         + ("the data show that click rates differ by position." if sig else
            f"the data do not show that examination differs by position at the {alpha:.0%} level; the "
-           f"intervals of examination relative to the top slot ({', '.join(f'[{a:.2f}, {b:.2f}]' for a, b in zip(exam.ci_low[1:], exam.ci_high[1:]))}) "
+           f"intervals of examination relative to the top slot ({cis}) "
            "are too wide to rule out equal examination or sizeable differences."))
     for name in ("position CTR", "item CTR", "item CTR (shrunk)", "PBM"):
         r = comp.loc[name]

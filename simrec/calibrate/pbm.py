@@ -159,11 +159,11 @@ class PositionBasedModel(ClickModel):
     >>> import numpy as np
     >>> from simrec.data import BanditLog
     >>> rng = np.random.default_rng(0)
-    >>> item, pos = rng.integers(0, 5, 20000), rng.integers(0, 3, 20000)
-    >>> click = rng.random(20000) < np.array([0.9, 0.6, 0.3])[pos] * np.linspace(0.1, 0.5, 5)[item]
+    >>> item, pos = rng.integers(0, 5, 100_000), rng.integers(0, 3, 100_000)
+    >>> click = rng.random(100_000) < np.array([0.8, 0.4, 0.24])[pos] * np.linspace(0.1, 0.5, 5)[item]
     >>> pbm = PositionBasedModel().fit(BanditLog(action=item, reward=click * 1.0, position=pos))
-    >>> np.round(pbm.relative_examination_, 1)
-    array([1. , 0.7, 0.3])
+    >>> np.round(pbm.relative_examination_, 1)   # truth: 1, 0.5, 0.3
+    array([1. , 0.5, 0.3])
     """
 
     name = "PBM"
