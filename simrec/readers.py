@@ -50,7 +50,10 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _first(mask: np.ndarray, values: Any) -> str:
     idx = np.flatnonzero(mask)
-    return f"{idx.size} rows do not, first at data row {int(idx[0])} (value {np.asarray(values)[idx[0]]!r})"
+    v = np.asarray(values)[idx[0]]
+    v = v.item() if isinstance(v, np.generic) else v
+    noun = "1 row does not" if idx.size == 1 else f"{idx.size} rows do not"
+    return f"{noun}, first at data row {int(idx[0])} (value {v!r})"
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], path: Path) -> None:
@@ -217,13 +220,21 @@ def read_obd(
     ts = pd.to_datetime(df["timestamp"], errors="coerce", utc=True)
     if ts.isna().any():
         raise _E(f"column `timestamp` must hold times; {_first(ts.isna().to_numpy(), df['timestamp'].to_numpy())}")
+    # validate in file order (errors name the file's rows), then sort by time
+    action = _ints(df, "item_id")
+    bad = action < 0
+    if bad.any():
+        raise _E(f"column `item_id` must hold item ids >= 0; {_first(bad, action)}")
+    click = _clicks(df, "click")
+    pscore = _pscores(df, "propensity_score")
+    position = _positions(df, "position", 1, n_positions)
     order = np.argsort(ts.to_numpy(), kind="stable")
     df = df.iloc[order].reset_index(drop=True)
     ts = ts.iloc[order].reset_index(drop=True)
+    action, click, pscore, position = action[order], click[order], pscore[order], position[order]
     aff_cols = [c for c in df.columns if isinstance(c, str) and c.startswith("user-item_affinity_")]
     ctx_cols = ufeat + (aff_cols if affinity else [])
     X, cats = encode_features(df, ctx_cols, encoding=encoding)
-    action = _ints(df, "item_id")
     embed = None
     n_actions = None
     icats: dict[str, list[Any]] = {}
@@ -237,15 +248,12 @@ def read_obd(
         F, icats = encode_features(ic, fcols, encoding="onehot")
         embed = np.zeros((n_actions, F.shape[1]))
         embed[ids] = F
-    bad = action < 0
-    if bad.any():
-        raise _E(f"column `item_id` must hold item ids >= 0; {_first(bad, action)}")
     return BanditLog(
         action=action,
-        reward=_clicks(df, "click"),
-        pscore=_pscores(df, "propensity_score"),
+        reward=click,
+        pscore=pscore,
         context=X if X.shape[1] else None,
-        position=_positions(df, "position", 1, n_positions),
+        position=position,
         action_embed=embed,
         n_actions=n_actions,
         meta={
@@ -308,12 +316,7 @@ def read_log(
     _require(df, needed, path)  # type: ignore[arg-type]
     if len(df) == 0:
         raise _E(f"{path.name}: the log is empty (no data rows)")
-    if "timestamp" in columns:
-        ts = pd.to_datetime(df[columns["timestamp"]], errors="coerce", utc=True)
-        if ts.isna().any():
-            raise _E(f"column `{columns['timestamp']}` must hold times; "
-                     f"{_first(ts.isna().to_numpy(), df[columns['timestamp']].to_numpy())}")
-        df = df.iloc[np.argsort(ts.to_numpy(), kind="stable")].reset_index(drop=True)
+    # validate in file order (errors name the file's rows), then sort by time
     action = _ints(df, columns["action"])  # type: ignore[arg-type]
     bad = action < 0
     if bad.any():
@@ -322,6 +325,16 @@ def read_log(
     pos = None if "position" not in columns else _positions(df, columns["position"], first_position, n_positions)  # type: ignore[arg-type]
     ps = None if "pscore" not in columns else _pscores(df, columns["pscore"])  # type: ignore[arg-type]
     X, cats = encode_features(df, ctx_cols, encoding=encoding)
+    if "timestamp" in columns:
+        ts = pd.to_datetime(df[columns["timestamp"]], errors="coerce", utc=True)
+        if ts.isna().any():
+            raise _E(f"column `{columns['timestamp']}` must hold times; "
+                     f"{_first(ts.isna().to_numpy(), df[columns['timestamp']].to_numpy())}")
+        order = np.argsort(ts.to_numpy(), kind="stable")
+        df = df.iloc[order].reset_index(drop=True)
+        action, reward, X = action[order], reward[order], X[order]
+        pos = None if pos is None else pos[order]
+        ps = None if ps is None else ps[order]
     meta: dict[str, Any] = {"source": path.name, "features": {"context": ctx_cols, "categories": cats}}
     if "timestamp" in columns:
         meta["sorted_by"] = "timestamp"
