@@ -37,7 +37,7 @@ def pbm_rows(n: int, n_items: int = 100, seed: int = 0) -> BanditLog:
     rng = np.random.default_rng(seed)
     k = EXAM.size
     tmpl = BanditLog(action=rng.integers(0, n_items, n), reward=np.zeros(n), position=rng.integers(0, k, n),
-                     pscore=np.full(n, 1.0 / (n_items * k)), n_actions=n_items)
+                     pscore=np.full(n, 1.0 / n_items), n_actions=n_items)  # P(item | slot), as in OBD
     return simulate_like(world, tmpl, rng)
 
 
