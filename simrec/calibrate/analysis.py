@@ -100,7 +100,7 @@ def position_test(log: BanditLog | SlateLog, n_positions: int | None = None) -> 
     if used.sum() < 2 or clicks.sum() == 0:
         raise InvalidLogError("a position test needs clicks and at least two slots with rows")
     chi2, p_chi, dof, _ = stats.chi2_contingency(table[used], correction=False)
-    pbm = PositionBasedModel(prior=(0.0, 0.0), max_iter=2000, tol=1e-10, stderr="none").fit(log)
+    pbm = PositionBasedModel(prior=(0.0, 0.0), tol=1e-10, stderr="none").fit(log)
     item = ClickThroughRateModel("item", prior=(0.0, 0.0)).fit(log)
     n = len(log)
     lr = 2 * n * (pbm.score(log).log_likelihood - item.score(log).log_likelihood)

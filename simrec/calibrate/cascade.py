@@ -170,26 +170,29 @@ class DependentClickModel(_SlateModel):
         last = _last_click(click)
         has = last >= 0
         slots = np.arange(k)[None, :]
-        after = has[:, None] & (slots > last[:, None])
         upto = slots <= np.where(has, last, k - 1)[:, None]
-        shows = np.bincount(key.ravel(), minlength=n_keys).astype(float)
-        den_a = shows + a + b
+        den_a = np.bincount(key.ravel(), minlength=n_keys) + a + b
         clicked = click > 0
-        n_click_at = clicked.sum(axis=0).astype(float)
-        before_last = clicked & (slots < last[:, None])
-        n_cont_sure = before_last.sum(axis=0).astype(float)
-        den_l = n_click_at + a + b
+        den_l = clicked.sum(axis=0) + a + b
+        n_cont_sure = (clicked & (slots < last[:, None])).sum(axis=0).astype(float)
         base_num = np.bincount(key[upto], click[upto], minlength=n_keys)
-        li = np.maximum(last, 0)
+        # the latent part: slots below the last click of sessions with a click (flat, once)
+        sess = np.flatnonzero(has)
+        after = has[:, None] & (slots > last[:, None])
+        a_sess, a_slot = np.nonzero(after)
+        a_key = key[a_sess, a_slot]
+        pos_in = np.searchsorted(sess, a_sess)  # index of each latent cell's session among `sess`
+        lam_idx = last[sess]
         it = 0
         for it in range(1, self.max_iter + 1):  # noqa: B007
-            al = alpha[key]
-            P = np.where(after, 1.0 - al, 1.0).prod(axis=1)
-            lam_l = lam[li]
-            gamma = np.where(has, lam_l * P / (1.0 - lam_l + lam_l * P), 0.0)
-            w = np.where(after, (1.0 - gamma)[:, None] * al, 0.0)
-            num_a = base_num + np.bincount(key.ravel(), w.ravel(), minlength=n_keys)
-            num_l = n_cont_sure + np.bincount(li[has], gamma[has], minlength=k)
+            al = alpha[a_key]
+            with np.errstate(divide="ignore"):
+                log_p = np.bincount(pos_in, np.log1p(-al), minlength=sess.size)
+            P = np.exp(log_p)  # prod over slots below the last click of (1 - alpha)
+            lam_l = lam[lam_idx]
+            gamma = lam_l * P / (1.0 - lam_l + lam_l * P)
+            num_a = base_num + np.bincount(a_key, (1.0 - gamma[pos_in]) * al, minlength=n_keys)
+            num_l = n_cont_sure + np.bincount(lam_idx, gamma, minlength=k)
             new_a = np.where(den_a > 0, (num_a + a) / np.where(den_a > 0, den_a, 1), alpha)
             new_l = np.where(den_l > 0, (num_l + a) / np.where(den_l > 0, den_l, 1), lam)
             change = max(np.abs(new_a - alpha).max(), np.abs(new_l - lam).max())

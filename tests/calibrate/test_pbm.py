@@ -93,7 +93,7 @@ def test_pbm_equals_pyclick_configured_alike():
     ref = _pyclick_em(sessions)
 
     log = BanditLog(action=docs.ravel(), reward=clicks.ravel().astype(float), position=np.tile(np.arange(k), n))
-    ours = PositionBasedModel(prior=(1, 1), init=0.5, max_iter=50, tol=0.0, max_prob=1 - 1e-6).fit(
+    ours = PositionBasedModel(prior=(1, 1), init=0.5, max_iter=50, tol=0.0, max_prob=1 - 1e-6, accelerate=False).fit(
         log, query=np.repeat(query, k))
     assert ours.n_iter_ == 50
     np.testing.assert_allclose(ours.examination_, [ref.exam[r].value() for r in range(k)], rtol=0, atol=1e-9)
@@ -149,6 +149,18 @@ def test_per_query_attractiveness_and_unseen_fallback():
     assert m.attractiveness_of(np.array([0]), np.array([7]))[0] == 0.5  # unseen pair: the start value
     with pytest.raises(ConfigError, match="query"):
         m.score(log)
+
+
+def test_accelerated_em_reaches_the_plain_em_fixed_point_in_fewer_updates():
+    log = pbm_rows(100_000, n_items=50, seed=4)
+    plain = PositionBasedModel(accelerate=False, max_iter=100_000, tol=1e-11).fit(log)
+    fast = PositionBasedModel(tol=1e-11).fit(log)
+    np.testing.assert_allclose(fast.relative_examination_, plain.relative_examination_, atol=1e-7)
+    np.testing.assert_allclose(fast.scaled_attractiveness_, plain.scaled_attractiveness_, atol=1e-7)
+    assert fast.n_iter_ < plain.n_iter_ / 5
+    # 20 plain updates are far from the fixed point: the comparison above is not vacuous
+    early = PositionBasedModel(accelerate=False, max_iter=20, tol=0).fit(log)
+    assert np.abs(early.relative_examination_ - plain.relative_examination_).max() > 1e-4
 
 
 @pytest.mark.parametrize("kwargs, match", [
