@@ -203,5 +203,6 @@ def analyze_position_log(log: BanditLog, train_frac: float = 0.8, alpha: float =
     d = test.reward.size
     concl.append(f"The held-out part has {counts['clicks_test']} clicks in {d} rows; "
                  f"{counts['items_without_train_click']} of {counts['n_items']} items have no training click, so "
-                 "their attractiveness is the prior mean and item-level differences cannot be estimated.")
+                 "their attractiveness rests on the prior pseudo-counts and the few non-clicks alone: "
+                 "item-level differences cannot be estimated.")
     return PositionAnalysis(counts, ctr, exam, pt, comp, concl)
