@@ -75,6 +75,11 @@ class _SlateModel(ClickModel):
     def _alpha(self, key: np.ndarray) -> np.ndarray:
         return np.where(key >= 0, self.attractiveness_[np.maximum(key, 0)], self._fallback())
 
+    def attractiveness_of(self, item: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
+        """Fitted attractiveness of items (of (query, item) pairs); unseen ones get the prior mean."""
+        self._require_fit()
+        return self._alpha(self.keys_.index(np.asarray(item, dtype=np.int64), query))
+
     def _out(self, s: Slates, cond: np.ndarray, full: np.ndarray):
         n, k = s.item.shape
         return cond.ravel(), full.ravel(), np.tile(np.arange(k), n), np.repeat(np.arange(n), k)

@@ -71,12 +71,14 @@ def simulate_like(world: World | CalibratedWorld | str | Path, log: BanditLog | 
     return log.replace(reward=r, expected_reward=fb.slot_expected_reward, meta={**log.meta, "simulated": True})
 
 
-def default_targets(world: World, n_actions: int) -> dict[str, np.ndarray]:
+def default_targets(world: World, n_actions: int, n_users: int = 50) -> dict[str, np.ndarray]:
     """A few context-free target policies (each a distribution over items): uniform, uniform over
-    the 10% most attractive items in the world, the single best item, and a 50/50 mixture of the
-    best item and uniform."""
-    attract = world.catalog.attractiveness[:n_actions]
-    order = np.argsort(-attract, kind="stable")
+    the 10% of items with the highest expected reward in the top slot in the world (averaged over
+    the first ``n_users`` users), the single best item, and a 50/50 mixture of the best and uniform."""
+    users = np.arange(min(n_users, world.n_users))
+    uu, ii = np.meshgrid(users, np.arange(n_actions), indexing="ij")
+    value = world.expected_reward(uu.ravel(), ii.ravel(), 0).reshape(uu.shape).mean(axis=0)
+    order = np.argsort(-value, kind="stable")
     top = np.zeros(n_actions)
     top[order[: max(1, n_actions // 10)]] = 1.0
     best = np.zeros(n_actions)

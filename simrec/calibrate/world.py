@@ -86,7 +86,7 @@ def fit_world(
         if m.keys_.by_query:
             raise ConfigError("a world needs attractiveness per item: fit the model without `query`")
         exam = np.ones(k)
-        attr = m._alpha(m.keys_.index(ids, None))
+        attr = m.attractiveness_of(ids)
         cont = getattr(m, "continuation_", None)
     users = None
     ctx = getattr(log, "context", None)
