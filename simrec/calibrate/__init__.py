@@ -1,6 +1,7 @@
 """Click models fitted to real logs, and worlds calibrated from them.
 
-- :class:`PositionBasedModel` (EM), :class:`CascadeModel`, :class:`DependentClickModel` (EM) and the
+- :class:`PositionBasedModel` (EM), :class:`CascadeModel`, :class:`DependentClickModel` (EM),
+  :class:`UserBrowsingModel` (EM) and the
   :class:`ClickThroughRateModel` baselines; each with standard errors, held-out log-likelihood and
   perplexity per slot (:meth:`~ClickModel.score`).
 - :func:`fit_world`: a :class:`~simrec.sim.calibrated.CalibratedWorld` from a log, which
@@ -16,6 +17,7 @@ from .base import ClickModel, ClickScores
 from .cascade import CascadeModel, DependentClickModel
 from .fidelity import FidelityReport, fidelity_report
 from .pbm import ClickThroughRateModel, PositionBasedModel
+from .ubm import UserBrowsingModel
 from .world import fit_world
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "PositionBasedModel",
     "CascadeModel",
     "DependentClickModel",
+    "UserBrowsingModel",
     "ClickThroughRateModel",
     "fit_world",
     "time_split",

@@ -14,6 +14,7 @@ from .analysis import compare_models, time_split
 from .base import ClickModel
 from .cascade import CascadeModel, DependentClickModel
 from .pbm import ClickThroughRateModel, PositionBasedModel
+from .ubm import UserBrowsingModel
 from .world import fit_world
 
 __all__ = ["load_any_log", "calibrate"]
@@ -58,7 +59,8 @@ def calibrate(log: BanditLog | SlateLog, out: str | Path, model: str = "auto", t
                           "dcm": DependentClickModel}[model]()
     candidates: dict[str, ClickModel] = {"global CTR": ClickThroughRateModel("global")}
     if isinstance(log, SlateLog):
-        candidates.update({"PBM": PositionBasedModel(), "cascade": CascadeModel(), "DCM": DependentClickModel()})
+        candidates.update({"PBM": PositionBasedModel(), "UBM": UserBrowsingModel(), "cascade": CascadeModel(),
+                           "DCM": DependentClickModel()})
     else:
         candidates.update({"item CTR": ClickThroughRateModel("item"), "PBM": PositionBasedModel()})
     comp = compare_models(candidates, train, test, reference="global CTR")

@@ -155,10 +155,11 @@ def pbm_stderr(cell_pos, cell_key, shows, clicks, theta, alpha, prior, n_pos, n_
     D = np.where(D > 0, D, np.inf)
     B = np.zeros((n_pos, n_keys))
     np.add.at(B, (cell_pos, cell_key), h_ta)
-    free = np.arange(1, n_pos)
+    used = np.bincount(cell_pos, minlength=n_pos) > 0
+    free = np.flatnonzero(used[1:]) + 1  # slots without data have no standard error (nan)
     Bf = B[free]  # (K-1, n_keys)
     S = np.diag(A[free]) - (Bf / D) @ Bf.T  # Schur complement: information of theta[1:]
-    se_t = np.zeros(n_pos)
+    se_t = np.where(used, 0.0, np.nan)
     if free.size:
         S_inv = np.linalg.inv(S)
         se_t[free] = np.sqrt(np.maximum(np.diag(S_inv), 0.0))
