@@ -493,7 +493,15 @@ def concat(logs: Sequence[BanditLog]) -> BanditLog:
                      meta=dict(first.meta), **kwargs)
 
 
-# Readers of real logs (Open Bandit Dataset, any CSV/Parquet with a column map) live in readers.py.
-from .readers import encode_features, read_log, read_obd  # noqa: E402
+# Readers of real logs (Open Bandit Dataset, any CSV/Parquet with a column map) live in readers.py
+# (which imports this module, so they are looked up on first use).
+_READERS = ("read_obd", "read_log", "encode_features")
+__all__ += list(_READERS)
 
-__all__ += ["read_obd", "read_log", "encode_features"]
+
+def __getattr__(name: str) -> Any:
+    if name in _READERS:
+        from . import readers
+
+        return getattr(readers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -139,8 +139,7 @@ def encode_features(
         vals = s.astype(str).to_numpy()
         cats = list(categories[c]) if categories and c in categories else sorted(set(vals.tolist()))
         cats_out[c] = cats
-        lookup = {v: j for j, v in enumerate(cats)}
-        codes = np.fromiter((lookup.get(v, -1) for v in vals), dtype=np.int64, count=vals.size)
+        codes = np.asarray(pd.Categorical(vals, categories=cats).codes, dtype=np.int64)  # unknown -> -1
         if encoding == "ordinal":
             blocks.append(codes[:, None].astype(np.float64))
         else:

@@ -142,3 +142,13 @@ def test_missing_file(tmp_path):
         read_log(tmp_path / "none.csv", {"action": "a", "reward": "r"})
     with pytest.raises(InvalidLogError, match="no all.csv"):
         read_obd(tmp_path)
+
+
+def test_readers_import_in_any_order():
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    for stmt in ("import simrec.readers", "from simrec.data import read_obd", "import simrec.calibrate"):
+        res = subprocess.run([sys.executable, "-c", stmt], cwd=root, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
