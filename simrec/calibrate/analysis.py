@@ -142,7 +142,7 @@ class PositionAnalysis:
             "### CTR by position (whole log, 95% Wilson intervals)", table(self.ctr_by_position),
             "### Examination relative to the top slot (PBM on the training part, 95% intervals)",
             table(self.examination),
-            "### Do positions differ?",
+            "### Do positions differ? (whole log)",
             f"chi-square on (slot x click): {pt['chi2']:.3g} on {pt['chi2_dof']} df, p = {pt['chi2_p']:.3g}; "
             f"likelihood ratio PBM vs per-item CTR: {pt['lr']:.3g} on {pt['lr_dof']} df, p = {pt['lr_p']:.3g}.",
             f"### Held-out comparison (reference: {self.comparison.attrs.get('reference')})",

@@ -26,8 +26,12 @@ iterates on the cells: one pass over the log, then O(cells) per iteration.
 Only :math:`\\theta_k / \\theta_0` and :math:`\\alpha_i \\theta_0` are identified (scaling all
 examination by ``c`` and all attractiveness by ``1/c`` leaves the likelihood unchanged); they are
 reported as ``relative_examination_`` and ``scaled_attractiveness_`` (the click probability in the
-top slot) with standard errors from the observed information at the fit, holding
-:math:`\\theta_0` fixed (that removes the flat direction). The information includes the prior's
+top slot) with standard errors from the information at the fit, holding :math:`\\theta_0` fixed
+(that removes the flat direction): the expected (Fisher) information by default, the observed
+information on request (at an interior maximum both are valid; on the boundary, e.g. an item
+without clicks fitted without pseudo-counts, only the expected one is). Per cell with ``n`` shows,
+``c`` clicks and :math:`p = \\theta\\alpha`, the expected information is
+:math:`n \\nabla p \\nabla p^\\top / (p(1-p))`. The information includes the prior's
 curvature; its blocks are diagonal in :math:`\\theta` and :math:`\\alpha` with cross terms per
 cell, so the inverse takes a Schur complement on the small :math:`\\theta` block.
 
@@ -44,6 +48,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy.special import xlog1py, xlogy
 
 from .._validation import check_int
 from ..data import BanditLog, SlateLog
@@ -97,11 +102,11 @@ def pbm_em(cell_pos: np.ndarray, cell_key: np.ndarray, shows: np.ndarray, clicks
 
     def objective(theta: np.ndarray, alpha: np.ndarray) -> float:
         p = theta[cell_pos] * alpha[cell_key]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ll = np.sum(clicks * np.log(p) + noclick * np.log1p(-p))
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 log 0 = 0 (xlogy)
+            ll = np.sum(xlogy(clicks, p) + xlog1py(noclick, -p))
             for x in (theta, alpha):
-                ll += np.sum(a * np.log(x) + b * np.log1p(-x)) if a + b > 0 else 0.0
-        return float(ll) if np.isfinite(ll) else -np.inf
+                ll += np.sum(xlogy(a, x) + xlog1py(b, -x))
+        return float(ll) if not np.isnan(ll) else -np.inf
 
     def moved(t1, a1, t0, a0) -> float:
         # converged when the identified quantities (theta / theta_0, alpha * theta_0) stop moving;
@@ -137,19 +142,26 @@ def pbm_em(cell_pos: np.ndarray, cell_key: np.ndarray, shows: np.ndarray, clicks
     return theta, alpha, it
 
 
-def pbm_stderr(cell_pos, cell_key, shows, clicks, theta, alpha, prior, n_pos, n_keys):
-    """Standard errors of theta[1:] and alpha with theta[0] held fixed (observed information)."""
+def pbm_stderr(cell_pos, cell_key, shows, clicks, theta, alpha, prior, n_pos, n_keys, kind="expected"):
+    """Standard errors of theta[1:] and alpha with theta[0] held fixed (expected or observed information)."""
     a, b = prior
     t, al = theta[cell_pos], alpha[cell_key]
     q = 1.0 - t * al
-    nc = shows - clicks
-    # minus second derivatives of the log-likelihood (+ log prior) per cell
-    h_tt = clicks / t**2 + nc * al**2 / q**2
-    h_aa = clicks / al**2 + nc * t**2 / q**2
-    h_ta = nc / q**2
-    with np.errstate(divide="ignore"):
-        pt = a / theta**2 + b / (1 - theta) ** 2
-        pa = a / alpha**2 + b / (1 - alpha) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "observed":  # minus second derivatives of the log-likelihood per cell
+            nc = shows - clicks
+            h_tt = clicks / t**2 + nc * al**2 / q**2
+            h_aa = clicks / al**2 + nc * t**2 / q**2
+            h_ta = nc / q**2
+        else:  # expected: n grad(p) grad(p)' / (p (1 - p)) with p = t * al
+            h_tt = shows * al / (t * q)
+            h_aa = shows * t / (al * q)
+            h_ta = shows / q
+    def curvature(x: np.ndarray) -> np.ndarray:  # of the log prior; a zero pseudo-count adds nothing
+        with np.errstate(divide="ignore"):
+            return (a / x**2 if a > 0 else 0.0) + (b / (1 - x) ** 2 if b > 0 else 0.0)
+
+    pt, pa = curvature(theta), curvature(alpha)
     A = np.bincount(cell_pos, h_tt, minlength=n_pos) + pt
     D = np.bincount(cell_key, h_aa, minlength=n_keys) + pa
     D = np.where(D > 0, D, np.inf)
@@ -160,6 +172,8 @@ def pbm_stderr(cell_pos, cell_key, shows, clicks, theta, alpha, prior, n_pos, n_
     Bf = B[free]  # (K-1, n_keys)
     S = np.diag(A[free]) - (Bf / D) @ Bf.T  # Schur complement: information of theta[1:]
     se_t = np.where(used, 0.0, np.nan)
+    if free.size and not np.linalg.eigvalsh(S).min() > 0:  # not a maximum in the free directions
+        return np.where(used, np.nan, np.nan), np.full(n_keys, np.nan)
     if free.size:
         S_inv = np.linalg.inv(S)
         se_t[free] = np.sqrt(np.maximum(np.diag(S_inv), 0.0))
@@ -188,8 +202,9 @@ class PositionBasedModel(ClickModel):
         than ``tol`` in an iteration; 0 runs ``max_iter``.
     max_prob : float
         Cap of every parameter (PyClick: 1 - 1e-6), which keeps ``1 - theta alpha`` positive.
-    stderr : {"information", "none"}
-        Standard errors from the observed information (see the module docstring), or none.
+    stderr : {"expected", "observed", "none"}
+        Standard errors from the expected (Fisher) or the observed information (see the module
+        docstring), or none.
     accelerate : bool
         SQUAREM extrapolation of the EM updates (Varadhan & Roland 2008), monotone in the
         log-posterior; ``False`` runs plain EM (as PyClick does, one update per iteration).
@@ -221,7 +236,7 @@ class PositionBasedModel(ClickModel):
 
     def __init__(self, prior: tuple[float, float] = (1.0, 1.0), init: float = 0.5, max_iter: int = 10_000,
                  tol: float = 1e-8, max_prob: float = 1 - 1e-6,
-                 stderr: Literal["information", "none"] = "information", accelerate: bool = True) -> None:
+                 stderr: Literal["expected", "observed", "none"] = "expected", accelerate: bool = True) -> None:
         self.prior = check_prior(prior)
         if not 0 < float(init) < 1:
             raise ConfigError(f"`init` must lie in (0, 1); got {init!r}")
@@ -231,8 +246,8 @@ class PositionBasedModel(ClickModel):
         if not 0 < float(max_prob) <= 1:
             raise ConfigError(f"`max_prob` must lie in (0, 1]; got {max_prob!r}")
         self.max_prob = float(max_prob)
-        if stderr not in ("information", "none"):
-            raise ConfigError(f"`stderr` must be 'information' or 'none'; got {stderr!r}")
+        if stderr not in ("expected", "observed", "none"):
+            raise ConfigError(f"`stderr` must be 'expected', 'observed' or 'none'; got {stderr!r}")
         self.stderr = stderr
         self.accelerate = bool(accelerate)
 
@@ -255,8 +270,8 @@ class PositionBasedModel(ClickModel):
         t0 = theta[0]
         self.relative_examination_ = theta / t0
         self.scaled_attractiveness_ = alpha * t0
-        if self.stderr == "information":
-            se_t, se_a = pbm_stderr(*cells, theta, alpha, self.prior, k, self.keys_.n)
+        if self.stderr != "none":
+            se_t, se_a = pbm_stderr(*cells, theta, alpha, self.prior, k, self.keys_.n, self.stderr)
             self.relative_examination_se_ = se_t / t0
             self.scaled_attractiveness_se_ = se_a * t0
         self.fitted_ = True

@@ -5,7 +5,7 @@ previous click in the impression (``r' = -1`` when there is none):
 :math:`P(C_r = 1 \\mid c_{<r}) = \\gamma_{r, r'} \\alpha_{d_r}`. Given the clicks above it, each slot is
 a position-based observation whose "position" is the pair ``(r, r')``, so the EM updates are the
 PBM's (see :mod:`simrec.calibrate.pbm`) on (pair, item) cells, with the same pseudo-counts, SQUAREM
-acceleration and observed-information standard errors (relative to :math:`\\gamma_{0,-1}`).
+acceleration and expected-information standard errors (relative to :math:`\\gamma_{0,-1}`).
 
 The full (marginal) click probability of slot ``r`` sums over where the previous click was:
 with :math:`q_r(j)` the probability that the last click above ``r`` is at ``j``,

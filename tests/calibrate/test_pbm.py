@@ -163,6 +163,25 @@ def test_accelerated_em_reaches_the_plain_em_fixed_point_in_fewer_updates():
     assert np.abs(early.relative_examination_ - plain.relative_examination_).max() > 1e-4
 
 
+def test_expected_and_observed_information():
+    log = pbm_rows(100_000, n_items=30, seed=6)
+    e = PositionBasedModel(stderr="expected").fit(log)
+    o = PositionBasedModel(stderr="observed").fit(log)
+    # at an interior maximum with plenty of data the two agree closely
+    np.testing.assert_allclose(e.relative_examination_se_[1:], o.relative_examination_se_[1:], rtol=0.1)
+    np.testing.assert_allclose(e.scaled_attractiveness_se_, o.scaled_attractiveness_se_, rtol=0.1)
+    # an item without clicks fitted by maximum likelihood sits on the boundary (alpha = 0): the
+    # observed information is no maximum there (nan), the expected one still gives the slots' errors
+    item, pos = np.tile(np.arange(4), 500), np.repeat(np.arange(2), 1000)
+    click = ((item < 3) & (np.arange(2000) % 7 == 0)).astype(float)
+    log0 = BanditLog(action=item, reward=click, position=pos)
+    eb = PositionBasedModel(prior=(0, 0), stderr="expected").fit(log0)
+    ob = PositionBasedModel(prior=(0, 0), stderr="observed").fit(log0)
+    assert eb.attractiveness_[3] < 1e-6
+    assert np.isfinite(eb.relative_examination_se_[1]) and eb.relative_examination_se_[1] > 0
+    assert np.isnan(ob.relative_examination_se_[1])
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"prior": (-1, 1)}, "prior"), ({"prior": 3}, "prior"), ({"init": 1.0}, "init"),
     ({"max_iter": 0}, "max_iter"), ({"max_prob": 0}, "max_prob"), ({"stderr": "boot"}, "stderr"),
