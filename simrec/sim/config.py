@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from ..errors import ConfigError
 
@@ -79,6 +79,14 @@ class ExaminationConfig(_Frozen):
     table: tuple[float, ...] | None = Field(
         None, description="model 'table': examination probability of each slot (fitted by simrec.calibrate)"
     )
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_table(self, handler: Any) -> dict[str, Any]:
+        # dumps of worlds without a table stay as they were (sweep run ids hash them)
+        data = handler(self)
+        if self.table is None:
+            data.pop("table", None)
+        return data
 
     @model_validator(mode="after")
     def _table_fits(self) -> ExaminationConfig:

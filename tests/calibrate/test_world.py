@@ -101,3 +101,13 @@ def test_fit_world_cascade_from_slates_and_context_users():
     assert auto.click_model == "dcm" and auto.continuation is not None
     with pytest.raises(ConfigError, match="model"):
         fit_world(log, "ubm")
+
+
+def test_config_dumps_without_a_table_are_unchanged():
+    # sweep run ids hash config dumps: worlds without a table must dump exactly as before
+    from simrec.sim import presets
+
+    assert set(presets.get("default").model_dump(mode="json")["examination"]) == {"model", "eta", "cascade_continue"}
+    cfg = presets.get("default", **{"examination.model": "table", "examination.table": [0.9, 0.4]})
+    again = make_config(cfg.model_dump(mode="json"))
+    assert again.examination.table == (0.9, 0.4)
