@@ -62,3 +62,20 @@ def test_calibrate_bad_input(tmp_path, args, match):
     res = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "c.csv"), "-o", str(tmp_path / "w.npz"), *args])
     assert res.exit_code != 0
     assert re.search(match, res.output), res.output
+
+
+def test_calibrate_simrec_parquet_logs(tmp_path):
+    from simrec.calibrate.command import load_any_log
+
+    from ._worlds import pbm_rows
+
+    rows = pbm_rows(5000, n_items=10, seed=1)
+    rows.to_parquet(tmp_path / "rows.parquet")
+    slates = cascade_slates(3000, n_items=10, seed=2)
+    slates.to_parquet(tmp_path / "slates.parquet")
+    assert type(load_any_log(tmp_path / "slates.parquet")).__name__ == "SlateLog"
+    for name, model in (("rows", "pbm"), ("slates", "dcm")):
+        args = ["calibrate", str(tmp_path / f"{name}.parquet"), "-o", str(tmp_path / f"{name}.npz")]
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 0, res.output
+        assert load(tmp_path / f"{name}.npz").click_model == model
