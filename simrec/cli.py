@@ -354,11 +354,13 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
 @click.option("--train-frac", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
               show_default=True, help="Fit on this first share of the rows (time order), score on the rest.")
 @click.option("--n-users", type=int, default=10_000, show_default=True, help="Users of the world (log contexts).")
+@click.option("--factors", type=int, default=0, show_default=True,
+              help="Rank of user (context) x item latent factors (PBM on a log with contexts); 0 for none.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write a fidelity report (held-out log vs the world) to this folder.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def calibrate_cmd(log_path: Path, out: Path, model: str, columns: tuple[str, ...], first_position: int,
-                  train_frac: float, n_users: int, report_dir: Path | None, seed: int) -> None:
+                  train_frac: float, n_users: int, factors: int, report_dir: Path | None, seed: int) -> None:
     """Fit a click model to LOG and save the calibrated world to WORLD.npz.
 
     \b
@@ -384,7 +386,7 @@ def calibrate_cmd(log_path: Path, out: Path, model: str, columns: tuple[str, ...
             mapping[key] = col
     try:
         log = command.load_any_log(log_path, mapping or None, first_position)
-        path, lines = command.calibrate(log, out, model, train_frac, n_users, seed)
+        path, lines = command.calibrate(log, out, model, train_frac, n_users, seed, factors)
         for line in lines:
             click.echo(line)
         if report_dir is not None:

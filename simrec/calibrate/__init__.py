@@ -15,6 +15,7 @@
 from .analysis import PositionAnalysis, analyze_position_log, compare_models, position_test, time_split
 from .base import ClickModel, ClickScores
 from .cascade import CascadeModel, DependentClickModel
+from .factors import LatentFactors, fit_factors
 from .fidelity import FidelityReport, fidelity_report
 from .pbm import ClickThroughRateModel, PositionBasedModel
 from .ubm import UserBrowsingModel
@@ -29,6 +30,8 @@ __all__ = [
     "UserBrowsingModel",
     "ClickThroughRateModel",
     "fit_world",
+    "fit_factors",
+    "LatentFactors",
     "time_split",
     "compare_models",
     "position_test",

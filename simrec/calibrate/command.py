@@ -49,7 +49,7 @@ def load_any_log(path: str | Path, columns: Mapping[str, Any] | None = None, fir
 
 
 def calibrate(log: BanditLog | SlateLog, out: str | Path, model: str = "auto", train_frac: float = 0.8,
-              n_users: int = 10_000, seed: int = 0) -> tuple[Path, list[str]]:
+              n_users: int = 10_000, seed: int = 0, factors: int = 0) -> tuple[Path, list[str]]:
     """Fit on the first ``train_frac`` of ``log`` (time order), score on the rest, save the world
     fitted on the training part; returns the file and the summary lines."""
     train, test = time_split(log, train_frac)
@@ -65,13 +65,14 @@ def calibrate(log: BanditLog | SlateLog, out: str | Path, model: str = "auto", t
         candidates.update({"item CTR": ClickThroughRateModel("item"), "PBM": PositionBasedModel()})
     comp = compare_models(candidates, train, test, reference="global CTR")
     fitted.fit(train)
-    world = fit_world(train, fitted, n_users=n_users, rng=seed)
+    world = fit_world(train, fitted, n_users=n_users, rng=seed, factors=factors)
     world.meta["held_out"] = {name: {"log_likelihood": float(r.log_likelihood), "perplexity": float(r.perplexity)}
                               for name, r in comp.iterrows()}
     path = world.save(out)
     lines = [f"log: {len(log)} rows ({len(train)} train / {len(test)} held out, split in row order), "
              f"{int(np.asarray(log.reward).sum())} clicks",
-             f"model: {model}; world: {world.n_items} items, {world.n_slots} slots -> {path}"]
+             f"model: {model}; world: {world.n_items} items, {world.n_slots} slots, "
+             f"{world.rank} latent factors -> {path}"]
     if isinstance(fitted, PositionBasedModel):
         se = fitted.relative_examination_se_
         lines.append("examination relative to the top slot: " + ", ".join(

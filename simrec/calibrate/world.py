@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from ..sim.calibrated import CalibratedWorld
 from .base import ClickModel
 from .cascade import CascadeModel, DependentClickModel
+from .factors import fit_factors
 from .pbm import PositionBasedModel
 
 __all__ = ["fit_world"]
@@ -42,6 +43,7 @@ def fit_world(
     n_slots: int | None = None,
     rng: int | np.random.Generator | None = 0,
     save: str | Path | None = None,
+    factors: int = 0,
 ) -> CalibratedWorld:
     """Fit a click model to ``log`` and return the calibrated world (optionally saved as ``.npz``).
 
@@ -62,6 +64,10 @@ def fit_world(
         Seeds the draw of users.
     save : path, optional
         Also write the world there (see :meth:`CalibratedWorld.save`).
+    factors : int
+        Rank of user (context) and item latent factors (PBM on a BanditLog with contexts; see
+        :mod:`simrec.calibrate.factors`); 0 for none. With factors the examination and item
+        attractiveness come from the per-(context, item) fit.
 
     Returns
     -------
@@ -89,10 +95,25 @@ def fit_world(
         attr = m.attractiveness_of(ids)
         cont = getattr(m, "continuation_", None)
     users = None
+    user_f = item_f = None
     ctx = getattr(log, "context", None)
+    rows = None
     if ctx is not None:
         n = check_int(n_users, name="n_users", minimum=1)
-        users = ctx[as_rng(rng).integers(0, ctx.shape[0], n)]
+        rows = as_rng(rng).integers(0, ctx.shape[0], n)
+        users = ctx[rows]
+    if check_int(factors, name="factors", minimum=0):
+        if name != "pbm" or rows is None:
+            raise ConfigError("latent factors need the PBM and a log with contexts")
+        lf = fit_factors(log, factors, prior=m.prior)  # type: ignore[attr-defined]
+        exam = lf.examination[np.minimum(np.arange(k), lf.examination.size - 1)]
+        attr = 1.0 / (1.0 + np.exp(-lf.item_logit))
+        if attr.size < items:
+            attr = np.concatenate([attr, np.full(items - attr.size, m._fallback())])
+        attr = attr[:items]
+        user_f = lf.user_factors[lf.row_context[rows]]
+        item_f = np.zeros((items, factors))
+        item_f[: lf.item_factors.shape[0]] = lf.item_factors[:items]
     meta: dict[str, Any] = {
         "model": repr(m),
         "n_log_rows": len(log),
@@ -102,8 +123,9 @@ def fit_world(
     if name == "pbm" and hasattr(m, "relative_examination_se_"):
         meta["relative_examination"] = m.relative_examination_.tolist()
         meta["relative_examination_se"] = m.relative_examination_se_.tolist()
+    meta["factors"] = int(factors)
     world = CalibratedWorld(click_model=name, examination=exam, attractiveness=attr, user_features=users,
-                            continuation=cont, meta=meta)
+                            continuation=cont, user_factors=user_f, item_factors=item_f, meta=meta)
     if save is not None:
         world.save(save)
     return world

@@ -14,7 +14,12 @@ ordinary :class:`~simrec.sim.World` (``World.from_calibration`` or ``World({"fro
 - items: ``attractiveness`` enters the choice utility as ``logit(attractiveness[i])`` (affinity and
   boredom weights 0, outside option 0), quality 0;
 - users: ``user_features`` are the observable features (and the latent interest; with affinity
-  weight 0 it has no effect on clicks); a world without contexts has one feature column of ones.
+  weight 0 it has no effect on clicks); a world without contexts has one feature column of ones;
+- latent factors (optional): with ``user_factors`` (one row per user) and ``item_factors`` (one row
+  per item) of rank ``r``, the world's vectors are ``[features, 0]`` (observable) and
+  ``[0, user_factors]`` (interest) for users, ``[0, item_factors]`` for items, with affinity weight
+  1: item ``i`` is attractive to user ``u`` with probability
+  ``sigmoid(logit(attractiveness[i]) + user_factors[u] . item_factors[i])``.
 
 File format: one ``.npz`` with the arrays and a JSON ``meta`` entry (``format``, ``click_model``,
 provenance), written by :meth:`CalibratedWorld.save` and read by :func:`load`.
@@ -56,6 +61,8 @@ class CalibratedWorld:
         Observable features of the simulated users (rows sampled from the log's contexts).
     continuation : array of float, shape (K,), optional
         DCM: probability of going on after a click at each slot (kept for reference).
+    user_factors, item_factors : array of float, shapes (n_users, r) and (n_items, r), optional
+        Latent factors (both or neither; see the module docstring).
     meta : dict
         JSON-serialisable provenance (source log, fit settings, held-out scores).
     """
@@ -65,6 +72,8 @@ class CalibratedWorld:
     attractiveness: np.ndarray
     user_features: np.ndarray | None = None
     continuation: np.ndarray | None = None
+    user_factors: np.ndarray | None = None
+    item_factors: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,6 +102,21 @@ class CalibratedWorld:
             object.__setattr__(self, "user_features", u)
         if self.continuation is not None:
             object.__setattr__(self, "continuation", np.asarray(self.continuation, dtype=np.float64))
+        if (self.user_factors is None) != (self.item_factors is None):
+            raise ConfigError("`user_factors` and `item_factors` go together (both or neither)")
+        if self.user_factors is not None:
+            uf = np.asarray(self.user_factors, dtype=np.float64)
+            itf = np.asarray(self.item_factors, dtype=np.float64)
+            n_users = self._users().shape[0]
+            if uf.ndim != 2 or uf.shape[0] != n_users or itf.shape != (self.n_items, uf.shape[1]):
+                raise ConfigError(f"`user_factors` must be ({n_users}, r) and `item_factors` ({self.n_items}, r); "
+                                  f"got {uf.shape} and {itf.shape}")
+            if not (np.isfinite(uf).all() and np.isfinite(itf).all()):
+                raise ConfigError("`user_factors` and `item_factors` must be finite")
+            if self._users().shape[1] + uf.shape[1] > 512:
+                raise ConfigError("features plus factors may span at most 512 dimensions")
+            object.__setattr__(self, "user_factors", uf)
+            object.__setattr__(self, "item_factors", itf)
 
     @property
     def n_items(self) -> int:
@@ -105,6 +129,11 @@ class CalibratedWorld:
     def _users(self) -> np.ndarray:
         return np.ones((1, 1)) if self.user_features is None else self.user_features
 
+    @property
+    def rank(self) -> int:
+        """Rank of the latent factors (0 without)."""
+        return 0 if self.user_factors is None else int(self.user_factors.shape[1])
+
     def config(self) -> WorldConfig:
         """The world config: static dynamics, the fitted examination, attractiveness-only choice."""
         users = self._users()
@@ -115,13 +144,13 @@ class CalibratedWorld:
             exam = {"model": "cascade", "cascade_continue": 1.0}
         return make_config({
             "name": f"calibrated-{self.click_model}",
-            "dim": users.shape[1],
+            "dim": users.shape[1] + self.rank,
             "slate_size": self.n_slots,
             "catalog": {"n_items": self.n_items, "n_topics": 1, "quality_sd": 0.0, "attractiveness_sd": 0.0},
             "population": {"n_users": users.shape[0], "obs_noise": 0.0, "position_bias_sd": 0.0},
             "examination": exam,
-            "choice": {"affinity_weight": 0.0, "attractiveness_weight": 1.0, "boredom_weight": 0.0,
-                       "no_click_utility": 0.0},
+            "choice": {"affinity_weight": 1.0 if self.rank else 0.0, "attractiveness_weight": 1.0,
+                       "boredom_weight": 0.0, "no_click_utility": 0.0},
             "satisfaction": {"enabled": False},
             "drift": {"enabled": False},
             "boredom": {"enabled": False},
@@ -135,7 +164,10 @@ class CalibratedWorld:
         n, d = self.n_items, config.dim
         a = np.clip(self.attractiveness, _EPS, 1 - _EPS)
         emb = np.zeros((n, d), dtype=np.float32)
-        emb[:, 0] = 1.0  # unit rows; affinity has weight 0 in a calibrated world
+        if self.rank:
+            emb[:, d - self.rank:] = self.item_factors
+        else:
+            emb[:, 0] = 1.0  # unit rows; affinity has weight 0 in a calibrated world without factors
         return Catalog(
             embedding=emb,
             topic=np.zeros(n, dtype=np.int64),
@@ -149,8 +181,14 @@ class CalibratedWorld:
     def population(self) -> Population:
         """Users: the logged contexts as observable features and interest."""
         u = self._users()
-        return Population(ids=np.arange(u.shape[0], dtype=np.int64), interest=u.copy(),
-                          position_bias=np.zeros(u.shape[0]), features=u.copy())
+        if self.rank:
+            pad = np.zeros((u.shape[0], self.rank))
+            features = np.concatenate([u, pad], axis=1)
+            interest = np.concatenate([np.zeros_like(u), self.user_factors], axis=1)
+        else:
+            features, interest = u.copy(), u.copy()
+        return Population(ids=np.arange(u.shape[0], dtype=np.int64), interest=interest,
+                          position_bias=np.zeros(u.shape[0]), features=features)
 
     # ---- file -------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -164,6 +202,8 @@ class CalibratedWorld:
             arrays["user_features"] = self.user_features
         if self.continuation is not None:
             arrays["continuation"] = self.continuation
+        if self.rank:
+            arrays["user_factors"], arrays["item_factors"] = self.user_factors, self.item_factors
         meta = {"format": FORMAT, "click_model": self.click_model, **self.meta}
         arrays["meta"] = np.array(json.dumps(meta))
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -210,4 +250,5 @@ def load(source: str | Path | dict[str, Any] | CalibratedWorld) -> CalibratedWor
         raise ConfigError(f"{str(path)!r} lacks the array(s) {missing}")
     return CalibratedWorld(click_model=meta.pop("click_model"), examination=data["examination"],
                            attractiveness=data["attractiveness"], user_features=data.get("user_features"),
-                           continuation=data.get("continuation"), meta=meta)
+                           continuation=data.get("continuation"), user_factors=data.get("user_factors"),
+                           item_factors=data.get("item_factors"), meta=meta)

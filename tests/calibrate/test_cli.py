@@ -79,3 +79,12 @@ def test_calibrate_simrec_parquet_logs(tmp_path):
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 0, res.output
         assert load(tmp_path / f"{name}.npz").click_model == model
+
+
+def test_calibrate_with_factors(tmp_path):
+    out = tmp_path / "f.npz"
+    res = CliRunner().invoke(cli, ["calibrate", str(OBD), "-o", str(out), "--factors", "2", "--n-users", "100"])
+    assert res.exit_code == 0, res.output
+    assert "2 latent factors" in res.output
+    cw = load(out)
+    assert cw.rank == 2 and World(str(out)).config.dim == cw.user_features.shape[1] + 2
