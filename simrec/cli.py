@@ -9,6 +9,7 @@ Examples
     $ simrec report reports/quickstart               # (re)write report.html / report.md
     $ simrec envs                                    # registered environments and their spaces
     $ simrec ope my_log.parquet --policy uniform     # OPE of a log you bring
+    $ simrec calibrate obd/random/all -o obd.npz     # a world calibrated to a real log
 """
 
 from __future__ import annotations
@@ -337,6 +338,63 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
     else:
         click.echo(f"{log_path}: {log.n} rows, {log.n_actions} actions; intervals at {1 - alpha:.0%} ({ci_method})")
         click.echo(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+# ---- calibrate ----------------------------------------------------------------------------------
+@cli.command("calibrate", short_help="Fit a click model to a real log and save a simulator world (.npz).")
+@click.argument("log_path", metavar="LOG", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="WORLD.npz",
+              help="Where to write the calibrated world.")
+@click.option("-m", "--model", type=click.Choice(["auto", "pbm", "cascade", "dcm"]), default="auto", show_default=True,
+              help="Click model (auto: PBM for (item, position) rows, DCM for whole slates).")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=COLUMN",
+              help="Map the file's columns (fields: action, reward, position, pscore, context, timestamp, "
+                   "slate_id; context may repeat). Without it LOG must be an OBD folder or all.csv, or a "
+                   "simrec Parquet log.")
+@click.option("--first-position", type=int, default=0, show_default=True, help="The file's number of the top slot.")
+@click.option("--train-frac", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
+              show_default=True, help="Fit on this first share of the rows (time order), score on the rest.")
+@click.option("--n-users", type=int, default=10_000, show_default=True, help="Users of the world (log contexts).")
+@click.option("--factors", type=int, default=0, show_default=True,
+              help="Rank of user (context) x item latent factors (PBM on a log with contexts); 0 for none.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write a fidelity report (held-out log vs the world) to this folder.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def calibrate_cmd(log_path: Path, out: Path, model: str, columns: tuple[str, ...], first_position: int,
+                  train_frac: float, n_users: int, factors: int, report_dir: Path | None, seed: int) -> None:
+    """Fit a click model to LOG and save the calibrated world to WORLD.npz.
+
+    \b
+    Examples:
+      simrec calibrate data/obd/random/all -o calibrated/obd.npz --report reports/obd-fidelity
+      simrec calibrate clicks.csv --column action=item --column reward=click --column position=rank \\
+          --first-position 1 -o world.npz
+    Use the world in Python with World.from_calibration("world.npz"), in an env with
+    gym.make("simrec/Bandit-v0", world={"from": "world.npz"}), and in a sweep as
+    worlds = [{from = "world.npz"}].
+    """
+    from .calibrate import command, fidelity_report, time_split
+    from .errors import SimrecError
+
+    mapping: dict[str, Any] = {}
+    for item in columns:
+        key, sep, col = item.partition("=")
+        if not sep or not key or not col:
+            _fail(f"--column {item!r}: expected FIELD=COLUMN", code=2)
+        if key == "context":
+            mapping.setdefault("context", []).append(col)
+        else:
+            mapping[key] = col
+    try:
+        log = command.load_any_log(log_path, mapping or None, first_position)
+        path, lines = command.calibrate(log, out, model, train_frac, n_users, seed, factors)
+        for line in lines:
+            click.echo(line)
+        if report_dir is not None:
+            train, test = time_split(log, train_frac)
+            fidelity_report(path, test, train, rng=seed, out_dir=report_dir)
+            click.echo(f"fidelity report: {report_dir / 'fidelity.html'}")
+    except SimrecError as exc:
+        _fail(str(exc))
 
 
 def main(argv: list[str] | None = None) -> None:

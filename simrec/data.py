@@ -512,3 +512,17 @@ def concat(logs: Sequence[BanditLog]) -> BanditLog:
         kwargs[f] = np.concatenate(vals) if all(present) else None
     return BanditLog(n_actions=max(lg.n_actions for lg in logs), action_embed=first.action_embed,
                      meta=dict(first.meta), **kwargs)
+
+
+# Readers of real logs (Open Bandit Dataset, any CSV/Parquet with a column map) live in readers.py
+# (which imports this module, so they are looked up on first use).
+_READERS = ("read_obd", "read_log", "encode_features")
+__all__ += list(_READERS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _READERS:
+        from . import readers
+
+        return getattr(readers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

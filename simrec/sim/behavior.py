@@ -11,7 +11,10 @@ Choice with position bias is an *examination-weighted multinomial logit*: with u
 
 so the expected reward of any slate, or of one item at one position, is exact in closed form.
 The cascade model scans top-down: ``P(click k) = gamma^k * p_k * prod_{j<k} (1 - p_j)`` with
-``p_k = sigmoid(v_k - v_0)``.
+``p_k = sigmoid(v_k - v_0)``. A fitted examination table ``e_k`` (``examination.model = "table"``, as
+calibrated worlds use) makes one item at slot ``k`` a position-based model, ``P(click) = e_k p``,
+and a slate a top-down scan that stops at the first click:
+``P(click k) = e_k p_k prod_{j<k} (1 - e_j p_j)``.
 """
 
 from __future__ import annotations
@@ -34,16 +37,21 @@ REWARD_WATCH = 24
 RET_ON, GAP_BASE, GAP_SAT, CHURN_BASE, CHURN_SAT, SAT_MEMORY = 25, 26, 27, 28, 29, 30
 N_ON, N_OPEN, N_REL, N_LOAD, N_LOAD_DECAY, N_UNSUB, N_UNSUB_LOAD, N_ORGANIC = 31, 32, 33, 34, 35, 36, 37, 38
 BORED_EXPOSURE = 39
-N_PARAMS = 40
+EXAM_TABLE0, MAX_TABLE = 40, 100  # fitted examination per slot (``examination.model = "table"``)
+N_PARAMS = EXAM_TABLE0 + MAX_TABLE
 
-EXAM_NONE, EXAM_PBM, EXAM_CASCADE = 0.0, 1.0, 2.0
+EXAM_NONE, EXAM_PBM, EXAM_CASCADE, EXAM_TABLE = 0.0, 1.0, 2.0, 3.0
 
 
 def pack(config: WorldConfig) -> np.ndarray:
     """The packed parameter vector of ``config``; switched-off mechanisms get neutral values."""
     c = config
     p = np.zeros(N_PARAMS)
-    p[EXAM_MODEL] = {"none": EXAM_NONE, "pbm": EXAM_PBM, "cascade": EXAM_CASCADE}[c.examination.model]
+    p[EXAM_MODEL] = {"none": EXAM_NONE, "pbm": EXAM_PBM, "cascade": EXAM_CASCADE,
+                     "table": EXAM_TABLE}[c.examination.model]
+    if c.examination.table:  # slots past the table's end repeat its last entry
+        t = list(c.examination.table)[:MAX_TABLE]
+        p[EXAM_TABLE0:] = t + [t[-1]] * (MAX_TABLE - len(t))
     p[CASCADE_CONT] = c.examination.cascade_continue
     p[W_AFF], p[W_ATTR] = c.choice.affinity_weight, c.choice.attractiveness_weight
     p[W_BORED] = c.choice.boredom_weight if c.boredom.enabled else 0.0
@@ -114,7 +122,7 @@ def choice_logits(v: np.ndarray, b: int, k_n: int, eta: float, P: np.ndarray, lo
     holds ``e_k exp(v_k - m)`` (PBM / none; ``logk[k]`` = log(k + 1)) or ``exp(v_0 - v_k)``
     (cascade), from which :func:`choice_probs` gets the click probabilities."""
     model = P[EXAM_MODEL]
-    if model == EXAM_CASCADE:
+    if model == EXAM_CASCADE or model == EXAM_TABLE:
         for k in range(k_n):
             v[b, k] = P[V0] - v[b, k]
         return 0.0
@@ -132,11 +140,15 @@ def choice_logits(v: np.ndarray, b: int, k_n: int, eta: float, P: np.ndarray, lo
 @njit(cache=True, inline="always")
 def choice_probs(ex: np.ndarray, b: int, k_n: int, m: float, P: np.ndarray) -> None:
     """``ex[b, k]`` (the exponentials of :func:`choice_logits`) -> P(click slot k), in place."""
-    if P[EXAM_MODEL] == EXAM_CASCADE:
+    model = P[EXAM_MODEL]
+    if model == EXAM_CASCADE or model == EXAM_TABLE:
         reach = 1.0
-        g = P[CASCADE_CONT]
+        table = model == EXAM_TABLE
+        g = 1.0 if table else P[CASCADE_CONT]
         for k in range(k_n):
             pk = 1.0 / (1.0 + ex[b, k])  # sigmoid(v_k - v_0)
+            if table:  # examined with the fitted probability of slot k, clicked if attracted
+                pk *= P[EXAM_TABLE0 + min(k, MAX_TABLE - 1)]
             ex[b, k] = reach * pk
             reach *= (1.0 - pk) * g
         return
@@ -154,6 +166,8 @@ def single_click_prob(v: float, position: int, eta: float, P: np.ndarray) -> flo
     model = P[EXAM_MODEL]
     if model == EXAM_CASCADE:
         return P[CASCADE_CONT] ** position * sigmoid(v - P[V0])
+    if model == EXAM_TABLE:  # the position-based model: examination x attractiveness
+        return P[EXAM_TABLE0 + min(position, MAX_TABLE - 1)] * sigmoid(v - P[V0])
     e = 1.0 if model == EXAM_NONE else (position + 1.0) ** (-eta)
     return sigmoid(math.log(e) + v - P[V0])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from ..errors import ConfigError
 
@@ -73,13 +73,37 @@ class PopulationConfig(_Frozen):
 
 
 class ExaminationConfig(_Frozen):
-    """Examination by position: position-based model (PBM), cascade, or none."""
+    """Examination by position: position-based model (PBM), cascade, a fitted table, or none."""
 
-    model: Literal["pbm", "cascade", "none"] = "pbm"
+    model: Literal["pbm", "cascade", "table", "none"] = "pbm"
     eta: float = Field(1.0, ge=0, description="PBM exponent: examination of slot k is 1/(k+1)^eta")
     cascade_continue: float = Field(
         0.9, ge=0, le=1, description="cascade: probability of moving on to the next slot"
     )
+    table: tuple[float, ...] | None = Field(
+        None, description="model 'table': examination probability of each slot (fitted by simrec.calibrate)"
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_table(self, handler: Any) -> dict[str, Any]:
+        # dumps of worlds without a table stay as they were (sweep run ids hash them)
+        data = handler(self)
+        if self.table is None:
+            data.pop("table", None)
+        return data
+
+    @model_validator(mode="after")
+    def _table_fits(self) -> ExaminationConfig:
+        if (self.model == "table") != (self.table is not None):
+            raise ValueError("examination.table is given exactly when examination.model is 'table'")
+        if self.table is not None:
+            if not 1 <= len(self.table) <= 100:
+                raise ValueError(f"examination.table must hold 1 to 100 slots; got {len(self.table)}")
+            bad = [i for i, v in enumerate(self.table) if not 0.0 <= v <= 1.0]
+            if bad:
+                raise ValueError(f"examination.table must hold probabilities in [0, 1]; slot {bad[0]} "
+                                 f"is {self.table[bad[0]]}")
+        return self
 
 
 class ChoiceConfig(_Frozen):

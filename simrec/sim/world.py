@@ -19,6 +19,7 @@ import numpy as np
 from .._validation import check_array, check_int
 from ..errors import ConfigError, InvalidActionError, ResetNeededError
 from . import _kernels as K
+from . import calibrated
 from .behavior import pack
 from .catalog import Catalog, make_catalog
 from .config import WorldConfig
@@ -95,23 +96,37 @@ class World:
 
     Parameters
     ----------
-    config : str, dict or WorldConfig
+    config : str, dict, WorldConfig or CalibratedWorld
         A preset name (see :mod:`simrec.sim.presets`), a dict (with an optional ``preset`` key and
-        overrides) or a config.
+        overrides) or a config; or a world fitted to a log (see :meth:`from_calibration`): a
+        ``.npz`` path, ``{"from": path}`` or a :class:`~simrec.sim.calibrated.CalibratedWorld`.
     seed : int
         Seeds the catalog and the population. User ``u``'s attributes depend only on (seed, u).
     """
 
     def __init__(self, config: str | dict[str, Any] | WorldConfig = "default", seed: int = 0) -> None:
-        self.config: WorldConfig = resolve(config)
+        fitted = calibrated.load(config) if calibrated.is_calibrated(config) else None
+        self.config: WorldConfig = resolve(config) if fitted is None else fitted.config()
         self.seed = check_int(seed, name="seed", minimum=0)
-        self.catalog: Catalog = make_catalog(self.config, np.random.default_rng([self.seed, 0xCA7]))
+        if fitted is None:
+            self.catalog: Catalog = make_catalog(self.config, np.random.default_rng([self.seed, 0xCA7]))
+        else:
+            self.catalog = fitted.catalog(self.config)
         self.params = pack(self.config)
-        self.population: Population = make_users(
-            self.config, self.catalog, self.seed, np.arange(self.config.population.n_users)
-        )
+        if fitted is None:
+            self.population: Population = make_users(
+                self.config, self.catalog, self.seed, np.arange(self.config.population.n_users)
+            )
+        else:
+            self.population = fitted.population()
         self.clock = 0
         self.state: UserBatch | None = None
+
+    @classmethod
+    def from_calibration(cls, source: Any, seed: int = 0) -> World:
+        """A world fitted to a real log by :func:`simrec.calibrate.fit_world`: ``source`` is the
+        ``.npz`` file it saved (a path or ``{"from": path}``) or the fitted object itself."""
+        return cls(calibrated.load(source), seed)
 
     # ----------------------------------------------------------------- sizes
     @property

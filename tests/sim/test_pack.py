@@ -69,7 +69,16 @@ def _distinct_config(enabled: bool = True):
 
 def test_the_table_covers_every_slot_once():
     slots = [getattr(bh, name) for name in (*FIELDS, *SWITCHES, *OTHER)]
+    slots += list(range(bh.EXAM_TABLE0, bh.EXAM_TABLE0 + bh.MAX_TABLE))  # the fitted examination table
     assert sorted(slots) == list(range(bh.N_PARAMS))
+
+
+def test_the_examination_table_is_packed_slot_by_slot():
+    cfg = _with(presets.get("default"), "examination", model="table", table=[0.9, 0.5, 0.25])
+    p = bh.pack(cfg)
+    assert p[bh.EXAM_MODEL] == bh.EXAM_TABLE
+    t = p[bh.EXAM_TABLE0:bh.EXAM_TABLE0 + bh.MAX_TABLE]
+    assert list(t[:3]) == [0.9, 0.5, 0.25] and (t[3:] == 0.25).all()  # later slots repeat the last entry
 
 
 def test_each_slot_holds_its_config_field():

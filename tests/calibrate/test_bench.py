@@ -1,0 +1,38 @@
+"""benchmarks/bench_calibrate.py: its baseline is the same EM, and it prints what it claims."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from simrec.calibrate import PositionBasedModel
+from simrec.data import BanditLog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_calibrate", ROOT / "benchmarks" / "bench_calibrate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_numpy_baseline_is_the_same_em():
+    bench = _bench()
+    slates, clicks, _ = bench.make_log(3000, 40, 3, seed=1)
+    assert all(len(set(r)) == 3 for r in slates.tolist())  # distinct items per impression
+    item, pos, click = slates.ravel(), np.tile(np.arange(3), 3000), clicks.ravel()
+    theta, alpha = bench.numpy_row_em(item, pos, click, 40, 3, iters=30)
+    m = PositionBasedModel(max_iter=30, tol=0, accelerate=False).fit(BanditLog(action=item, reward=click, position=pos))
+    np.testing.assert_allclose(m.examination_, theta, atol=1e-12)
+    np.testing.assert_allclose(m.attractiveness_, alpha, atol=1e-12)
+
+
+def test_bench_runs_and_prints_the_ratio(capsys):
+    out = _bench().main(["--impressions", "20000", "--items", "50", "--iters", "10", "--repeat", "1"])
+    text = capsys.readouterr().out
+    assert "ratio (numpy / simrec)" in text and "same parameters" in text
+    assert out["ratio"] == out["numpy"] / out["simrec"]
