@@ -1,4 +1,4 @@
-"""Off-policy evaluation: bandit estimators (slate and sequential families build on the same base).
+"""Off-policy evaluation: bandit and slate estimators (the sequential family builds on the same base).
 
 >>> from simrec.estimators import ope
 >>> est = ope.DR().estimate(log, action_dist, q_hat=q)   # doctest: +SKIP
@@ -31,6 +31,19 @@ from .multi import BalancedIPS
 from .replay import Replay
 from .reward_model import estimate_pscore, fit_propensity_model, fit_reward_model
 from .selection import Selection, select_hyperparameter, slope
+from .slate import (
+    IIPS,
+    RIPS,
+    SNIIPS,
+    SNRIPS,
+    CascadeDR,
+    PseudoInverse,
+    SlateEstimator,
+    SlateIPS,
+    SNPseudoInverse,
+    SNSlateIPS,
+)
+from .slate_inputs import slate_moment
 
 __all__ = [
     "BanditLog", "Estimate", "ReducedInputs", "reduce_inputs", "BanditEstimator",
@@ -39,4 +52,7 @@ __all__ = [
     "score_estimators", "select_hyperparameter", "slope", "Selection", "interval", "bootstrap_ci",
     "bootstrap_means", "relative_error", "squared_error", "mse", "nmse", "coverage", "ci_width",
     "rank_correlation", "regret_at_k",
+    # slate family
+    "SlateEstimator", "SlateIPS", "SNSlateIPS", "IIPS", "SNIIPS", "RIPS", "SNRIPS", "PseudoInverse",
+    "SNPseudoInverse", "CascadeDR", "slate_moment",
 ]
