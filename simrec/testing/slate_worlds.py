@@ -37,7 +37,7 @@ from ..data import SlateLog
 from ..errors import ConfigError
 
 __all__ = ["SlateWorld", "SlateDistribution", "plackett_luce", "product_distribution", "enumerated_log",
-           "exact_moments", "policy_value", "true_q", "CLICK_MODELS", "slate_problem"]
+           "exact_moments", "policy_value", "true_q", "prefix_model", "CLICK_MODELS", "slate_problem"]
 
 CLICK_MODELS = ("independent", "cascade", "standard")
 
@@ -224,6 +224,32 @@ def true_q(world: SlateWorld, target: SlateDistribution, slates: np.ndarray) -> 
     return out
 
 
+def prefix_model(seed: int, n_items: int, low: float = 0.0, high: float = 1.0
+                 ) -> Callable[[np.ndarray], np.ndarray]:
+    """An arbitrary (wrong) Cascade-DR model: ``Q_k(s_{<k}, a)`` drawn uniformly in ``[low, high]``
+    from a seed that depends only on ``(k, a, s_{<k})``, as a model of the prefix must.
+
+    Returns a function of slates (n, K) -> (n, n_items, K).
+    """
+
+    def q(slates: np.ndarray) -> np.ndarray:
+        s = np.asarray(slates)
+        n, K = s.shape
+        out = np.empty((n, n_items, K))
+        cache: dict[tuple, float] = {}
+        for i in range(n):
+            for k in range(K):
+                pre = tuple(int(v) for v in s[i, :k])
+                for a in range(n_items):
+                    key = (k, a, *pre)
+                    if key not in cache:
+                        cache[key] = float(np.random.default_rng([seed, k, a, *pre]).uniform(low, high))
+                    out[i, a, k] = cache[key]
+        return out
+
+    return q
+
+
 def enumerated_log(world: SlateWorld, logging: SlateDistribution, target: SlateDistribution,
                    q_hat: Callable[[np.ndarray], np.ndarray] | np.ndarray | None = None,
                    ) -> tuple[SlateLog, dict[str, Any], np.ndarray]:
@@ -283,12 +309,11 @@ def enumerated_log(world: SlateWorld, logging: SlateDistribution, target: SlateD
     return log, inputs, P
 
 
-def exact_moments(est: Any, log: SlateLog, inputs: dict[str, Any], probs: np.ndarray) -> tuple[float, float]:
-    """Exact mean and variance of one slate's contribution to ``est`` (whose declared inputs are
-    taken from ``inputs``): the expectation and n times the variance of the estimate from n slates."""
-    used = set(est.needs.inputs) | set(est.needs.optional)
-    kw = {k: v for k, v in inputs.items() if k in used}
-    c = est.contributions(log, **kw)
+def exact_moments(est: Any, log: SlateLog, probs: np.ndarray, **inputs: Any) -> tuple[float, float]:
+    """Exact mean and variance of one slate's contribution to ``est`` given ``inputs``: the
+    expectation, and ``n`` times the variance, of the estimate from ``n`` logged slates (for the
+    estimators that are means of per-slate terms)."""
+    c = est.contributions(log, **inputs)
     mean = float(probs @ c)
     return mean, float(probs @ (c - mean) ** 2)
 
