@@ -65,9 +65,10 @@ def _one_of(kw: dict[str, Any], reduced: str, dense: str, estimator: str) -> str
     return reduced if has_r else dense
 
 
-def _slot_diagnostics(st: np.ndarray, n: int) -> dict[str, Any]:
-    """Diagnostics from per-slot stats rows ``(sum w, sum w^2, max w, #zero, sum w r)``."""
-    s, s2, mx, nz = st[:, 0], st[:, 1], st[:, 2], st[:, 3]
+def _slot_diagnostics(st: np.ndarray, nz: int, n: int) -> dict[str, Any]:
+    """Diagnostics from per-slot stats rows ``(sum w, sum w^2, max w, sum w r)`` and the number of
+    zero weights ``nz``."""
+    s, s2, mx = st[:, 0], st[:, 1], st[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         ess = np.where(s2 > 0, s * s / np.where(s2 > 0, s2, 1.0), 0.0)
         share = np.where(s > 0, mx / np.where(s > 0, s, 1.0), np.inf)
@@ -77,7 +78,7 @@ def _slot_diagnostics(st: np.ndarray, n: int) -> dict[str, Any]:
         "max_weight": float(mx.max()),
         "mean_weight": float(s.mean() / n),
         "weight_share_max": float(share.max()),
-        "n_zero_weight": int(nz.sum()),
+        "n_zero_weight": int(nz),
         "unsupported_mass": float("nan"),
     }
     if st.shape[0] > 1:
@@ -192,7 +193,7 @@ class _SelfNormalized:
             k = int(np.flatnonzero(~(s > 0))[0])
             raise InvalidLogError(f"{self.label} is undefined: the target policy gives probability 0 to the logged "
                                   f"item of slot {k} in every row (its weights sum to 0)")
-        value = st[:, 4] / s
+        value = st[:, 3] / s
         return _k.sn_slot_contributions(log.reward, pi, p, value, s / n)
 
 
@@ -220,9 +221,9 @@ class SlateIPS(SlateEstimator):
 
     def _terms(self, log, kw):
         pi, p = self._inputs(log, kw)
-        c, st, nbad, _ = _k.joint_terms(log.reward, pi, p)
+        c, st, nz, nbad, _ = _k.joint_terms(log.reward, pi, p)
         self._checked(pi, "pi_slate", nbad)
-        return c, _slot_diagnostics(st, c.shape[0])
+        return c, _slot_diagnostics(st, nz, c.shape[0])
 
 
 @register
@@ -238,17 +239,17 @@ class SNSlateIPS(SlateIPS):
 
     def _terms(self, log, kw):
         pi, p = self._inputs(log, kw)
-        c, st, nbad, _ = _k.joint_terms(log.reward, pi, p)
+        c, st, nz, nbad, _ = _k.joint_terms(log.reward, pi, p)
         self._checked(pi, "pi_slate", nbad)
         n = c.shape[0]
         if not st[0, 0] > 0:
             raise InvalidLogError(f"{self.label} is undefined: the target policy gives probability 0 to every "
                                   "logged slate (the weights sum to 0)")
-        value = st[0, 4] / st[0, 0]
+        value = st[0, 3] / st[0, 0]
         mean_w = st[0, 0] / n
         w = pi / p
         infl = value + w * (log.reward.sum(axis=1) - value) / mean_w
-        return infl, _slot_diagnostics(st, n)
+        return infl, _slot_diagnostics(st, nz, n)
 
 
 @register
@@ -276,9 +277,9 @@ class IIPS(SlateEstimator):
 
     def _terms(self, log, kw):
         pi, p, key = self._inputs(log, kw)
-        c, st, nbad, _ = _k.slot_terms(log.reward, pi, p, False)
+        c, st, nz, nbad, _ = _k.slot_terms(log.reward, pi, p, False)
         self._checked(pi, key, nbad)
-        return c, _slot_diagnostics(st, c.shape[0])
+        return c, _slot_diagnostics(st, nz, c.shape[0])
 
 
 @register
@@ -292,9 +293,9 @@ class SNIIPS(_SelfNormalized, IIPS):
 
     def _terms(self, log, kw):
         pi, p, key = self._inputs(log, kw)
-        _, st, nbad, _ = _k.slot_terms(log.reward, pi, p, False)
+        _, st, nz, nbad, _ = _k.slot_terms(log.reward, pi, p, False)
         self._checked(pi, key, nbad)
-        return self._sn(log, pi, p, st), _slot_diagnostics(st, pi.shape[0])
+        return self._sn(log, pi, p, st), _slot_diagnostics(st, nz, pi.shape[0])
 
 
 @register
@@ -323,9 +324,9 @@ class RIPS(SlateEstimator):
 
     def _terms(self, log, kw):
         pi, p, key = self._inputs(log, kw)
-        c, st, nbad, ninc = _k.slot_terms(log.reward, pi, p, True)
+        c, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, True)
         self._checked(pi, key if key == "pi_cascade" else "pi_cascade (from cascade_dist)", nbad, ninc)
-        return c, _slot_diagnostics(st, c.shape[0])
+        return c, _slot_diagnostics(st, nz, c.shape[0])
 
 
 @register
@@ -339,9 +340,9 @@ class SNRIPS(_SelfNormalized, RIPS):
 
     def _terms(self, log, kw):
         pi, p, key = self._inputs(log, kw)
-        _, st, nbad, ninc = _k.slot_terms(log.reward, pi, p, True)
+        _, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, True)
         self._checked(pi, key if key == "pi_cascade" else "pi_cascade (from cascade_dist)", nbad, ninc)
-        return self._sn(log, pi, p, st), _slot_diagnostics(st, pi.shape[0])
+        return self._sn(log, pi, p, st), _slot_diagnostics(st, nz, pi.shape[0])
 
 
 @register
@@ -462,6 +463,6 @@ class CascadeDR(SlateEstimator):
             ql = slot_array(kw.get("q_logged"), "q_logged", n, K, self.label)
             qp = slot_array(kw.get("q_pi"), "q_pi", n, K, self.label)
             key = "pi_cascade"
-        c, st, nbad, ninc = _k.cascade_dr_terms(log.reward, pi, p, ql, qp)
+        c, st, nz, nbad, ninc = _k.cascade_dr_terms(log.reward, pi, p, ql, qp)
         self._checked(pi, key, nbad, ninc)
-        return c, _slot_diagnostics(st, n)
+        return c, _slot_diagnostics(st, nz, n)
