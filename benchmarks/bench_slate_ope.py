@@ -94,7 +94,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--slots", type=int, default=10)
     ap.add_argument("--items", type=int, default=1000)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=15)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     n, K, m = args.rows, args.slots, args.items
@@ -121,7 +121,7 @@ def main() -> None:
     ]
     print(f"  {'estimator':<10} {'floor ms':>9} {'simrec ms':>10} {'ratio':>6}   {'numpy ms':>9} {'ratio':>6}")
     for name, est, kw, arrays, baseline in cases:
-        t_floor = best(lambda arrays=arrays: [a.sum() for a in arrays], args.repeat + 2)
+        t_floor = best(lambda arrays=arrays: [a.sum() for a in arrays], args.repeat)
         t_est = best(lambda est=est, kw=kw: est.estimate(log, **kw), args.repeat)
         line = f"  {name:<10} {t_floor * 1e3:9.1f} {t_est * 1e3:10.1f} {t_est / t_floor:6.2f}x"
         if baseline is not None:
