@@ -93,3 +93,24 @@ def test_contributions_and_diagnostics(case):
     assert est.diagnostics["n_zero_weight"] == int((w == 0).sum())
     ess = [(c.sum() ** 2 / (c**2).sum()) if (c**2).sum() > 0 else 0.0 for c in w.T]
     assert est.ess == pytest.approx(min(ess))
+
+
+@settings(max_examples=40, deadline=None)
+@given(slate_logs())
+def test_self_normalised_contributions_are_the_delta_method_influence(case):
+    """The standard error of a self-normalised estimate comes from its linearisation, slot by slot:
+    ``V + sum_k w_ik (r_ik - V_k) / mean_i(w_ik)``."""
+    log, t = case
+    if not _some_weight(t):
+        return
+    for est, key, p in ((ope.SNIIPS(), "pi_marginal", log.pscore_marginal),
+                        (ope.SNRIPS(), "pi_cascade", log.pscore_cascade)):
+        w = t[key] / p
+        v_k = (w * log.reward).sum(axis=0) / w.sum(axis=0)
+        infl = v_k.sum() + (w * (log.reward - v_k) / w.mean(axis=0)).sum(axis=1)
+        np.testing.assert_allclose(est.contributions(log, **{key: t[key]}), infl, rtol=1e-9, atol=1e-9)
+    w = t["pi_slate"] / log.pscore
+    tot = log.reward.sum(axis=1)
+    v = (w * tot).sum() / w.sum()
+    np.testing.assert_allclose(ope.SNSlateIPS().contributions(log, pi_slate=t["pi_slate"]),
+                               v + w * (tot - v) / w.mean(), rtol=1e-9, atol=1e-9)

@@ -179,3 +179,11 @@ def test_dense_distributions_are_checked(problem):
         ope.IIPS().estimate(log, slot_dist=dense[:, :, :2])
     with pytest.raises(InvalidLogError, match=r"`logging_moment` must have shape \(15, 15\)"):
         ope.PseudoInverse().estimate(log, slot_dist=dense, logging_moment=np.eye(3))
+
+
+def test_prefix_propensities_survive_io_and_slicing(problem, tmp_path):
+    log, _ = problem
+    log.to_parquet(tmp_path / "s.parquet")
+    back = SlateLog.read_parquet(tmp_path / "s.parquet")
+    np.testing.assert_array_equal(back.pscore_cascade, log.pscore_cascade)
+    np.testing.assert_array_equal(log[3:7].pscore_cascade, log.pscore_cascade[3:7])
