@@ -319,6 +319,9 @@ class SlateLog(_Columnar):
         Probability of the whole slate under the logging policy, in (0, 1].
     pscore_marginal : array_like of float, shape (n, K), optional
         Probability that the logged item appears in that slot, in (0, 1].
+    pscore_cascade : array_like of float, shape (n, K), optional
+        Probability of the logged prefix ``slate[i, :k+1]`` (the items of slots ``0..k``), in (0, 1]:
+        non-increasing along the slots, the last one equal to ``pscore``.
     context : array_like of float, shape (n, d), optional
     n_items : int, optional
         Catalogue size; ``max(slate) + 1`` when not given.
@@ -334,9 +337,10 @@ class SlateLog(_Columnar):
     n_items: int | None = None
     expected_reward: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    pscore_cascade: np.ndarray | None = None
 
     _row_fields: ClassVar[tuple[str, ...]] = (
-        "slate", "reward", "pscore", "pscore_marginal", "context", "expected_reward")
+        "slate", "reward", "pscore", "pscore_marginal", "context", "expected_reward", "pscore_cascade")
     _meta_fields: ClassVar[tuple[str, ...]] = ("n_items", "meta")
 
     def __post_init__(self) -> None:
@@ -361,6 +365,13 @@ class SlateLog(_Columnar):
                 raise _E(f"`pscore_marginal` must have shape ({n}, {k}); got {pm.shape}")
             check_in_range(pm, name="pscore_marginal", low=0.0, high=1.0, low_open=True, error=_E)
             _frozen_setattr(self, "pscore_marginal", pm)
+        if self.pscore_cascade is not None:
+            pc = _arr(self.pscore_cascade, "pscore_cascade", dtype="float", ndim=2, n=n)
+            if pc.shape[1] != k:
+                raise _E(f"`pscore_cascade` must have shape ({n}, {k}); got {pc.shape}")
+            check_in_range(pc, name="pscore_cascade", low=0.0, high=1.0, low_open=True, error=_E)
+            _frozen_setattr(self, "pscore_cascade", pc)
+        _check_slate_pscores(self.pscore, self.pscore_marginal, self.pscore_cascade)
         if self.context is not None:
             ctx = np.asarray(self.context)
             ctx = ctx[:, None] if ctx.ndim == 1 else ctx
@@ -378,6 +389,51 @@ class SlateLog(_Columnar):
 
     def __repr__(self) -> str:
         return f"SlateLog(n={len(self)}, K={self.slate_size}, n_items={self.n_items})"
+
+
+#: relative tolerance of the consistency checks between a slate's propensities
+_SLATE_RTOL = 1e-6
+
+
+def _check_slate_pscores(joint: np.ndarray | None, marg: np.ndarray | None, casc: np.ndarray | None) -> None:
+    """The slate's propensities must be consistent: an event is never likelier than one it implies.
+
+    ``P(slate) <= P(prefix of slots 0..k) <= P(item k in slot k)``, prefixes non-increasing along the
+    slots, and the full prefix is the slate (``pscore_cascade[:, -1] == pscore``).
+    """
+
+    def above(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # a > b beyond rounding
+        return a > b * (1.0 + _SLATE_RTOL) + 1e-300
+
+    def fail(what: str, bad: np.ndarray, left: np.ndarray, right: np.ndarray, lname: str, rname: str) -> None:
+        rows = bad.reshape(bad.shape[0], -1).any(axis=1)
+        i = int(np.flatnonzero(rows)[0])
+        raise _E(f"{what}; {int(rows.sum())} rows are not, first at row {i} ({lname}={np.atleast_1d(left[i]).tolist()}"
+                 f", {rname}={np.atleast_1d(right[i]).tolist()})")
+
+    if joint is not None and marg is not None:
+        bad = above(joint[:, None], marg)
+        if bad.any():
+            fail("`pscore` (the whole slate) must not exceed any `pscore_marginal` of its slots", bad,
+                 joint, marg, "pscore", "pscore_marginal")
+    if casc is None:
+        return
+    bad = np.zeros(casc.shape, dtype=bool)
+    bad[:, 1:] = above(casc[:, 1:], casc[:, :-1])
+    if bad.any():
+        fail("`pscore_cascade` (prefix propensities) must be non-increasing along the slots", bad, casc, casc,
+             "pscore_cascade", "pscore_cascade")
+    if marg is not None:
+        bad = above(casc, marg)
+        if bad.any():
+            fail("`pscore_cascade` must not exceed `pscore_marginal` (a prefix implies its last item's slot)",
+                 bad, casc, marg, "pscore_cascade", "pscore_marginal")
+    if joint is not None:
+        last = casc[:, -1]
+        bad = np.abs(last - joint) > _SLATE_RTOL * np.maximum(last, joint)
+        if bad.any():
+            fail("`pscore_cascade[:, -1]` (the full prefix) must equal `pscore` (the slate)", bad, last, joint,
+                 "pscore_cascade[-1]", "pscore")
 
 
 @dataclass(frozen=True, eq=False, repr=False)

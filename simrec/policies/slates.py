@@ -2,8 +2,10 @@
 
 A slate policy's ``act`` returns ``(slates (n, K), pscore (n,))`` where ``pscore`` is the probability
 of the whole ordered slate; :meth:`slot_marginals` gives, for each shown item, the probability that
-it appears in that slot (what per-slot OPE estimators use), and ``action_probs`` the full per-slot
-marginals ``(n, n_actions, K)``.
+it appears in that slot (what per-slot OPE estimators use), ``action_probs`` the full per-slot
+marginals ``(n, n_actions, K)``, :meth:`prefix_pscore` the probability of each slate's first ``k``
+items (reward-interaction IPS and Cascade-DR) and :meth:`cascade_probs` the law of slot ``k`` given
+the given slate's items above it (Cascade-DR's dense input).
 
 Scores come from a callable ``f(obs) -> (n, n_actions)``, a fixed vector, or another policy (its
 ``score`` method, e.g. LinUCB's upper bounds or the oracle's exact rewards, else its
@@ -22,7 +24,7 @@ from ..errors import InvalidPolicyInputError, NotSupportedError
 from ._pl_kernels import pl_logged_marginals
 from .base import BasePolicy
 
-__all__ = ["PlackettLuce", "TopK", "plackett_luce_pscore", "plackett_luce_marginals"]
+__all__ = ["PlackettLuce", "TopK", "plackett_luce_pscore", "plackett_luce_prefix_pscore", "plackett_luce_marginals"]
 
 _E = InvalidPolicyInputError
 
@@ -36,6 +38,15 @@ def plackett_luce_pscore(weights: np.ndarray, slates: np.ndarray) -> np.ndarray:
     used = np.cumsum(w, axis=1) - w
     rest = np.maximum(1.0 - used, 1e-300)
     return np.exp(np.sum(np.log(np.maximum(w, 1e-300)) - np.log(rest), axis=1))
+
+
+def plackett_luce_prefix_pscore(weights: np.ndarray, slates: np.ndarray) -> np.ndarray:
+    """Probability of each slate's prefix ``slates[i, :k+1]`` under Plackett-Luce, shape (n, K)
+    (the running product of the conditional choice probabilities; the last column is the slate's)."""
+    w = np.take_along_axis(weights, slates, axis=1)
+    used = np.cumsum(w, axis=1) - w
+    rest = np.maximum(1.0 - used, 1e-300)
+    return np.exp(np.cumsum(np.log(np.maximum(w, 1e-300)) - np.log(rest), axis=1))
 
 
 def plackett_luce_marginals(weights: np.ndarray, K: int, max_prefixes: int = 200_000) -> np.ndarray:
@@ -262,6 +273,25 @@ class PlackettLuce(_SlatePolicy):
         X, _ = self._check_obs(obs)
         return plackett_luce_pscore(self.weights(X), self._check_slates(slates, X.shape[0]))
 
+    def prefix_pscore(self, obs: Any, slates: Any) -> np.ndarray:
+        """Exact probability of each slate's first ``k + 1`` items, shape (n, K)."""
+        X, _ = self._check_obs(obs)
+        return plackett_luce_prefix_pscore(self.weights(X), self._check_slates(slates, X.shape[0]))
+
+    def cascade_probs(self, obs: Any, slates: Any) -> np.ndarray:
+        """Law of slot ``k`` given the items ``slates[i, :k]`` above it, shape (n, n_actions, K)."""
+        X, _ = self._check_obs(obs)
+        s = self._check_slates(slates, X.shape[0])
+        w = self.weights(X)
+        n, K = s.shape
+        out = np.empty((n, self.n_actions, K))
+        avail = w.copy()
+        rows = np.arange(n)
+        for k in range(K):
+            out[:, :, k] = avail / np.maximum(avail.sum(axis=1, keepdims=True), 1e-300)
+            avail[rows, s[:, k]] = 0.0
+        return out
+
     def slot_marginals(self, obs: Any, slates: Any) -> np.ndarray:
         """``P(slates[i, k] in slot k | obs[i])``, shape (n, K), batched over rows.
 
@@ -324,3 +354,13 @@ class TopK(_SlatePolicy):
         X, _ = self._check_obs(obs)
         s = self._check_slates(slates, X.shape[0])
         return (s == self._slates(X)).all(axis=1).astype(float)
+
+    def prefix_pscore(self, obs: Any, slates: Any) -> np.ndarray:
+        """1 while ``slates[i, :k+1]`` is the top-K prefix, else 0, shape (n, K)."""
+        X, _ = self._check_obs(obs)
+        s = self._check_slates(slates, X.shape[0])
+        return np.cumprod(s == self._slates(X), axis=1).astype(float)
+
+    def cascade_probs(self, obs: Any, slates: Any) -> np.ndarray:
+        """One-hot on the top-K item of slot ``k`` (a deterministic policy ignores the items above)."""
+        return self.action_probs(obs)

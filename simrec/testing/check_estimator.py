@@ -29,8 +29,9 @@ import numpy as np
 
 from ..data import BanditLog
 from ..errors import ConfigError, SimrecError
+from .slate_worlds import slate_problem
 
-__all__ = ["check_estimator", "EstimatorCheckError", "PROBLEMS", "bandit_problem"]
+__all__ = ["check_estimator", "EstimatorCheckError", "PROBLEMS", "bandit_problem", "slate_problem"]
 
 
 class EstimatorCheckError(AssertionError):
@@ -77,7 +78,7 @@ def trajectories_problem(rng: np.random.Generator, n_episodes: int = 150) -> tup
 #: log kind -> problem generator ``fn(rng) -> (log, inputs)``; ``inputs`` may hold more than an
 #: estimator needs: :func:`check_estimator` passes each estimator only what it declares
 PROBLEMS: dict[str, Callable[[np.random.Generator], tuple[Any, dict[str, Any]]]] = {
-    "bandit": bandit_problem, "trajectories": trajectories_problem}
+    "bandit": bandit_problem, "slate": slate_problem, "trajectories": trajectories_problem}
 
 
 def _fail(est: Any, msg: str) -> None:

@@ -1,4 +1,4 @@
-"""Off-policy evaluation: bandit, sequential (RL) and distributional estimators on one base.
+"""Off-policy evaluation: bandit, slate, sequential (RL) and distributional estimators on one base.
 
 >>> from simrec.estimators import ope
 >>> est = ope.DR().estimate(log, action_dist, q_hat=q)   # doctest: +SKIP
@@ -42,6 +42,19 @@ from .selection import (
     type_ii_error_rate,
 )
 from .sequential import FQE, PDIS, WDR, WIS, WPDIS, MarginalIS, SequentialDR, SequentialEstimator, TrajectoryIS
+from .slate import (
+    IIPS,
+    RIPS,
+    SNIIPS,
+    SNRIPS,
+    CascadeDR,
+    PseudoInverse,
+    SlateEstimator,
+    SlateIPS,
+    SNPseudoInverse,
+    SNSlateIPS,
+)
+from .slate_inputs import slate_moment
 
 __all__ = [
     "BanditLog", "Estimate", "ReducedInputs", "reduce_inputs", "BanditEstimator",
@@ -53,4 +66,7 @@ __all__ = [
     "SequentialEstimator", "TrajectoryIS", "PDIS", "WIS", "WPDIS", "SequentialDR", "WDR", "FQE", "MarginalIS",
     "CumulativeDistributionOPE", "ReturnDistribution", "sharpe_ratio_at_k", "type_i_error_rate",
     "type_ii_error_rate", "selection_report", "top_k_values",
+    # slate family
+    "SlateEstimator", "SlateIPS", "SNSlateIPS", "IIPS", "SNIIPS", "RIPS", "SNRIPS", "PseudoInverse",
+    "SNPseudoInverse", "CascadeDR", "slate_moment",
 ]
