@@ -339,6 +339,12 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
         click.echo(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
+# ---- reproduce ----------------------------------------------------------------------------------
+from .cli_reproduce import reproduce_cmd  # noqa: E402 - registered here, defined in its own module
+
+cli.add_command(reproduce_cmd)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``simrec`` console script."""
     cli.main(args=argv, prog_name="simrec")
