@@ -208,8 +208,9 @@ class Result:
         return all(c.reproduced for c in self.claims)
 
     def claims_table(self) -> pd.DataFrame:
-        return pd.DataFrame([{"claim": c.name, "paper / reference": _fmt(c.reference), "tolerance": c.tolerance.describe(),
-                              "measured": _fmt(c.measured), "verdict": c.verdict} for c in self.claims])
+        return pd.DataFrame([{"claim": c.name, "paper / reference": _fmt(c.reference),
+                              "tolerance": c.tolerance.describe(), "measured": _fmt(c.measured),
+                              "verdict": c.verdict} for c in self.claims])
 
     def summary(self) -> str:
         lines = [f"{self.name}: {self.n_reproduced}/{len(self.claims)} claims reproduced "
@@ -284,7 +285,8 @@ def _html_table(df: pd.DataFrame, verdict_col: str | None = None) -> str:
 
 
 _CSS = """body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}h1{border-bottom:2px solid #333}h2{border-bottom:1px solid #ccc;margin-top:2em}
+padding:0 1em;color:#222;line-height:1.45}h1{border-bottom:2px solid #333}
+h2{border-bottom:1px solid #ccc;margin-top:2em}
 table{border-collapse:collapse;margin:0.6em 0 1.2em;font-size:0.85em}th,td{border:1px solid #ccc;padding:3px 7px;
 text-align:left}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.ok{background:#e6f4e6}td.bad{background:#fbe3e3;font-weight:bold}figure{margin:1em 0}
@@ -322,8 +324,8 @@ def write_report(result: Result, out_dir: str | Path) -> ReportFiles:
         flag = "" if c.reproduced else "**not reproduced**: "
         extra = f" ({c.detail})" if c.detail else ""
         md.append(f"- *{c.name}*: {flag}{c.why()}{extra}")
-        hd.append(f"<li><em>{html.escape(c.name)}</em>: {'<strong>not reproduced</strong>: ' if not c.reproduced else ''}"
-                  f"{html.escape(c.why() + extra)}</li>")
+        bad = "" if c.reproduced else "<strong>not reproduced</strong>: "
+        hd.append(f"<li><em>{html.escape(c.name)}</em>: {bad}{html.escape(c.why() + extra)}</li>")
     md.append("")
     hd.append("</ul>")
     if failed:

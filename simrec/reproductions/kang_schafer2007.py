@@ -39,7 +39,8 @@ TITLE = "Kang & Schafer 2007: IPW, regression and AIPW under misspecified models
 CITATION = ("J. D. Y. Kang, J. L. Schafer. Demystifying Double Robustness: A Comparison of Alternative Strategies "
             "for Estimating a Population Mean from Incomplete Data. Statistical Science 22(4):523-539, 2007")
 
-SETUP = {"full": {"n": (200, 1000), "reps": 1000}, "quick": {"n": (200, 1000), "reps": 1000}}  # already cheap: quick = full
+# already cheap: quick = full
+SETUP = {"full": {"n": (200, 1000), "reps": 1000}, "quick": {"n": (200, 1000), "reps": 1000}}
 MU = 210.0
 
 #: (estimator, n) -> (bias, RMSE, median absolute error): reference implementation, 1,000 replications

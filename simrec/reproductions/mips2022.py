@@ -48,7 +48,8 @@ __all__ = ["run", "EmbedWorld", "SETUP", "REFERENCE", "missing"]
 
 NAME = "mips2022"
 TITLE = "Saito & Joachims 2022: MIPS stays accurate as the number of actions grows"
-CITATION = "Y. Saito, T. Joachims. Off-Policy Evaluation for Large Action Spaces via Embeddings. ICML 2022, arXiv:2202.06317"
+CITATION = ("Y. Saito, T. Joachims. Off-Policy Evaluation for Large Action Spaces via Embeddings. ICML 2022, "
+            "arXiv:2202.06317")
 
 SETUP = {
     "full": {"n_actions": (10, 20, 50, 100, 200, 500, 1000, 2000, 5000), "n_seeds": 100, "n_val": 10_000,
@@ -245,7 +246,8 @@ def run(quick: bool = True, seed: int = 0) -> Result:
     lo, hi = grid.min(), grid.max()
     claims = [
         Claim("median SE(IPS) / median SE(MIPS) at every n_actions", "≥ 19 (rerun: 19–183)", TOL_MEDIAN_RATIO_ALL,
-              float(med_ratio.min()), detail="per n_actions: " + ", ".join(f"{a}: {r:.3g}" for a, r in med_ratio.items()),
+              float(med_ratio.min()),
+              detail="per n_actions: " + ", ".join(f"{a}: {r:.3g}" for a, r in med_ratio.items()),
               note="MIPS is not more accurate than IPS everywhere"),
         Claim("median SE(IPS) / median SE(MIPS) at n_actions >= 100", "56–183", TOL_MEDIAN_RATIO_LARGE,
               float(med_ratio[big].min()), note="MIPS's advantage at large action spaces is smaller than the paper's"),

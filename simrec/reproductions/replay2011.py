@@ -136,16 +136,17 @@ def run(quick: bool = True, seed: int = 0) -> Result:
             z = abs(rep["value"].mean() - online.mean()) / np.sqrt((so**2 + sr**2) / R)
             ks = stats.ks_2samp(online, rep["value"].to_numpy())
             events = rep["scanned"].sum() / rep["accepted"].sum()
-            rows.append({"policy": name, "online mean": online.mean(), "online sd": so, "replay mean": rep["value"].mean(),
-                         "replay sd": sr, "KS p": ks.pvalue, "events per accepted": events,
-                         "runs reaching T": rep["reached"].mean()})
+            rows.append({"policy": name, "online mean": online.mean(), "online sd": so,
+                         "replay mean": rep["value"].mean(), "replay sd": sr, "KS p": ks.pvalue,
+                         "events per accepted": events, "runs reaching T": rep["reached"].mean()})
             ref = REFERENCE.set_index("policy").to_dict("index").get(name)
             claims += [
                 Claim(f"{name}: replay mean = online mean (|Δ| in standard errors)", "< 3", TOL_MEAN_Z, float(z),
                       detail=f"online {online.mean():.4f}, replay {rep['value'].mean():.4f}",
                       note="replay is biased for this algorithm"),
-                Claim(f"{name}: sd(replay) / sd(online)", "1 (within 5% at 4,000 runs)", sd_tolerance(R), float(sr / so),
-                      detail=f"online sd {so:.4f}, replay sd {sr:.4f}" + (f"; reference {ref['online sd']}" if ref else ""),
+                Claim(f"{name}: sd(replay) / sd(online)", "1 (within 5% at 4,000 runs)", sd_tolerance(R),
+                      float(sr / so), detail=f"online sd {so:.4f}, replay sd {sr:.4f}"
+                      + (f"; reference {ref['online sd']}" if ref else ""),
                       note="the spread of replayed histories differs from online ones"),
                 Claim(f"{name}: KS test of per-run averages, p-value", "does not reject at 1%", TOL_KS_P,
                       float(ks.pvalue), note="the replayed and online distributions differ"),
