@@ -176,6 +176,9 @@ class Claim:
     def why(self) -> str:
         """Why the claim is or is not reproduced, in one sentence."""
         shown = _fmt(self.measured)
+        if isinstance(self.tolerance, Holds):
+            text = f"{'holds' if self.reproduced else 'does not hold'}: {self.tolerance.condition}"
+            return text + (f"; {self.note}" if self.note and not self.reproduced else "")
         if self.reproduced:
             return f"measured {shown} is {self.tolerance.describe()}"
         text = f"measured {shown} is not {self.tolerance.describe()}"
