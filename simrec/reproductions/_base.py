@@ -80,7 +80,7 @@ class Near(Tolerance):
         return math.isfinite(m) and abs(m - self.target) <= self.width
 
     def describe(self) -> str:
-        parts = ([f"±{self.abs:g}"] if self.abs else []) + ([f"±{self.rel:.0%}"] if self.rel else [])
+        parts = ([f"±{self.abs:g}"] if self.abs else []) + ([f"±{100 * self.rel:.3g}%"] if self.rel else [])
         return f"within {' or '.join(parts)} of {self.target:g} (|Δ| ≤ {self.width:.4g})"
 
 
