@@ -149,15 +149,15 @@ def run(quick: bool = True, seed: int = 0) -> Result:
                         Holds("RMSE(n=1000) > RMSE(n=200)"), bool(ii[n_hi]["RMSE"] > ii[n_lo]["RMSE"]),
                         detail=f"{ii[n_lo]['RMSE']:.3g} at n={n_lo}, {ii[n_hi]['RMSE']:.3g} at n={n_hi}",
                         note="the extreme weights that drive the both-wrong RMSE did not occur in these replications"))
-    fig, axes = new_figure(11.0, 3.8, ncols=len(size["n"]))
+    fig, axes = new_figure(11.0, 4.4, ncols=len(size["n"]))
     for ax, n in zip(axes, size["n"]):
         sub = df[df["n"] == n]
         data = [sub.loc[sub["estimator"] == e, "error"].to_numpy() for e in order]
-        ax.boxplot(data, vert=False, showfliers=False)
-        ax.set_yticks(range(1, len(order) + 1), order, fontsize=7)
-        ax.axvline(0, color="k", lw=0.8, ls="--")
+        ax.boxplot(data, showfliers=False)
+        ax.set_xticks(range(1, len(order) + 1), order, fontsize=6, rotation=60, ha="right")
+        ax.axhline(0, color="k", lw=0.8, ls="--")
         ax.set_title(f"n = {n}")
-        ax.set_xlabel("estimate - 210 (outliers hidden)")
+        ax.set_ylabel("estimate - 210 (outliers hidden)")
     return Result(
         name=NAME, title=TITLE, citation=CITATION, quick=quick, seed=seed,
         setup={"n": size["n"], "replications": size["reps"], "propensity model": "logistic GLM (statsmodels)",

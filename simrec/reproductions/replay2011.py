@@ -43,7 +43,7 @@ TITLE = "Li, Chu, Langford & Wang 2011: replay on uniform logs = running online"
 CITATION = ("L. Li, W. Chu, J. Langford, X. Wang. Unbiased Offline Evaluation of Contextual-bandit-based News "
             "Article Recommendation Algorithms. WSDM 2011, arXiv:1003.5956")
 
-SETUP = {"full": {"T": 500, "n_runs": 500}, "quick": {"T": 200, "n_runs": 80}}
+SETUP = {"full": {"T": 500, "n_runs": 500}, "quick": {"T": 200, "n_runs": 60}}
 N_ITEMS = 10
 WORLD = {"preset": "static", "catalog": {"n_items": N_ITEMS}}
 POLICIES = {"epsilon-greedy": {"epsilon": 0.1}, "ucb1": {}, "linucb": {}}
@@ -121,7 +121,7 @@ def _online_runs(name: str, T: int, n_runs: int, seed: int) -> np.ndarray:
 
 
 def run(quick: bool = True, seed: int = 0) -> Result:
-    """Online vs replay for each policy; ``quick`` uses T = 200 and 80 runs."""
+    """Online vs replay for each policy; ``quick`` uses T = 200 and 60 runs."""
     size = SETUP["quick" if quick else "full"]
     T, R = size["T"], size["n_runs"]
     per = LOG_FACTOR * N_ITEMS * T
