@@ -99,6 +99,7 @@ def run(quick: bool = True, seed: int = 0) -> Result:
     pi = {k: np.mean(v, axis=0) for k, v in cases.items()}
     b_naive, b_topk = float(np.mean(bases["naive"])), float(np.mean(bases["topk"]))
     naive_b = _baselined_naive(BETA_SKEWED, R_LINEAR, b_naive)
+    top_naive = ", ".join(str(i) for i in ITEMS[np.isclose(naive_b, naive_b.max(), rtol=1e-2)])
     topk_b = np.array([R_TOPK[0] - b_topk, R_TOPK[1] - b_topk]) / (R_TOPK[0] + R_TOPK[1] - 2 * b_topk)
     claims = [
         Claim("no correction: the policy does not converge to the best item (pi(a10))", "0.045 (pi ∝ beta r)",
@@ -109,8 +110,9 @@ def run(quick: bool = True, seed: int = 0) -> Result:
               detail="closed form " + np.array2string(REFERENCE["naive"], precision=3),
               note=("simrec's REINFORCE subtracts the log's mean reward b as a baseline; the uncorrected gradient "
                     f"beta(a) (r(a) - b) (b = {b_naive:.2f}) then has no interior stationary point, so the learned "
-                    "policy depends on the optimiser's path (gradient ascent would end on argmax beta (r - b) = "
-                    f"{np.array2string(naive_b, precision=3)}); the paper's closed form assumes no baseline")),
+                    "policy depends on the optimiser's path (plain gradient ascent would concentrate on argmax "
+                    f"beta (r - b): items {top_naive}"
+                    "); the paper's closed form assumes no baseline")),
         Claim("off-policy correction: converges to the best item (pi(a10))", 1.0, TOL_BEST, float(pi["corrected"][-1]),
               detail="pi = " + np.array2string(pi["corrected"], precision=3),
               note="the importance weight does not remove the behaviour policy's distortion"),
