@@ -397,6 +397,12 @@ def calibrate_cmd(log_path: Path, out: Path, model: str, columns: tuple[str, ...
         _fail(str(exc))
 
 
+# ---- reproduce ----------------------------------------------------------------------------------
+from .cli_reproduce import reproduce_cmd  # noqa: E402 - registered here, defined in its own module
+
+cli.add_command(reproduce_cmd)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``simrec`` console script."""
     cli.main(args=argv, prog_name="simrec")

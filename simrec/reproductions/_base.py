@@ -1,0 +1,372 @@
+"""The shared machinery of the reproductions: tolerances, claims, results and the report writer.
+
+A reproduction states, in its module, the paper's reference numbers and a tolerance for each
+claim; :class:`Claim` computes its verdict from them (never by hand), and :func:`write_report`
+writes ``report.md`` and a self-contained ``report.html`` (figures embedded) with the paper's
+numbers beside ours, the verdict of every claim and, where a claim does not reproduce, why.
+
+>>> c = Claim("DM is biased", reference=-0.28, tolerance=Near(-0.28, abs=0.05), measured=-0.26)
+>>> c.verdict
+'reproduced'
+>>> Claim("x", reference=0.37, tolerance=Between(0.2, 0.6), measured=0.9).verdict
+'not reproduced'
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..errors import ConfigError
+from ..reports.figures import RC, svg_bytes
+
+__all__ = [
+    "Tolerance", "Near", "Between", "AtLeast", "AtMost", "Holds", "Claim", "Result", "ReportFiles",
+    "write_report", "new_figure", "Timer", "REPRODUCED", "NOT_REPRODUCED",
+]
+
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+
+
+# ---- tolerances -----------------------------------------------------------------------------------
+class Tolerance:
+    """What a measured number must satisfy for a claim to count as reproduced."""
+
+    def accepts(self, measured: Any) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def _num(measured: Any, tol: Tolerance) -> float:
+    if isinstance(measured, (bool, np.bool_)) or not isinstance(measured, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{tol.describe()!r} needs a number as `measured`; got {measured!r}")
+    return float(measured)
+
+
+@dataclass(frozen=True)
+class Near(Tolerance):
+    """``|measured - target| <= max(abs, rel * |target|)``."""
+
+    target: float
+    abs: float = 0.0
+    rel: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.abs < 0 or self.rel < 0 or (self.abs == 0 and self.rel == 0):
+            raise ConfigError(f"Near needs abs >= 0, rel >= 0, not both 0; got abs={self.abs}, rel={self.rel}")
+
+    @property
+    def width(self) -> float:
+        return max(self.abs, self.rel * abs(self.target))
+
+    def accepts(self, measured: Any) -> bool:
+        m = _num(measured, self)
+        return math.isfinite(m) and abs(m - self.target) <= self.width
+
+    def describe(self) -> str:
+        parts = ([f"±{self.abs:g}"] if self.abs else []) + ([f"±{100 * self.rel:.3g}%"] if self.rel else [])
+        return f"within {' or '.join(parts)} of {self.target:g} (|Δ| ≤ {self.width:.4g})"
+
+
+@dataclass(frozen=True)
+class Between(Tolerance):
+    """``low <= measured <= high``."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise ConfigError(f"Between needs low <= high; got {self.low} > {self.high}")
+
+    def accepts(self, measured: Any) -> bool:
+        m = _num(measured, self)
+        return math.isfinite(m) and self.low <= m <= self.high
+
+    def describe(self) -> str:
+        return f"between {self.low:g} and {self.high:g}"
+
+
+@dataclass(frozen=True)
+class AtLeast(Tolerance):
+    """``measured >= bound``."""
+
+    bound: float
+
+    def accepts(self, measured: Any) -> bool:
+        m = _num(measured, self)
+        return not math.isnan(m) and m >= self.bound
+
+    def describe(self) -> str:
+        return f"≥ {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class AtMost(Tolerance):
+    """``measured <= bound``."""
+
+    bound: float
+
+    def accepts(self, measured: Any) -> bool:
+        m = _num(measured, self)
+        return not math.isnan(m) and m <= self.bound
+
+    def describe(self) -> str:
+        return f"≤ {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Holds(Tolerance):
+    """A yes/no property (an ordering, a test not rejecting): ``measured`` must be True."""
+
+    condition: str
+
+    def accepts(self, measured: Any) -> bool:
+        if not isinstance(measured, (bool, np.bool_)):
+            raise ConfigError(f"Holds({self.condition!r}) needs True/False as `measured`; got {measured!r}")
+        return bool(measured)
+
+    def describe(self) -> str:
+        return self.condition
+
+
+# ---- claims and results ---------------------------------------------------------------------------
+@dataclass
+class Claim:
+    """One claim of a paper with its reference, the tolerance, what we measured and the verdict.
+
+    ``verdict`` is computed from ``tolerance`` and ``measured`` when the claim is made; ``detail``
+    shows how ``measured`` was obtained (e.g. the two numbers of a ratio) and ``note`` is the
+    module's explanation of what a failure would mean.
+    """
+
+    name: str
+    reference: Any
+    tolerance: Tolerance
+    measured: Any
+    detail: str = ""
+    note: str = ""
+    verdict: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tolerance, Tolerance):
+            raise ConfigError(f"`tolerance` of claim {self.name!r} must be a Tolerance; got {self.tolerance!r}")
+        self.verdict = REPRODUCED if self.tolerance.accepts(self.measured) else NOT_REPRODUCED
+
+    @property
+    def reproduced(self) -> bool:
+        return self.verdict == REPRODUCED
+
+    def why(self) -> str:
+        """Why the claim is or is not reproduced, in one sentence."""
+        shown = _fmt(self.measured)
+        if isinstance(self.tolerance, Holds):
+            text = f"{'holds' if self.reproduced else 'does not hold'}: {self.tolerance.condition}"
+            return text + (f"; {self.note}" if self.note and not self.reproduced else "")
+        if self.reproduced:
+            return f"measured {shown} is {self.tolerance.describe()}"
+        text = f"measured {shown} is not {self.tolerance.describe()}"
+        return text + (f"; {self.note}" if self.note else "")
+
+
+@dataclass
+class Result:
+    """What :func:`run` of a reproduction returns."""
+
+    name: str
+    title: str
+    citation: str
+    quick: bool
+    seed: int
+    setup: dict[str, Any]
+    claims: list[Claim]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    runtime_s: float = float("nan")
+
+    @property
+    def n_reproduced(self) -> int:
+        return sum(c.reproduced for c in self.claims)
+
+    @property
+    def reproduced(self) -> bool:
+        """Whether every claim reproduced."""
+        return all(c.reproduced for c in self.claims)
+
+    def claims_table(self) -> pd.DataFrame:
+        return pd.DataFrame([{"claim": c.name, "paper / reference": _fmt(c.reference),
+                              "tolerance": c.tolerance.describe(), "measured": _fmt(c.measured),
+                              "verdict": c.verdict} for c in self.claims])
+
+    def summary(self) -> str:
+        lines = [f"{self.name}: {self.n_reproduced}/{len(self.claims)} claims reproduced "
+                 f"({'quick' if self.quick else 'full'}, seed {self.seed}, {self.runtime_s:.1f} s)"]
+        for c in self.claims:
+            lines.append(f"  [{'ok' if c.reproduced else 'NO'}] {c.name}: {c.why()}")
+        return "\n".join(lines)
+
+
+class Timer:
+    """``with Timer() as t: ...; t.seconds``."""
+
+    def __enter__(self) -> Timer:
+        self._t0 = time.perf_counter()
+        self.seconds = float("nan")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self._t0
+
+
+def new_figure(width: float = 6.0, height: float = 3.6, ncols: int = 1) -> tuple[Figure, Any]:
+    """A figure drawn with the report settings (no pyplot, no global state) and its axes."""
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+        axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+# ---- report ---------------------------------------------------------------------------------------
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isnan(v):
+            return "–"
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return f"{v:.3e}"
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False, name=None):
+        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _html_table(df: pd.DataFrame, verdict_col: str | None = None) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False, name=None):
+        cells = []
+        for col, v in zip(df.columns, row):
+            cls = ""
+            if col == verdict_col:
+                cls = ' class="ok"' if v == REPRODUCED else ' class="bad"'
+            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                cls = ' class="num"'
+            cells.append(f"<td{cls}>{html.escape(_fmt(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+_CSS = """body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}h1{border-bottom:2px solid #333}
+h2{border-bottom:1px solid #ccc;margin-top:2em}
+table{border-collapse:collapse;margin:0.6em 0 1.2em;font-size:0.85em}th,td{border:1px solid #ccc;padding:3px 7px;
+text-align:left}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.ok{background:#e6f4e6}td.bad{background:#fbe3e3;font-weight:bold}figure{margin:1em 0}
+figure img{max-width:100%;height:auto;border:1px solid #eee}pre{background:#f6f6f6;padding:0.8em;font-size:0.8em}
+.note{color:#555;font-size:0.9em}"""
+
+
+@dataclass
+class ReportFiles:
+    """Where a reproduction's report was written."""
+
+    markdown: Path
+    html: Path
+    figures: list[Path]
+
+
+def write_report(result: Result, out_dir: str | Path) -> ReportFiles:
+    """Write ``report.md``, ``report.html`` (self-contained) and ``figures/*.svg`` under ``out_dir``."""
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    mode = "quick" if result.quick else "full"
+    head = (f"{result.n_reproduced} of {len(result.claims)} claims reproduced "
+            f"({mode} mode, seed {result.seed}, {result.runtime_s:.1f} s).")
+    md = [f"# {result.title}\n", f"_{result.citation}_\n", f"**{head}**\n",
+          "## Claims\n", "Verdicts are computed from the tolerances stated in the reproduction's module.\n",
+          _md_table(result.claims_table())]
+    hd = [f"<h1>{html.escape(result.title)}</h1>", f"<p><em>{html.escape(result.citation)}</em></p>",
+          f"<p><strong>{html.escape(head)}</strong></p>", "<h2>Claims</h2>",
+          "<p class='note'>Verdicts are computed from the tolerances stated in the reproduction's module.</p>",
+          _html_table(result.claims_table(), verdict_col="verdict")]
+    failed = [c for c in result.claims if not c.reproduced]
+    md.append("## Why\n")
+    hd.append("<h2>Why</h2><ul>")
+    for c in result.claims:
+        flag = "" if c.reproduced else "**not reproduced**: "
+        extra = f" ({c.detail})" if c.detail else ""
+        md.append(f"- *{c.name}*: {flag}{c.why()}{extra}")
+        bad = "" if c.reproduced else "<strong>not reproduced</strong>: "
+        hd.append(f"<li><em>{html.escape(c.name)}</em>: {bad}{html.escape(c.why() + extra)}</li>")
+    md.append("")
+    hd.append("</ul>")
+    if failed:
+        md.append(f"{len(failed)} claim(s) did not reproduce; the numbers above are reported as measured, "
+                  "without tuning toward the paper.\n")
+        hd.append(f"<p>{len(failed)} claim(s) did not reproduce; the numbers above are reported as measured, "
+                  "without tuning toward the paper.</p>")
+    for title, df in result.tables.items():
+        md += [f"## {title}\n", _md_table(df)]
+        hd += [f"<h2>{html.escape(title)}</h2>", _html_table(df)]
+    paths = []
+    if result.figures:
+        md.append("## Figures\n")
+        hd.append("<h2>Figures</h2>")
+    for i, (caption, fig) in enumerate(result.figures.items()):
+        data = svg_bytes(fig)
+        p = out / "figures" / f"fig{i + 1}.svg"
+        p.write_bytes(data)
+        paths.append(p)
+        md.append(f"![{caption}](figures/{p.name})\n\n_{caption}_\n")
+        b64 = base64.b64encode(data).decode("ascii")
+        hd.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/svg+xml;base64,{b64}'>"
+                  f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    md.append("## Setup\n")
+    hd.append("<h2>Setup</h2>")
+    setup = pd.DataFrame({"parameter": list(result.setup), "value": [_fmt(v) for v in result.setup.values()]})
+    md.append(_md_table(setup))
+    hd.append(_html_table(setup))
+    if result.notes:
+        md.append("## Notes\n")
+        hd.append("<h2>Notes</h2><ul>")
+        for n in result.notes:
+            md.append(f"- {n}")
+            hd.append(f"<li>{html.escape(n)}</li>")
+        md.append("")
+        hd.append("</ul>")
+    mdp, htmlp = out / "report.md", out / "report.html"
+    mdp.write_text("\n".join(md) + "\n", encoding="utf-8")
+    htmlp.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(result.title)}</title>"
+                     f"<style>{_CSS}</style></head><body>{''.join(hd)}</body></html>\n", encoding="utf-8")
+    return ReportFiles(markdown=mdp, html=htmlp, figures=paths)
