@@ -117,8 +117,12 @@ def _call_scores(fn: Callable[[np.ndarray], np.ndarray], X: np.ndarray, n_action
 
 
 def as_score_fn(scores: Any, n_actions: int) -> Callable[[np.ndarray], np.ndarray]:
-    """A score function from a callable ``f(obs) -> (n, n_actions)``, a fixed ``(n_actions,)`` vector
-    or a linear map ``(obs_dim, n_actions)`` (``obs @ W``)."""
+    """A score function from a policy with a ``score`` method (e.g. ``make_policy("softmax", env,
+    scores="oracle")``), a callable ``f(obs) -> (n, n_actions)``, a fixed ``(n_actions,)`` vector or
+    a linear map ``(obs_dim, n_actions)`` (``obs @ W``)."""
+    if callable(getattr(scores, "score", None)):
+        pol = scores
+        return lambda X: np.asarray(pol.score(X), dtype=np.float64)
     if callable(scores):
         return scores
     W = np.asarray(scores, dtype=np.float64)

@@ -248,3 +248,12 @@ def test_policy_constructors_take_n_actions_first_then_obs_dim():
         assert positional[0] == "n_actions", (name, positional)
         if "obs_dim" in positional:
             assert positional[1] == "obs_dim", (name, positional)
+
+
+def test_softmax_over_another_policys_scores():
+    """`scores` may name a policy (here the oracle): the softmax uses its score method."""
+    env = gym.make("simrec/Bandit-v0", world={"preset": "default", "population": {"n_users": 40}})
+    truth = env.unwrapped.truth
+    pol = P.make_policy("softmax", env, scores="oracle", temperature=1e-3)
+    best = truth.expected_reward_matrix().argmax(axis=1)
+    assert (pol.action_probs(truth.user_features()).argmax(axis=1) == best).all()
