@@ -155,13 +155,15 @@ def _lift(m1: float, v1: float, n1: int, m0: float, v0: float, n0: int, alpha: f
     a1, a0 = v1 / (n1 * m1 * m1), v0 / (n0 * m0 * m0)
     se_log = math.sqrt(a1 + a0)
     d = _t_dist(_welch_df(a1, n1, a0, n0))
+    q = float(d.ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
+    with np.errstate(over="ignore"):
+        k = float(np.exp(q * se_log))  # inf when the control mean is ~0 (an unbounded ratio)
     if alternative == "two-sided":
-        k = math.exp(float(d.ppf(1 - alpha / 2)) * se_log)
         ci = (r / k - 1, r * k - 1)
     elif alternative == "greater":
-        ci = (r * math.exp(-float(d.ppf(1 - alpha)) * se_log) - 1, math.inf)
+        ci = (r / k - 1, math.inf)
     else:
-        ci = (-math.inf, r * math.exp(float(d.ppf(1 - alpha)) * se_log) - 1)
+        ci = (-math.inf, r * k - 1)
     return r - 1, r * se_log, ci
 
 
@@ -320,7 +322,7 @@ class SRMResult:
         return bool(self.p_value < self.threshold)
 
 
-def srm_check(counts: Any, ratio: Any = None, *, threshold: float = 0.001) -> SRMResult:
+def srm_check(counts: Any = None, ratio: Any = None, *, treatment: Any = None, threshold: float = 0.001) -> SRMResult:
     """Pearson :math:`\\chi^2` test that the arms' sizes match the designed split.
 
     .. math::
@@ -332,20 +334,26 @@ def srm_check(counts: Any, ratio: Any = None, *, threshold: float = 0.001) -> SR
 
     Parameters
     ----------
-    counts : array_like of int, or a 0/1 treatment array
-        Units per arm (control first), or the per-unit treatment indicator (counted here).
-    ratio : array_like, optional
-        Designed shares (normalised); default equal.
+    counts : array_like of int
+        Units per arm (control first).
+    ratio : array_like or float, optional
+        Designed shares (normalised); default equal. A single number is the treatment/control
+        ratio of two arms (tea-tasting's convention).
+    treatment : array_like of {0, 1}, optional
+        Instead of ``counts``: the per-unit arm indicator (counted here).
     threshold : float
         p-value under which :attr:`SRMResult.mismatch` is flagged (0.001 is customary).
     """
-    arr = np.asarray(counts)
-    if arr.ndim != 1 or arr.size < 2:
-        raise InvalidLogError(f"`counts` must be 1-D with >= 2 entries; got shape {arr.shape}")
-    if arr.size > 16 or (arr.dtype == bool):
-        t = as_treatment(arr, "counts")
+    if (counts is None) == (treatment is None):
+        raise ConfigError("give exactly one of `counts` (units per arm) and `treatment` (per-unit 0/1 arms)")
+    if treatment is not None:
+        t = as_treatment(treatment)
         c = np.array([t.size - int(t.sum()), int(t.sum())], dtype=np.float64)
+        arr = c
     else:
+        arr = np.asarray(counts)
+        if arr.ndim != 1 or arr.size < 2:
+            raise InvalidLogError(f"`counts` must be 1-D with >= 2 entries; got shape {arr.shape}")
         c = as_metric(arr, "counts")
         if (c < 0).any() or (c != np.round(c)).any():
             raise InvalidLogError(f"`counts` must be non-negative integers; got {arr.tolist()}")
