@@ -184,6 +184,12 @@ def _simpson(n: int) -> np.ndarray:
     return w / 3
 
 
+def _cross_excess(c: float, wgt: np.ndarray, grid: np.ndarray, sd: float, tk: float, target: float) -> float:
+    """P(first crossing at this look | boundary c) - target, from the previous look's sub-density."""
+    b = c * math.sqrt(tk)
+    return float(np.dot(wgt, stats.norm.cdf((-b - grid) / sd) + stats.norm.sf((b - grid) / sd))) - target
+
+
 def _gs_boundaries(t: np.ndarray, cum: np.ndarray, n_grid: int = 1201) -> np.ndarray:
     """Two-sided z boundaries by recursive integration of the score process S_k ~ BM(t_k)."""
     K = t.size
@@ -197,15 +203,8 @@ def _gs_boundaries(t: np.ndarray, cum: np.ndarray, n_grid: int = 1201) -> np.nda
             c = float(stats.norm.isf(target / 2)) if target > 0 else math.inf
         else:
             wgt = dens * _simpson(grid.size) * (grid[1] - grid[0])
-
-            def cross(c: float, wgt=wgt, sd=sd, tk=t[k]) -> float:
-                b = c * math.sqrt(tk)
-                return float(np.dot(wgt, stats.norm.cdf((-b - grid) / sd) + stats.norm.sf((b - grid) / sd)))
-
-            if target <= 0:
-                c = math.inf
-            else:
-                c = float(optimize.brentq(lambda c: cross(c) - target, 1e-6, 40.0, xtol=1e-12))
+            c = math.inf if target <= 0 else float(optimize.brentq(
+                _cross_excess, 1e-6, 40.0, args=(wgt, grid, sd, float(t[k]), target), xtol=1e-12))
         out[k] = c
         b = c * math.sqrt(t[k]) if np.isfinite(c) else 12.0 * math.sqrt(t[k])
         new = np.linspace(-b, b, n_grid)
