@@ -39,7 +39,7 @@ __all__ = ["MixPolicy", "make_policy", "ABSimulation", "simulate_ab", "simulate_
            "METRICS", "LONG_TERM", "SHORT_TERM"]
 
 #: per-user metrics recorded by :func:`run_users`
-SHORT_TERM = ("clicks_first", "ctr_first", "steps_first")
+SHORT_TERM = ("clicks_first", "ctr_first", "steps_first", "return_first")
 LONG_TERM = ("sessions", "clicks", "retained")
 METRICS = SHORT_TERM + LONG_TERM
 
@@ -158,7 +158,9 @@ def run_users(world: World, policy: Any, users: np.ndarray, seeds: np.ndarray, h
               max_steps: int = 2000, *, after: Any = None, switch_sessions: int = 1) -> dict[str, np.ndarray]:
     """Follow ``users`` (with episode ``seeds``) under ``policy`` for ``horizon_days`` days.
 
-    Returns per-user arrays: ``clicks_first``, ``ctr_first`` and ``steps_first`` (first session),
+    Returns per-user arrays: ``clicks_first``, ``ctr_first``, ``steps_first`` (first session) and
+    ``return_first`` (0 if the user churned after the first session, else 1 / (1 + days until the
+    second)),
     ``sessions``, ``clicks`` and ``retained`` (not churned and a session started in the horizon's
     last third). With ``after`` (a policy) and ``switch_sessions``, rows show ``after``'s slates
     from their ``switch_sessions``-th session end on: a treatment that acts only early, whose long-term
@@ -192,8 +194,10 @@ def run_users(world: World, policy: Any, users: np.ndarray, seeds: np.ndarray, h
         ended = active & (fb.left | (steps_in >= session_steps))
         if ended.any():
             se = world.end_session(ended)
-            first &= ~ended
             gap = np.where(ended, se.gap_days, 0)
+            fe = first & ended  # the first session ends: did the user come back, and how soon?
+            out["return_first"][fe] = np.where(se.churned[fe], 0.0, 1.0 / (1.0 + gap[fe]))
+            first &= ~ended
             new_day = day + gap
             churn = ended & se.churned
             done = ended & (churn | (new_day >= horizon_days))
@@ -308,12 +312,14 @@ def simulate_ab(world: Any = "clickbait", control: Any = "relevance", treatment:
 def simulate_corpus(world: Any = "clickbait", n_experiments: int = 40, *, n_users: int = 2000,
                     horizon_days: int = 14, seed: int = 0, n_truth: int | None = None, world_seed: int = 0,
                     clickbait_range: tuple[float, float] = (0.0, 1.0), noise: float = 0.3,
-                    keep_units: bool = True, treatment_sessions: int | None = None) -> ExperimentCorpus:
+                    keep_units: bool = True, treatment_sessions: int | None = None, control: Any = None
+                    ) -> ExperimentCorpus:
     """A corpus of simulated experiments: random policy changes with estimated and true effects.
 
     Experiment ``k`` compares two :class:`MixPolicy` rankers with clickbait weights drawn uniformly
     from ``clickbait_range`` and independent perturbations (``noise``), on ``n_users`` units
-    (``treatment_sessions``: see :func:`simulate_ab`).
+    (``treatment_sessions``: see :func:`simulate_ab`). With ``control`` (a policy spec) every
+    experiment tests a random treatment against that one production policy.
     """
     K = check_int(n_experiments, name="n_experiments", minimum=2)
     w = _world(world, world_seed)
@@ -322,7 +328,7 @@ def simulate_corpus(world: Any = "clickbait", n_experiments: int = 40, *, n_user
     rows, tables, truth, truth_se = [], [], [], []
     for k in range(K):
         a, b = rng.uniform(lo, hi, size=2)
-        ctl = MixPolicy(float(a), noise, int(rng.integers(2**31)))
+        ctl = MixPolicy(float(a), noise, int(rng.integers(2**31))) if control is None else make_policy(control)
         trt = MixPolicy(float(b), noise, int(rng.integers(2**31)))
         sim = simulate_ab(w, ctl, trt, n_users=n_users, horizon_days=horizon_days, seed=int(rng.integers(2**31)),
                           n_truth=n_truth, treatment_sessions=treatment_sessions)
