@@ -35,7 +35,8 @@ from .errors import ConfigError
 from .estimators.alignment import ExperimentCorpus
 from .sim import World
 
-__all__ = ["MixPolicy", "make_policy", "ABSimulation", "simulate_ab", "simulate_corpus", "run_users", "simulate_offline_online",
+__all__ = ["MixPolicy", "make_policy", "ABSimulation", "simulate_ab", "simulate_corpus", "run_users",
+           "simulate_offline_online",
            "METRICS", "LONG_TERM", "SHORT_TERM"]
 
 #: per-user metrics recorded by :func:`run_users`
@@ -365,8 +366,8 @@ def simulate_offline_online(world: Any = "clickbait", candidates: dict[str, Any]
     from .estimators.ranking import ndcg_at_k, recall_at_k
 
     w = _world(world, world_seed)
-    cands = {k_: make_policy(v) for k_, v in (candidates or {"relevance": "relevance", "mix-0.3": "mix:0.3",
-                                                                "mix-0.6": "mix:0.6", "clickbait": "clickbait"}).items()}
+    default = {"relevance": "relevance", "mix-0.3": "mix:0.3", "mix-0.6": "mix:0.6", "clickbait": "clickbait"}
+    cands = {k_: make_policy(v) for k_, v in (candidates or default).items()}
     rng = np.random.default_rng([seed, 0x0FF])
     n_av = w.n_available
     users = rng.choice(w.n_users, size=min(n_log_users, w.n_users), replace=False)

@@ -6,7 +6,6 @@ import pytest
 from simrec.errors import ConfigError, InvalidLogError, SimrecWarning
 from simrec.estimators import experiments as ex
 
-
 # -- bad input ------------------------------------------------------------------------------------------
 Y = np.arange(8.0)
 T = np.array([0, 1] * 4)

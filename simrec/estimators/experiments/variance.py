@@ -53,14 +53,6 @@ def cuped_theta(y: np.ndarray, x: np.ndarray, t: np.ndarray, kind: str = "pooled
     raise ConfigError(f"`theta` must be 'pooled', 'within' or a number; got {kind!r}")
 
 
-def _balance_p(x: np.ndarray, t: np.ndarray) -> float:
-    x1, x0 = x[t], x[~t]
-    v1, v0 = x1.var(ddof=1), x0.var(ddof=1)
-    if v1 + v0 == 0:
-        return 1.0
-    return welch(float(x1.mean()), float(v1), x1.size, float(x0.mean()), float(v0), x0.size)["p_value"]
-
-
 def cuped(y: Any, treatment: Any, covariate: Any, *, theta: str | float = "pooled", alpha: float = 0.05,
           alternative: str = "two-sided", balance_threshold: float = 1e-4, name: str = "cuped") -> ABResult:
     """CUPED: the difference in means of :math:`y - \\theta (x - \\bar x)` (Welch interval).
@@ -99,29 +91,41 @@ def cuped(y: Any, treatment: Any, covariate: Any, *, theta: str | float = "poole
     v = as_metric(y, "y", t.shape[0])
     x = as_metric(covariate, "covariate", t.shape[0])
     check_arm_sizes(t)
-    th = float(theta) if isinstance(theta, (int, float)) and not isinstance(theta, bool) else cuped_theta(
-        v, x, t, theta)
-    xbar = float(x.mean())
-    stats_ = []
-    raw = 0.0
-    for m in (t, ~t):
-        ya, xa = v[m], x[m]
-        n = ya.size
-        my, mx = float(ya.mean()), float(xa.mean())
-        yc, xc = ya - my, xa - mx
-        syy, sxx, sxy = (float(np.dot(yc, yc)) / (n - 1), float(np.dot(xc, xc)) / (n - 1),
-                         float(np.dot(xc, yc)) / (n - 1))
-        raw += syy / n
-        stats_.append((my - th * (mx - xbar), syy - 2 * th * sxy + th * th * sxx, n))
-    (m1, v1, n1), (m0, v0, n0) = stats_
+    # one pass of per-arm moments on globally centred values (index 1 = treatment)
+    g = t.view(np.int8)
+    yc, xc = v - v.mean(), x - x.mean()
+    nk = np.bincount(g, minlength=2).astype(np.float64)
+    sy, sx = np.bincount(g, yc, 2), np.bincount(g, xc, 2)
+    syy, sxx, sxy = np.bincount(g, yc * yc, 2), np.bincount(g, xc * xc, 2), np.bincount(g, xc * yc, 2)
+    my, mx = sy / nk, sx / nk
+    cyy = (syy - nk * my * my) / (nk - 1)  # within-arm (co)variances, ddof=1
+    cxx = (sxx - nk * mx * mx) / (nk - 1)
+    cxy = (sxy - nk * mx * my) / (nk - 1)
+    if isinstance(theta, (int, float)) and not isinstance(theta, bool):
+        th = float(theta)
+    elif theta == "pooled":
+        th = float(sxy.sum() / sxx.sum()) if sxx.sum() > 0 else 0.0
+    elif theta == "within":
+        den = float(((nk - 1) * cxx).sum())
+        th = float(((nk - 1) * cxy).sum()) / den if den > 0 else 0.0
+    else:
+        raise ConfigError(f"`theta` must be 'pooled', 'within' or a number; got {theta!r}")
+    ybar = float(v.mean())
+    # adjusted arm means: ybar_k - theta (xbar_k - xbar), on the original scale
+    m1, m0 = ybar + my[1] - th * mx[1], ybar + my[0] - th * mx[0]
+    v1 = max(float(cyy[1] - 2 * th * cxy[1] + th * th * cxx[1]), 0.0)
+    v0 = max(float(cyy[0] - 2 * th * cxy[0] + th * th * cxx[0]), 0.0)
+    n1, n0 = int(nk[1]), int(nk[0])
+    raw = float(cyy[1] / n1 + cyy[0] / n0)
     adj = v1 / n1 + v0 / n0
-    bp = _balance_p(x, t)
+    bp = (welch(float(mx[1]), float(cxx[1]), n1, float(mx[0]), float(cxx[0]), n0)["p_value"]
+          if cxx[1] + cxx[0] > 0 else 1.0)
     if bp < balance_threshold:
         warnings.warn(f"the covariate differs between arms (Welch p={bp:.2g}); CUPED needs a pre-treatment "
                       "covariate, a post-treatment one biases the effect", SimrecWarning, stacklevel=2)
     diag = {"theta": th, "theta_kind": theta if isinstance(theta, str) else "fixed",
             "variance_reduction": 1 - adj / raw if raw > 0 else 0.0, "balance_p_value": bp}
-    return _make(m1, max(v1, 0.0), n1, m0, max(v0, 0.0), n0, alpha=a, alternative=alternative, method="cuped",
+    return _make(float(m1), v1, n1, float(m0), v0, n0, alpha=a, alternative=alternative, method="cuped",
                  name=name, diagnostics=diag)
 
 
