@@ -36,6 +36,7 @@ from ..errors import ConfigError, InvalidLogError
 from .estimate import Estimate
 from .experiments.ab import welch
 from .experiments.data import as_treatment, check_arm_sizes
+from .experiments.variance import small_data_threads
 
 __all__ = ["ExperimentCorpus", "alignment_scores", "surrogate_index", "surrogate_validation", "optimal_proxy",
            "proxy_quality", "offline_online_report", "find_slices", "AlignmentScores"]
@@ -392,7 +393,8 @@ def surrogate_index(train: pd.DataFrame, experiment: pd.DataFrame, surrogates: l
         raise InvalidLogError(f"experiment: the treatment column {treatment!r} is missing")
     t = as_treatment(experiment[treatment].to_numpy())
     check_arm_sizes(t)
-    h = sk_clone(model if model is not None else _default_model()).fit(Xtr, ytr)
+    with small_data_threads(len(Xtr)):
+        h = sk_clone(model if model is not None else _default_model()).fit(Xtr, ytr)
     pred = h.predict(Xex)
     a, b = pred[t], pred[~t]
     w = welch(float(a.mean()), float(a.var(ddof=1)), a.size, float(b.mean()), float(b.var(ddof=1)), b.size,
@@ -444,8 +446,9 @@ def surrogate_validation(corpus: ExperimentCorpus, surrogates: list[str], outcom
         from sklearn.base import clone as sk_clone
 
         cols = list(surrogates) + list(covariates)
-        h = sk_clone(model if model is not None else _default_model()).fit(_xy(train, cols, "train"),
-                                                                           train[outcome].to_numpy(float))
+        with small_data_threads(len(train)):
+            h = sk_clone(model if model is not None else _default_model()).fit(_xy(train, cols, "train"),
+                                                                               train[outcome].to_numpy(float))
         for i in np.flatnonzero(fold == f):
             df = corpus.units[i]
             t = as_treatment(df[treatment].to_numpy())

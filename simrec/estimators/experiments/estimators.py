@@ -155,7 +155,7 @@ class CUPAC(CUPED):
 
     needs = Needs("experiment", ("features",))
 
-    def __init__(self, n_folds: int = 5, max_iter: int = 100, *, name: str | None = None,
+    def __init__(self, n_folds: int = 3, max_iter: int = 50, *, name: str | None = None,
                  random_state: int | np.random.Generator | None = None) -> None:
         self.n_folds = check_int(n_folds, name="n_folds", minimum=2)
         self.max_iter = check_int(max_iter, name="max_iter", minimum=1)
