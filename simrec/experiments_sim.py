@@ -36,7 +36,7 @@ from .estimators.alignment import ExperimentCorpus
 from .sim import World
 
 __all__ = ["MixPolicy", "make_policy", "ABSimulation", "simulate_ab", "simulate_corpus", "run_users",
-           "simulate_offline_online",
+           "simulate_offline_online", "simulate_interleaving",
            "METRICS", "LONG_TERM", "SHORT_TERM"]
 
 #: per-user metrics recorded by :func:`run_users`
@@ -398,3 +398,43 @@ def simulate_offline_online(world: Any = "clickbait", candidates: dict[str, Any]
         res = run_users(w, pol, ou, os_, horizon_days)
         on.append({"candidate": name, **{m: float(res[m].mean()) for m in METRICS}})
     return pd.DataFrame(off).set_index("candidate"), pd.DataFrame(on).set_index("candidate")
+
+
+def simulate_interleaving(world: Any, ranker_a: Any, ranker_b: Any, *, n_users: int = 2000, seed: int = 0,
+                          world_seed: int = 0) -> dict[str, np.ndarray]:
+    """One session per user under team-draft interleaving of two rankers.
+
+    Each step the user sees the team-draft interleaving (:func:`~simrec.estimators.experiments.team_draft`)
+    of the two rankers' top ``2 * slate_size`` lists; a click credits the team that contributed the
+    clicked item. Returns per-step rows: ``user`` (the unit index), ``team`` (rows x slots; 0 = A,
+    1 = B) and ``clicks`` (rows x slots), ready for :func:`~simrec.estimators.experiments.analyze_interleaving`.
+    """
+    from .estimators.experiments import team_draft
+
+    w = _world(world, world_seed)
+    n = check_int(n_users, name="n_users", minimum=2)
+    rng = np.random.default_rng([seed, 0x1E4])
+    users, seeds = _draw(rng, w.n_users, n)
+    k = w.config.slate_size
+    lists = []
+    for pol in (make_policy(ranker_a), make_policy(ranker_b)):
+        sc = pol.scores(w, np.arange(w.n_users))
+        lists.append(np.argsort(-sc, axis=1)[:, : 2 * k])
+    w.reset(users, seeds)
+    active = np.ones(n, bool)
+    steps = np.zeros(n, np.int64)
+    rows_u, rows_t, rows_c = [], [], []
+    for _ in range(w.config.session.max_steps):
+        if not active.any():
+            break
+        items, team = team_draft(lists[0][users], lists[1][users], k, rng=rng)
+        fb = w.step(items, active, validate=False)
+        clicks = np.zeros((n, k))
+        hit = active & (fb.clicked_slot >= 0)
+        clicks[hit, fb.clicked_slot[hit]] = 1.0
+        rows_u.append(np.flatnonzero(active))
+        rows_t.append(team[active])
+        rows_c.append(clicks[active])
+        steps += active
+        active &= ~fb.left
+    return {"user": np.concatenate(rows_u), "team": np.concatenate(rows_t), "clicks": np.concatenate(rows_c)}

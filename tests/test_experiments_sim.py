@@ -75,3 +75,16 @@ def test_ate_and_cate_intervals_cover_the_simulator_truth(truth):
     for k, h in zip(("aipw", "dr", "linear-dml"), (hit_aipw, hit_dr, hit_cate)):
         print(k, np.mean(h))
         assert np.mean(h) >= 0.85, np.mean(h)
+
+
+def test_interleaving_in_the_simulator_agrees_with_the_ab_click_through_truth():
+    from simrec.experiments_sim import simulate_interleaving
+
+    for a, b in [("relevance", "mix:0.3"), ("mix:0.6", "mix:0.3")]:
+        r = simulate_interleaving("clickbait", a, b, n_users=800, seed=2)
+        pref_a = ex.analyze_interleaving(r["team"], r["clicks"], r["user"])  # > 0: users click A's items more
+        truth = simulate_ab("clickbait", a, b, n_users=50, horizon_days=2, n_truth=3000).true_effect["ctr_first"]
+        assert np.sign(pref_a.value) == -np.sign(truth) and (pref_a.ci[1] < 0 or pref_a.ci[0] > 0)
+    aa = simulate_interleaving("clickbait", "relevance", "relevance", n_users=800, seed=3)
+    e = ex.analyze_interleaving(aa["team"], aa["clicks"], aa["user"])
+    assert e.ci[0] < 0 < e.ci[1]
