@@ -40,7 +40,7 @@ __all__ = ["MixPolicy", "make_policy", "ABSimulation", "simulate_ab", "simulate_
            "METRICS", "LONG_TERM", "SHORT_TERM"]
 
 #: per-user metrics recorded by :func:`run_users`
-SHORT_TERM = ("clicks_first", "ctr_first", "steps_first", "return_first")
+SHORT_TERM = ("clicks_first", "ctr_first", "steps_first", "watch_first", "return_first")
 LONG_TERM = ("sessions", "clicks", "retained")
 METRICS = SHORT_TERM + LONG_TERM
 
@@ -159,7 +159,8 @@ def run_users(world: World, policy: Any, users: np.ndarray, seeds: np.ndarray, h
               max_steps: int = 2000, *, after: Any = None, switch_sessions: int = 1) -> dict[str, np.ndarray]:
     """Follow ``users`` (with episode ``seeds``) under ``policy`` for ``horizon_days`` days.
 
-    Returns per-user arrays: ``clicks_first``, ``ctr_first``, ``steps_first`` (first session) and
+    Returns per-user arrays: ``clicks_first``, ``ctr_first``, ``steps_first``, ``watch_first`` (total
+    watch fraction of the clicked items: consumption quality, which drives satisfaction) and
     ``return_first`` (0 if the user churned after the first session, else 1 / (1 + days until the
     second)),
     ``sessions``, ``clicks`` and ``retained`` (not churned and a session started in the horizon's
@@ -190,6 +191,7 @@ def run_users(world: World, policy: Any, users: np.ndarray, seeds: np.ndarray, h
         r = np.where(active, fb.reward, 0.0)
         out["clicks"] += r
         out["clicks_first"] += np.where(first, r, 0.0)
+        out["watch_first"] += np.where(first & active & (fb.clicked_slot >= 0), fb.watch, 0.0)
         out["steps_first"] += first & active
         steps_in += active
         ended = active & (fb.left | (steps_in >= session_steps))

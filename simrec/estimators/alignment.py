@@ -421,7 +421,7 @@ class SurrogateValidation:
 
 def surrogate_validation(corpus: ExperimentCorpus, surrogates: list[str], outcome: str, *,
                          covariates: list[str] | tuple[str, ...] = (), treatment: str = "treatment",
-                         model: Any = None, n_folds: int = 5, alpha: float = 0.05,
+                         model: Any = None, n_folds: int = 5, alpha: float = 0.05, train_arm: str = "both",
                          random_state: int | np.random.Generator | None = 0) -> SurrogateValidation:
     """Check the surrogate index on a corpus: each experiment's :math:`\\hat\\tau_{SI}` (``h`` fit on the
     units of the experiments in other folds) against its long-term effect (the truth when the corpus
@@ -431,8 +431,11 @@ def surrogate_validation(corpus: ExperimentCorpus, surrogates: list[str], outcom
     \\hat\\tau_{SI,k} - \\tau_k`), the calibration slope of :math:`\\hat\\tau_{SI}` on :math:`\\tau`
     (1 when calibrated) and the coverage of :math:`\\tau_k` by the SI intervals. ``flagged`` is set
     when surrogacy looks violated: :math:`|z_{bias}| > 3` or the slope is more than 3 standard errors
-    from 1.
+    from 1. ``train_arm="control"`` fits ``h`` on the control units only (the status-quo traffic an
+    index is usually trained on); ``"both"`` on every unit of the other folds.
     """
+    if train_arm not in ("both", "control"):
+        raise ConfigError(f"`train_arm` must be 'both' or 'control'; got {train_arm!r}")
     if corpus.units is None:
         raise ConfigError("surrogate validation needs the corpus' per-unit tables (keep_units=True)")
     K = len(corpus)
@@ -444,6 +447,8 @@ def surrogate_validation(corpus: ExperimentCorpus, surrogates: list[str], outcom
     rows = []
     for f in np.unique(fold):
         train = pd.concat([corpus.units[i] for i in np.flatnonzero(fold != f)], ignore_index=True)
+        if train_arm == "control":
+            train = train[train[treatment].to_numpy() == 0]
         from sklearn.base import clone as sk_clone
 
         cols = list(surrogates) + list(covariates)
