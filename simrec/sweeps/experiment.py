@@ -7,6 +7,13 @@ users with common random numbers; every (world, comparison, seed) is one run: a 
 experiment (new units, new assignment), analysed by each method. One row per run x metric x method
 records the estimate, its interval, the true effect, coverage and the launch decision.
 
+Methods: ``welch`` (difference in means), ``cuped`` (covariate: the user's clicks in a pre-period
+session), ``lift`` (relative), ``msprt`` (always-valid test at ``msprt_peeks`` equally spaced looks;
+its confidence sequence is the interval), ``ratio`` (clicks per session, delta method), or the name
+of any registered estimator of the ``experiment`` family (``DiffInMeans``, ``CUPED``, ...), run on an
+:class:`~simrec.estimators.experiments.ExperimentLog` of the metric with ``pre_clicks`` as covariate
+and ``sessions`` as denominator.
+
 >>> spec = ExperimentSweepSpec.model_validate({"kind": "experiment", "name": "demo", "seeds": 2,
 ...     "comparisons": [{"name": "cb", "control": "relevance", "treatment": {"clickbait": 0.3}}]})
 >>> spec.seeds, spec.analysis.methods
@@ -75,9 +82,13 @@ class AnalysisSpec(_Strict):
     @field_validator("methods")
     @classmethod
     def _methods(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [m for m in v if m not in METHODS]
+        from ..estimators import registry
+
+        known = registry.names("experiment")
+        bad = [m for m in v if m not in METHODS and m.lower() not in {k.lower() for k in known}]
         if bad:
-            raise ValueError(f"unknown method(s) {bad}; known: {', '.join(METHODS)}")
+            raise ValueError(f"unknown method(s) {bad}; known: {', '.join(METHODS)} or a registered experiment "
+                             f"estimator ({', '.join(known)})")
         return v
 
 
@@ -167,6 +178,7 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
                 msprt_peeks: int = 50) -> list[dict[str, Any]]:
     """Analyse one simulated experiment: one row per metric x method (effect, interval, p-value)."""
     from ..estimators import experiments as ex
+    from ..estimators import registry
 
     t = data["treatment"].to_numpy()
     rows = []
@@ -191,6 +203,17 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
                     r = ex.ratio_metric(y, data["sessions"].to_numpy(float), t, alpha=alpha)
                     e = r.diff
                     row["metric"] = "clicks_per_session"
+                elif meth not in METHODS:  # a registered estimator of the experiment family
+                    log = ex.ExperimentLog(y, t, covariate=data["pre_clicks"].to_numpy(float),
+                                           denominator=data["sessions"].to_numpy(float))
+                    est = registry.make(meth)
+                    e = est.estimate(log, alpha=alpha)
+                    row.update(estimate=e.value, stderr=e.stderr, ci_low=e.ci[0], ci_high=e.ci[1],
+                               p_value=e.diagnostics.get("p_value", float("nan")))
+                    if registry.get(meth).name == "RelativeLift":
+                        row["method"] = "lift"
+                    rows.append(row)
+                    continue
                 else:  # msprt: always-valid test, evaluated at equally spaced peeks
                     sd = float(np.std(y, ddof=1)) or 1.0
                     test = ex.MSPRT(alpha=alpha, tau2=(0.1 * sd) ** 2)
