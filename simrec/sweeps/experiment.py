@@ -283,21 +283,50 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None = None, *,
-                         max_runs: int | None = None, progress: bool = False) -> pd.DataFrame:
-    """Run (or resume) an experiment sweep; returns the results table (also written to ``results.parquet``)."""
-    from ..experiments_sim import METRICS, simulate_ab
+_WORLDS: dict[str, Any] = {}
+
+
+def _run_one(spec_data: dict[str, Any], wi: int, ci: int, seed: int, te: dict[str, float], tl: dict[str, float],
+             rid: str, path: str) -> pd.DataFrame:
+    """One experiment run (a process-pool task: plain arguments; the world is cached per process)."""
+    from ..experiments_sim import simulate_ab
     from ..sim import World
+
+    spec = ExperimentSweepSpec.model_validate(spec_data)
+    w, c = spec.worlds[wi], spec.comparisons[ci]
+    key = stable_hash([w.model_dump(mode="json")])
+    if key not in _WORLDS:
+        _WORLDS[key] = World({"preset": w.preset, **w.overrides}, seed=w.seed)
+    sim = simulate_ab(_WORLDS[key], c.control, c.treatment, n_users=spec.experiment.n_users,
+                      horizon_days=spec.experiment.horizon_days, p_treatment=spec.experiment.p_treatment,
+                      seed=derive_seed("run", w.key, c.name, seed), n_truth=0, treatment_sessions=c.treatment_sessions)
+    rows = analyse_run(sim.data, spec.analysis.metrics, spec.analysis.methods, spec.analysis.alpha,
+                       spec.analysis.msprt_peeks)
+    _score(rows, te, tl, spec.analysis.alpha)
+    df = pd.DataFrame(rows).assign(run_id=rid, world=w.key, comparison=c.name, seed=seed,
+                                   n_users=spec.experiment.n_users, north_star=spec.analysis.north_star)
+    _atomic_parquet(df, Path(path))
+    return df
+
+
+def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None = None, *,
+                         max_runs: int | None = None, progress: bool = False, n_jobs: int = 1) -> pd.DataFrame:
+    """Run (or resume) an experiment sweep; returns the results table (also written to ``results.parquet``).
+
+    ``n_jobs > 1`` runs the experiments in a local process pool (same run ids, same results)."""
+    from ..experiments_sim import METRICS
 
     out = Path(out_dir) if out_dir is not None else spec.output_dir
     (out / "runs").mkdir(parents=True, exist_ok=True)
     truth_path = out / "truth.parquet"
     truth_old = pd.read_parquet(truth_path) if truth_path.exists() else pd.DataFrame()
-    truths, done_now = [], 0
-    frames = []
-    for w in spec.worlds:
-        world = World({"preset": w.preset, **w.overrides}, seed=w.seed)
-        for c in spec.comparisons:
+    truths: list[dict[str, Any]] = []
+    frames: dict[str, pd.DataFrame] = {}
+    todo: list[tuple] = []
+    order: list[str] = []
+    spec_data = spec.model_dump(mode="json")
+    for wi, w in enumerate(spec.worlds):
+        for ci, c in enumerate(spec.comparisons):
             tkey = stable_hash([w.key, c.model_dump(mode="json"), spec.experiment.model_dump(mode="json")])[:12]
             old = truth_old[truth_old.get("truth_key", pd.Series(dtype=str)) == tkey] if len(truth_old) else []
             tr = old.iloc[0].to_dict() if len(old) else {**_truth(spec, w, c), "truth_key": tkey}
@@ -308,28 +337,29 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
             for s in spec.seeds:
                 rid = stable_hash([tkey, spec.analysis.model_dump(mode="json"), s])[:16]
                 path = out / "runs" / f"{rid}.parquet"
+                order.append(rid)
                 if path.exists():
-                    frames.append(pd.read_parquet(path))
-                    continue
-                if max_runs is not None and done_now >= max_runs:
-                    continue
-                sim = simulate_ab(world, c.control, c.treatment, n_users=spec.experiment.n_users,
-                                  horizon_days=spec.experiment.horizon_days, p_treatment=spec.experiment.p_treatment,
-                                  seed=derive_seed("run", w.key, c.name, s), n_truth=0,
-                                  treatment_sessions=c.treatment_sessions)
-                rows = analyse_run(sim.data, spec.analysis.metrics, spec.analysis.methods, spec.analysis.alpha,
-                                   spec.analysis.msprt_peeks)
-                _score(rows, te, tl, spec.analysis.alpha)
-                df = pd.DataFrame(rows).assign(run_id=rid, world=w.key, comparison=c.name, seed=s,
-                                               n_users=spec.experiment.n_users,
-                                               north_star=spec.analysis.north_star)
-                _atomic_parquet(df, path)
-                frames.append(df)
-                done_now += 1
-                if progress:
-                    print(f"  run {rid} {w.key}/{c.name} seed {s}: done", flush=True)
+                    frames[rid] = pd.read_parquet(path)
+                elif max_runs is None or len(todo) < max_runs:
+                    todo.append((spec_data, wi, ci, s, te, tl, rid, str(path)))
     _atomic_parquet(pd.DataFrame(truths), truth_path)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if n_jobs > 1 and len(todo) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the parent may already run OpenMP (numba, scikit-learn) threads
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for args, df in zip(todo, pool.map(_run_one, *zip(*todo))):
+                frames[args[6]] = df
+                if progress:
+                    print(f"  run {args[6]}: done", flush=True)
+    else:
+        for args in todo:
+            frames[args[6]] = _run_one(*args)
+            if progress:
+                print(f"  run {args[6]}: done", flush=True)
+    got = [frames[r] for r in order if r in frames]
+    table = pd.concat(got, ignore_index=True) if got else pd.DataFrame()
     if not table.empty:
         _atomic_parquet(table, out / "results.parquet")
     return table
@@ -337,7 +367,7 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
 
 def run_experiment_cli(path: str | Path, overrides: tuple[str, ...], out_dir: Path | None, *,
                        max_runs: int | None = None, dry_run: bool = False, no_report: bool = False,
-                       progress: bool = False) -> None:
+                       progress: bool = False, n_jobs: int | None = None, backend: str | None = None) -> None:
     """What ``simrec run FILE`` does for an experiment sweep: validate, run or resume, report."""
     import click
 
@@ -354,7 +384,9 @@ def run_experiment_cli(path: str | Path, overrides: tuple[str, ...], out_dir: Pa
         click.echo(f"{spec.name}: {n_runs} experiment runs ({len(spec.worlds)} world(s) x {len(spec.comparisons)} "
                    f"comparison(s) x {len(spec.seeds)} seed(s)) -> {out}")
         return
-    table = run_experiment_sweep(spec, out, max_runs=max_runs, progress=progress)
+    if backend not in (None, "local"):
+        click.echo(f"note: experiment sweeps run on the local backend; --backend {backend} is ignored", err=True)
+    table = run_experiment_sweep(spec, out, max_runs=max_runs, progress=progress, n_jobs=n_jobs or 1)
     n_done = table["run_id"].nunique() if not table.empty else 0
     click.echo(f"{spec.name}: {n_done}/{n_runs} runs finished -> {out}")
     if not no_report and not table.empty:

@@ -82,3 +82,12 @@ def test_cli_run_dispatches_experiment_sweeps(tmp_path):
     assert "<img" in (out / "report.html").read_text()
     res = CliRunner().invoke(cli, ["run", str(p), "--dry-run"])
     assert res.exit_code == 0 and "2 experiment runs" in res.output
+
+
+def test_process_pool_gives_the_same_table(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 2"))
+    spec = load_experiment_sweep(p)
+    serial = run_experiment_sweep(spec, tmp_path / "a")
+    pooled = run_experiment_sweep(spec, tmp_path / "b", n_jobs=2)
+    pd.testing.assert_frame_equal(serial, pooled)
