@@ -300,8 +300,9 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
                                   n_estimators=check_int(n_estimators, name="n_estimators", minimum=4),
                                   min_samples_leaf=min_samples_leaf, random_state=random_state)
             est.fit(v, t.astype(np.int64), X=x, W=Wm)
-            lo, hi = est.ate__interval(alpha=alpha)
-            a = Estimate(value=float(est.ate_[0]), stderr=float(est.ate_stderr_[0]), ci=(float(lo[0]), float(hi[0])),
+            lo, hi = (np.ravel(z) for z in est.ate__inference().conf_int(alpha=alpha))
+            a = Estimate(value=float(np.ravel(est.ate_)[0]), stderr=float(np.ravel(est.ate_stderr_)[0]),
+                         ci=(float(lo[0]), float(hi[0])),
                          n=int(v.size), ess=float(v.size), name="ate-causal-forest", alpha=alpha,
                          ci_method="econml-dr")
         elif method == "dr":

@@ -142,3 +142,13 @@ def test_bad_input():
         causal.aipw(y, np.where(t, 2, 0), e)
     with pytest.raises(ConfigError, match="method"):
         causal.ate(y, t, propensity=e, method="magic")
+
+
+def test_causal_forest_and_dr_learner_cate():
+    x, e, t, y = _logged(9, 2000)
+    tau = 1 + 0.5 * x[:, 1]
+    cf = causal.cate(y, t, x, propensity=e, method="causal_forest", n_estimators=100, cv=2)
+    assert cf.ate.ci[0] < tau.mean() < cf.ate.ci[1]  # the doubly-robust ate_, not an average of CATE intervals
+    assert np.corrcoef(cf.effect, tau)[0, 1] > 0.6
+    dr = causal.cate(y, t, x, propensity=e, method="dr")
+    assert dr.ate.ci[0] < tau.mean() < dr.ate.ci[1] and np.corrcoef(dr.effect, tau)[0, 1] > 0.9
