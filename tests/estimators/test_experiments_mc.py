@@ -106,3 +106,17 @@ def test_msprt_keeps_fpr_under_alpha_with_200_peeks_where_naive_ttest_does_not()
         t = rng.random(n) < 0.5
         hits += ex.msprt_path(rng.normal(size=n) + 0.1 * t, t, tau2=0.01, peeks=pk)["reject"].any()
     assert hits >= 90
+
+
+def test_msprt_confidence_sequence_is_time_uniform():
+    """The true effect stays inside the running confidence sequence at every one of 100 looks in >= 95% of runs."""
+    rng = np.random.default_rng(16)
+    R, n, delta = 400, 5000, 0.1
+    pk = np.arange(50, n + 1, 50)
+    miss = np.empty(R, bool)
+    for i in range(R):
+        t = rng.random(n) < 0.5
+        y = rng.exponential(size=n) + delta * t
+        path = ex.msprt_path(y, t, tau2=0.01, peeks=pk)
+        miss[i] = ((path["ci_low"] > delta) | (path["ci_high"] < delta)).any()
+    assert miss.mean() <= 0.05, miss.mean()
