@@ -90,8 +90,8 @@ def fig_estimates(df: pd.DataFrame) -> Any:
     nrow = max(1, math.ceil(len(panels) / ncol))
     fig = _figure(4.2 * ncol, 3.0 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
-    methods = list(dict.fromkeys(d["method"]))
     for ax, ((c, m), g) in zip(axes, panels):
+        methods = list(dict.fromkeys(g["method"]))
         for j, meth in enumerate(methods):
             gm = g[g["method"] == meth].reset_index(drop=True)
             x = np.arange(len(gm)) + (j - (len(methods) - 1) / 2) * 0.18
@@ -105,6 +105,9 @@ def fig_estimates(df: pd.DataFrame) -> Any:
         ax.set_visible(False)
     if panels:
         axes[0].legend(fontsize=7)
+        for ax, ((_, _), g) in zip(axes[1:], panels[1:]):
+            if set(g["method"]) - set(panels[0][1]["method"]):
+                ax.legend(fontsize=7)
     return fig
 
 
@@ -118,7 +121,7 @@ def fig_coverage(summ: pd.DataFrame) -> Any:
     x = np.arange(len(summ))
     ax.bar(x, summ["coverage"], yerr=3 * summ["coverage_mcse"], color="C0", alpha=0.8, capsize=2)
     ax.axhline(0.95, color="k", ls="--", lw=1)
-    ax.set_xticks(x, labels, fontsize=6)
+    ax.set_xticks(x, labels, fontsize=6, rotation=90)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("coverage of the true effect")
     return fig
@@ -131,12 +134,13 @@ def fig_decisions(dec: pd.DataFrame) -> Any:
     if dec.empty:
         return fig
     x = np.arange(len(dec))
-    colors = ["C3" if t < 0 else "C2" for t in dec["true_north_star_effect"]]
+    colors = ["C3" if t < 0 else ("C2" if t > 0 else "0.6") for t in dec["true_north_star_effect"]]
     ax.bar(x, dec["launch_rate"], color=colors)
-    ax.set_xticks(x, [f"{r.comparison}\n{r.metric}" for r in dec.itertuples()], fontsize=7)
+    ax.set_xticks(x, [f"{r.comparison}: {r.metric}" for r in dec.itertuples()], fontsize=7, rotation=35,
+                  ha="right")
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("share of runs launched")
-    ax.set_title("launch decisions (red: the north star truly falls, green: it rises)", fontsize=9)
+    ax.set_title("launch decisions (red: the north star truly falls, green: it rises, grey: no effect)", fontsize=9)
     return fig
 
 
