@@ -5,7 +5,9 @@ length of each experiment, the metrics, the analyses and the number of replicate
 (seeds). For every (world, comparison) the true effect of each metric is computed once from paired
 users with common random numbers; every (world, comparison, seed) is one run: a fresh simulated
 experiment (new units, new assignment), analysed by each method. One row per run x metric x method
-records the estimate, its interval, the true effect, coverage and the launch decision.
+records the estimate, its interval, the true effect, coverage and the launch decision, plus the
+run's sample-ratio-mismatch p-value (``srm_p_value``) and Holm-adjusted p-values across the metrics
+of each method (``p_holm``).
 
 Methods: ``welch`` (difference in means), ``cuped`` (covariate: the user's clicks in a pre-period
 session), ``lift`` (relative), ``msprt`` (always-valid test at ``msprt_peeks`` equally spaced looks;
@@ -303,8 +305,17 @@ def _run_one(spec_data: dict[str, Any], wi: int, ci: int, seed: int, te: dict[st
     rows = analyse_run(sim.data, spec.analysis.metrics, spec.analysis.methods, spec.analysis.alpha,
                        spec.analysis.msprt_peeks)
     _score(rows, te, tl, spec.analysis.alpha)
+    from ..estimators.experiments import multiple_testing, srm_check
+
     df = pd.DataFrame(rows).assign(run_id=rid, world=w.key, comparison=c.name, seed=seed,
-                                   n_users=spec.experiment.n_users, north_star=spec.analysis.north_star)
+                                   n_users=spec.experiment.n_users, north_star=spec.analysis.north_star,
+                                   srm_p_value=srm_check(treatment=sim.data["treatment"].to_numpy(),
+                                                         ratio=spec.experiment.p_treatment
+                                                         / (1 - spec.experiment.p_treatment)).p_value)
+    if "p_value" in df:  # Holm across the metrics of each method: the family-wise error of one experiment
+        df["p_holm"] = np.nan
+        for _, idx in df[df["p_value"].notna()].groupby("method").groups.items():
+            df.loc[idx, "p_holm"] = multiple_testing(df.loc[idx, "p_value"].to_numpy(), "holm")[1]
     _atomic_parquet(df, Path(path))
     return df
 

@@ -91,3 +91,12 @@ def test_process_pool_gives_the_same_table(tmp_path):
     serial = run_experiment_sweep(spec, tmp_path / "a")
     pooled = run_experiment_sweep(spec, tmp_path / "b", n_jobs=2)
     pd.testing.assert_frame_equal(serial, pooled)
+
+
+def test_runs_carry_srm_and_holm_adjusted_p_values(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 1"))
+    t = run_experiment_sweep(load_experiment_sweep(p), tmp_path / "o")
+    assert t["srm_p_value"].between(0, 1).all()
+    ok = t[t["p_value"].notna()]
+    assert (ok["p_holm"] >= ok["p_value"] - 1e-15).all() and (ok["p_holm"] > ok["p_value"]).any()
