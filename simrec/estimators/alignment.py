@@ -492,10 +492,9 @@ def _quality_parts(corpus: ExperimentCorpus, proxies: list[str], north_star: str
                    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     idx = [corpus.index(m) for m in proxies]
     j = corpus.index(north_star)
-    lam = corpus.te_covariance(method)
-    lam_ss = _psd(lam[np.ix_(idx, idx)])
-    lam_sy = lam[idx, j]
-    lam_yy = float(lam[j, j])
+    # the joint (proxies + north star) covariance projected on the PSD cone, so that Q <= 1 holds
+    sub = _psd(corpus.te_covariance(method)[np.ix_(idx + [j], idx + [j])])
+    lam_ss, lam_sy, lam_yy = sub[:-1, :-1], sub[:-1, -1], float(sub[-1, -1])
     # per-unit noise covariance: Xi_k * n_k averaged (Xi(n) = sigma_unit / n for n total units)
     sigma = (corpus.cov * corpus.n_units[:, None, None]).mean(0)[np.ix_(idx, idx)]
     return lam_ss, lam_sy, lam_yy, sigma
