@@ -105,8 +105,15 @@ def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str |
     """
     from .errors import SweepError
     from .sweeps import load_sweep, plan, run_sweep
+    from .sweeps.experiment import is_experiment_file
     from .sweeps.spec import SweepSpecError
 
+    if is_experiment_file(sweep):  # kind = "experiment": simulated A/B tests scored against the truth
+        from .sweeps.experiment import run_experiment_cli
+
+        run_experiment_cli(sweep, overrides, out_dir, max_runs=max_runs, dry_run=dry_run, no_report=no_report,
+                           progress=bool(progress), n_jobs=n_jobs, backend=backend)
+        return
     try:
         spec = load_sweep(sweep, overrides)
     except SweepSpecError as exc:

@@ -31,7 +31,8 @@ from ..data import BanditLog
 from ..errors import ConfigError, SimrecError
 from .slate_worlds import slate_problem
 
-__all__ = ["check_estimator", "EstimatorCheckError", "PROBLEMS", "bandit_problem", "slate_problem"]
+__all__ = ["check_estimator", "EstimatorCheckError", "PROBLEMS", "bandit_problem", "slate_problem",
+           "trajectories_problem", "experiment_problem"]
 
 
 class EstimatorCheckError(AssertionError):
@@ -75,10 +76,28 @@ def trajectories_problem(rng: np.random.Generator, n_episodes: int = 150) -> tup
     return log, {"action_dist": pi_e[state], "q_hat": q_hat, "state": state}
 
 
+def experiment_problem(rng: np.random.Generator, n: int = 400) -> tuple[Any, dict[str, Any]]:
+    """A small two-arm experiment: outcome, 0/1 treatment, a pre-period covariate, a ratio
+    denominator, unit features and clusters (everything an experiment estimator may read)."""
+    from ..estimators.experiments import ExperimentLog
+
+    f = rng.normal(size=(n, 3))
+    t = rng.random(n) < 0.5
+    t[:2], t[2:4] = True, False
+    sessions = 1.0 + rng.poisson(2.0 + np.exp(0.3 * f[:, 0]))
+    base = 1.0 + 0.5 * f[:, 0] + 0.3 * f[:, 1] ** 2
+    y = sessions * 0.3 * (1 + 0.1 * t) + base + rng.normal(scale=0.5, size=n)
+    pre = base + rng.normal(scale=0.5, size=n)
+    log = ExperimentLog(y, t.astype(np.int64), covariate=pre, denominator=sessions, features=f,
+                        cluster=rng.integers(0, n // 4, size=n))
+    return log, {}
+
+
 #: log kind -> problem generator ``fn(rng) -> (log, inputs)``; ``inputs`` may hold more than an
 #: estimator needs: :func:`check_estimator` passes each estimator only what it declares
 PROBLEMS: dict[str, Callable[[np.random.Generator], tuple[Any, dict[str, Any]]]] = {
-    "bandit": bandit_problem, "slate": slate_problem, "trajectories": trajectories_problem}
+    "bandit": bandit_problem, "slate": slate_problem, "trajectories": trajectories_problem,
+    "experiment": experiment_problem}
 
 
 def _fail(est: Any, msg: str) -> None:

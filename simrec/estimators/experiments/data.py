@@ -1,0 +1,149 @@
+"""Validated per-unit inputs of an A/B test: outcomes, a binary treatment, optional covariates.
+
+Every analysis function of :mod:`simrec.estimators.experiments` checks its arrays here, so bad input
+fails the same way everywhere: mismatched lengths, an empty or one-unit arm, a treatment that is not
+0/1, NaN or infinite metrics all raise :class:`~simrec.errors.InvalidLogError` naming the argument,
+what was expected, what was seen and the first bad row.
+
+:class:`ExperimentLog` bundles the arrays of one experiment (the ``experiment`` log kind of the
+estimator registry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..._validation import first_bad
+from ...errors import InvalidLogError
+
+__all__ = ["ExperimentLog", "as_metric", "as_treatment", "split_arms"]
+
+
+def as_metric(values: Any, name: str, n: int | None = None, *, allow_nan: bool = False) -> np.ndarray:
+    """``values`` as a contiguous 1-D float64 array of length ``n`` with finite entries."""
+    if values is None:
+        raise InvalidLogError(f"`{name}` is required; got None")
+    try:
+        arr = np.ascontiguousarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidLogError(f"`{name}` must be numeric; got {type(values).__name__}") from None
+    if arr.ndim != 1:
+        raise InvalidLogError(f"`{name}` must be 1-dimensional (one value per unit); got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise InvalidLogError(f"`{name}` must have one value per unit ({n}, the length of `treatment`); "
+                              f"got {arr.shape[0]}")
+    if not allow_nan and not np.isfinite(arr).all():
+        bad = ~np.isfinite(arr)
+        raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(bad, arr)}")
+    return arr
+
+
+def as_treatment(values: Any, name: str = "treatment", n: int | None = None) -> np.ndarray:
+    """``values`` as a boolean array (True = treatment); only 0/1 (or bool) are accepted."""
+    if values is None:
+        raise InvalidLogError(f"`{name}` is required; got None")
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidLogError(f"`{name}` must be 1-dimensional (one arm per unit); got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise InvalidLogError(f"`{name}` must have one entry per unit ({n}, the length of the outcome); "
+                              f"got {arr.shape[0]}")
+    if arr.dtype == bool:
+        return arr
+    if arr.dtype.kind not in "iuf":
+        raise InvalidLogError(f"`{name}` must be binary (0 = control, 1 = treatment); got dtype {arr.dtype}")
+    bad = (arr != 0) & (arr != 1)
+    if bad.any():
+        raise InvalidLogError(f"`{name}` must be binary (0 = control, 1 = treatment); {first_bad(bad, arr)}")
+    return arr.astype(bool)
+
+
+def split_arms(y: Any, treatment: Any, *, name: str = "y", min_per_arm: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``(y, treatment)`` and return ``(y_treatment, y_control)``."""
+    t = as_treatment(treatment)
+    v = as_metric(y, name, t.shape[0])
+    check_arm_sizes(t, min_per_arm)
+    return v[t], v[~t]
+
+
+def check_arm_sizes(t: np.ndarray, min_per_arm: int = 2) -> tuple[int, int]:
+    """``(n_treatment, n_control)``; raises if an arm has fewer than ``min_per_arm`` units."""
+    n1 = int(np.count_nonzero(t))
+    n0 = int(t.shape[0] - n1)
+    if min(n0, n1) < min_per_arm:
+        raise InvalidLogError(f"each arm needs at least {min_per_arm} units; `treatment` has {n1} treated and "
+                              f"{n0} control units")
+    return n1, n0
+
+
+class ExperimentLog:
+    """Per-unit data of one randomised experiment (the ``experiment`` log kind).
+
+    Parameters
+    ----------
+    outcome : array_like (n,)
+        The metric per randomisation unit (e.g. clicks per user); the numerator of a ratio metric.
+    treatment : array_like (n,) of {0, 1}
+        The arm of each unit.
+    covariate : array_like (n,), optional
+        A pre-experiment covariate (CUPED), e.g. the same metric in the pre-period.
+    denominator : array_like (n,), optional
+        The denominator of a ratio metric per unit (e.g. sessions); enables ratio estimators.
+    features : array_like (n, d), optional
+        Pre-treatment unit features (CUPAC, heterogeneous effects).
+    cluster : array_like (n,), optional
+        Cluster ids when units are not independent (e.g. households).
+    """
+
+    def __init__(self, outcome: Any, treatment: Any, *, covariate: Any = None, denominator: Any = None,
+                 features: Any = None, cluster: Any = None) -> None:
+        self.treatment = as_treatment(treatment)
+        n = self.treatment.shape[0]
+        self.outcome = as_metric(outcome, "outcome", n)
+        check_arm_sizes(self.treatment)
+        self.covariate = None if covariate is None else as_metric(covariate, "covariate", n)
+        self.denominator = None if denominator is None else as_metric(denominator, "denominator", n)
+        if self.denominator is not None and (self.denominator < 0).any():
+            raise InvalidLogError(f"`denominator` must be >= 0; {first_bad(self.denominator < 0, self.denominator)}")
+        if features is None:
+            self.features = None
+        else:
+            f = np.asarray(features, dtype=np.float64)
+            if f.ndim == 1:
+                f = f[:, None]
+            if f.ndim != 2 or f.shape[0] != n:
+                raise InvalidLogError(f"`features` must have shape ({n}, d); got {f.shape}")
+            if not np.isfinite(f).all():
+                raise InvalidLogError(f"`features` must be finite; {first_bad(~np.isfinite(f), f)}")
+            self.features = np.ascontiguousarray(f)
+        if cluster is None:
+            self.cluster = None
+        else:
+            c = np.asarray(cluster)
+            if c.ndim != 1 or c.shape[0] != n:
+                raise InvalidLogError(f"`cluster` must have one id per unit ({n}); got shape {c.shape}")
+            self.cluster = c
+
+    def __len__(self) -> int:
+        return int(self.treatment.shape[0])
+
+    def __repr__(self) -> str:
+        extra = [k for k in ("covariate", "denominator", "features", "cluster") if getattr(self, k) is not None]
+        return (f"ExperimentLog(n={len(self)}, treated={int(self.treatment.sum())}"
+                + (f", with {', '.join(extra)}" if extra else "") + ")")
+
+    @classmethod
+    def from_frame(cls, df: Any, outcome: str, treatment: str, *, covariate: str | None = None,
+                   denominator: str | None = None, features: list[str] | None = None,
+                   cluster: str | None = None) -> ExperimentLog:
+        """Build from the columns of a pandas DataFrame."""
+        for col in [outcome, treatment, covariate, denominator, cluster, *(features or [])]:
+            if col is not None and col not in df.columns:
+                raise InvalidLogError(f"column {col!r} is not in the frame; columns: {', '.join(map(str, df.columns))}")
+        return cls(df[outcome].to_numpy(), df[treatment].to_numpy(),
+                   covariate=None if covariate is None else df[covariate].to_numpy(),
+                   denominator=None if denominator is None else df[denominator].to_numpy(),
+                   features=None if not features else df[features].to_numpy(),
+                   cluster=None if cluster is None else df[cluster].to_numpy())

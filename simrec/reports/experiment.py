@@ -1,0 +1,218 @@
+"""The report of an experiment sweep: estimated vs true effects, coverage and decision errors.
+
+``report.html`` (self-contained: figures embedded as SVG) and ``report.md`` (figures under
+``figures/``), deterministic for a given results table.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["summary_table", "decision_table", "build_experiment_report"]
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (world, comparison, metric, method): bias, RMSE, coverage (with its Monte Carlo
+    standard error), interval width, significance and decision-error rates over the replicate runs."""
+    ok = df[df["estimate"].notna()] if "estimate" in df else df.iloc[:0]
+    rows = []
+    for key, g in ok.groupby(["world", "comparison", "metric", "method"], sort=False):
+        err = g["estimate"] - g["true_effect"]
+        cov = g["covered"].astype(float)
+        r = len(g)
+        p = float(cov.mean())
+        rows.append({
+            "world": key[0], "comparison": key[1], "metric": key[2], "method": key[3], "runs": r,
+            "true_effect": float(g["true_effect"].iloc[0]), "mean_estimate": float(g["estimate"].mean()),
+            "bias": float(err.mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+            "coverage": p, "coverage_mcse": math.sqrt(max(p * (1 - p), 0.95 * 0.05) / r),
+            "ci_width": float((g["ci_high"] - g["ci_low"]).mean()), "significant": float(g["significant"].mean()),
+            "sign_error": float(g["sign_error"].mean()), "miss": float(g["miss"].mean()),
+            **({"stopped_at": float(g["stopped_at"].mean())} if "stopped_at" in g and g["stopped_at"].notna().any()
+               else {}),
+            **({"variance_reduction": float(g["variance_reduction"].mean())}
+               if "variance_reduction" in g and g["variance_reduction"].notna().any() else {}),
+        })
+    return pd.DataFrame(rows)
+
+
+def decision_table(df: pd.DataFrame, method: str = "welch") -> pd.DataFrame:
+    """Launch decisions taken on each metric vs the north star's true effect, per comparison.
+
+    ``harmful_launch``: share of runs where the metric says launch (significant gain) while the true
+    north-star effect is negative; ``good_launch``: launches with a positive true north-star effect;
+    ``agreement``: share of runs whose decision matches the sign of the true north-star effect
+    (launch when it is positive, not launch otherwise)."""
+    d = df[(df["method"] == method) & df["estimate"].notna()] if "estimate" in df else df.iloc[:0]
+    rows = []
+    for (w, c), g in d.groupby(["world", "comparison"], sort=False):
+        ns = g["north_star"].iloc[0]
+        ns_true = g.loc[g["metric"] == ns, "true_effect"]
+        if ns_true.empty:
+            continue
+        t = float(ns_true.iloc[0])
+        for m, gm in g.groupby("metric", sort=False):
+            launch = (gm["decision"] == "launch").to_numpy()
+            rows.append({"world": w, "comparison": c, "metric": m, "north_star": ns, "true_north_star_effect": t,
+                         "launch_rate": float(launch.mean()),
+                         "harmful_launch": float(launch.mean()) if t < 0 else 0.0,
+                         "good_launch": float(launch.mean()) if t > 0 else 0.0,
+                         "agreement": float((launch == (t > 0)).mean())})
+    return pd.DataFrame(rows)
+
+
+# -- figures -----------------------------------------------------------------------------------------------
+def _svg(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    return buf.getvalue()
+
+
+def _figure(w: float, h: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(w, h), layout="constrained")
+
+
+def fig_estimates(df: pd.DataFrame) -> Any:
+    """Estimates and intervals of every run vs the true effect, one panel per (comparison, metric)."""
+    d = df[df["estimate"].notna() & (df["method"] != "lift")]
+    panels = list(d.groupby(["comparison", "metric"], sort=False))
+    ncol = min(3, max(len(panels), 1))
+    nrow = max(1, math.ceil(len(panels) / ncol))
+    fig = _figure(4.2 * ncol, 3.0 * nrow)
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    for ax, ((c, m), g) in zip(axes, panels):
+        methods = list(dict.fromkeys(g["method"]))
+        for j, meth in enumerate(methods):
+            gm = g[g["method"] == meth].reset_index(drop=True)
+            x = np.arange(len(gm)) + (j - (len(methods) - 1) / 2) * 0.18
+            ax.errorbar(x, gm["estimate"], yerr=[gm["estimate"] - gm["ci_low"], gm["ci_high"] - gm["estimate"]],
+                        fmt="o", ms=3, lw=0.8, label=meth)
+        ax.axhline(float(g["true_effect"].iloc[0]), color="k", lw=1.2, ls="--", label="true effect")
+        ax.axhline(0, color="0.7", lw=0.6)
+        ax.set_title(f"{c}: {m}", fontsize=9)
+        ax.set_xlabel("replicate experiment", fontsize=8)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    if panels:
+        axes[0].legend(fontsize=7)
+        for ax, ((_, _), g) in zip(axes[1:], panels[1:]):
+            if set(g["method"]) - set(panels[0][1]["method"]):
+                ax.legend(fontsize=7)
+    return fig
+
+
+def fig_coverage(summ: pd.DataFrame) -> Any:
+    """Coverage of the true effect per method and metric, with the nominal level and a 3 MC SE band."""
+    fig = _figure(max(5.0, 0.5 * len(summ) + 2), 3.2)
+    ax = fig.subplots()
+    if summ.empty:
+        return fig
+    labels = [f"{r.comparison}\n{r.metric}\n{r.method}" for r in summ.itertuples()]
+    x = np.arange(len(summ))
+    ax.bar(x, summ["coverage"], yerr=3 * summ["coverage_mcse"], color="C0", alpha=0.8, capsize=2)
+    ax.axhline(0.95, color="k", ls="--", lw=1)
+    ax.set_xticks(x, labels, fontsize=6, rotation=90)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("coverage of the true effect")
+    return fig
+
+
+def fig_decisions(dec: pd.DataFrame) -> Any:
+    """Launch rate per metric next to the sign of the true north-star effect."""
+    fig = _figure(max(5.0, 0.6 * len(dec) + 2), 3.0)
+    ax = fig.subplots()
+    if dec.empty:
+        return fig
+    x = np.arange(len(dec))
+    colors = ["C3" if t < 0 else ("C2" if t > 0 else "0.6") for t in dec["true_north_star_effect"]]
+    ax.bar(x, dec["launch_rate"], color=colors)
+    ax.set_xticks(x, [f"{r.comparison}: {r.metric}" for r in dec.itertuples()], fontsize=7, rotation=35,
+                  ha="right")
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share of runs launched")
+    ax.set_title("launch decisions (red: the north star truly falls, green: it rises, grey: no effect)", fontsize=9)
+    return fig
+
+
+# -- rendering ---------------------------------------------------------------------------------------------
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "–"
+        return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5) else f"{v:.4f}"
+    return str(v)
+
+
+def _md(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "_(none)_\n"
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False, name=None)]
+    return "\n".join(lines) + "\n"
+
+
+def _html(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "<p><em>(none)</em></p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False, name=None))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config: dict[str, Any],
+                            out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``report.html``, ``report.md`` and ``figures/`` for an experiment sweep; returns the two paths."""
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    summ = summary_table(df)
+    dec = decision_table(df)
+    figs = {"estimates": fig_estimates(df), "coverage": fig_coverage(summ), "decisions": fig_decisions(dec)}
+    svgs = {k: _svg(f) for k, f in figs.items()}
+    for k, b in svgs.items():
+        (out / "figures" / f"{k}.svg").write_bytes(b)
+    name = config.get("name", "experiment")
+    errors = df[df["error"].notna()] if "error" in df else df.iloc[:0]
+    intro = (f"{config.get('description', '')}\n\n{len(df['run_id'].unique()) if 'run_id' in df else 0} simulated "
+             f"experiments; {config.get('experiment', {}).get('n_users', '?')} users each, followed for "
+             f"{config.get('experiment', {}).get('horizon_days', '?')} days. True effects: paired users with common "
+             "random numbers. Coverage is the share of runs whose interval contains the true effect (3 Monte Carlo "
+             "SE shown); sign errors are significant results of the wrong sign; misses are non-significant results "
+             "of a non-zero effect.")
+    sections = [("Estimates vs truth", summ, "estimates"), ("Coverage", None, "coverage"),
+                ("Launch decisions vs the north star", dec, "decisions")]
+    md = [f"# Experiment sweep: {name}\n", intro + "\n"]
+    ht = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title><style>"
+          "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}"
+          "td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>",
+          f"<h1>Experiment sweep: {html.escape(name)}</h1><p>{html.escape(intro)}</p>"]
+    for title, table, fig in sections:
+        md.append(f"## {title}\n")
+        ht.append(f"<h2>{html.escape(title)}</h2>")
+        if table is not None:
+            md.append(_md(table))
+            ht.append(_html(table))
+        md.append(f"![{fig}](figures/{fig}.svg)\n")
+        ht.append(f"<img alt='{fig}' src='data:image/svg+xml;base64,{base64.b64encode(svgs[fig]).decode()}'/>")
+    if truth is not None and not truth.empty:
+        cols = [c for c in truth.columns if c in ("world", "comparison") or (c.startswith("true_") and
+                                                                              not c.startswith("true_lift"))]
+        md += ["## True effects\n", _md(truth[cols])]
+        ht += ["<h2>True effects</h2>", _html(truth[cols])]
+    if not errors.empty:
+        md += ["## Failed analyses\n", _md(errors[["run_id", "metric", "method", "error"]])]
+        ht += ["<h2>Failed analyses</h2>", _html(errors[["run_id", "metric", "method", "error"]])]
+    ht.append("</body></html>")
+    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
+    (out / "report.html").write_text("\n".join(ht), encoding="utf-8")
+    return out / "report.html", out / "report.md"

@@ -1,0 +1,102 @@
+"""The experiment sweep: validation, one small run end to end (resume, report), the CLI dispatch."""
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from simrec.cli import cli
+from simrec.sweeps.experiment import ExperimentSweepSpec, load_experiment_sweep, run_experiment_sweep
+from simrec.sweeps.spec import SweepSpecError
+
+SMALL = """
+kind = "experiment"
+name = "tiny"
+seeds = 3
+[[worlds]]
+preset = "clickbait"
+[[comparisons]]
+name = "cb"
+control = "relevance"
+treatment = { clickbait = 0.3 }
+[[comparisons]]
+name = "aa"
+control = "relevance"
+treatment = "relevance"
+[experiment]
+n_users = 600
+horizon_days = 7
+n_truth = 1500
+[analysis]
+methods = ["welch", "cuped", "msprt", "ratio", "DiffInMeans"]
+metrics = ["sessions", "clicks", "ctr_first"]
+"""
+
+
+def test_unknown_keys_and_bad_values_are_rejected(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text(SMALL.replace('name = "cb"', 'name = "cb"\ncolour = 1').replace('"welch", "cuped"', '"welch", "x"'))
+    with pytest.raises(SweepSpecError) as exc:
+        load_experiment_sweep(p)
+    msg = str(exc.value)
+    assert "colour" in msg and "unknown method" in msg
+    p.write_text(SMALL.replace('metrics = ["sessions"', 'metrics = ["nope"'))
+    with pytest.raises(SweepSpecError, match="unknown metric 'nope'"):
+        load_experiment_sweep(p)
+
+
+def test_small_sweep_end_to_end_scores_against_the_truth(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(SMALL)
+    spec = load_experiment_sweep(p)
+    assert isinstance(spec, ExperimentSweepSpec) and spec.seeds == (0, 1, 2)
+    out = tmp_path / "out"
+    part = run_experiment_sweep(spec, out, max_runs=2)
+    assert part["run_id"].nunique() == 2
+    table = run_experiment_sweep(spec, out)  # resumes: the two finished runs are read back
+    assert table["run_id"].nunique() == 6
+    pd.testing.assert_frame_equal(table[table["run_id"].isin(part["run_id"])].reset_index(drop=True),
+                                  part.reset_index(drop=True))
+    cb = table[(table["comparison"] == "cb") & (table["method"] == "welch")]
+    # the clickbait change truly lowers sessions and raises first-session CTR; the runs see it
+    truth = cb.groupby("metric")["true_effect"].first()
+    assert truth["sessions"] < 0 < truth["ctr_first"]
+    assert (cb.loc[cb["metric"] == "ctr_first", "decision"] == "launch").all()
+    aa = table[table["comparison"] == "aa"]
+    assert (aa["true_effect"] == 0).all()
+    assert {"clicks_per_session"} <= set(table["metric"])
+    # a registered estimator named as a method gives the same numbers as the built-in analysis
+    w, d = (table[table["method"] == m].sort_values(["run_id", "metric"]) for m in ("welch", "DiffInMeans"))
+    assert w["estimate"].to_numpy() == pytest.approx(d["estimate"].to_numpy(), rel=1e-12)
+    assert table["covered"].mean() > 0.8
+
+
+def test_cli_run_dispatches_experiment_sweeps(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 1"))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["run", str(p), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "2/2 runs finished" in res.output
+    md = (out / "report.md").read_text()
+    assert "Coverage" in md and "Launch decisions" in md and (out / "figures" / "estimates.svg").exists()
+    assert "<img" in (out / "report.html").read_text()
+    res = CliRunner().invoke(cli, ["run", str(p), "--dry-run"])
+    assert res.exit_code == 0 and "2 experiment runs" in res.output
+
+
+def test_process_pool_gives_the_same_table(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 2"))
+    spec = load_experiment_sweep(p)
+    serial = run_experiment_sweep(spec, tmp_path / "a")
+    pooled = run_experiment_sweep(spec, tmp_path / "b", n_jobs=2)
+    pd.testing.assert_frame_equal(serial, pooled)
+
+
+def test_runs_carry_srm_and_holm_adjusted_p_values(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 1"))
+    t = run_experiment_sweep(load_experiment_sweep(p), tmp_path / "o")
+    assert t["srm_p_value"].between(0, 1).all()
+    ok = t[t["p_value"].notna()]
+    assert (ok["p_holm"] >= ok["p_value"] - 1e-15).all() and (ok["p_holm"] > ok["p_value"]).any()

@@ -1,0 +1,90 @@
+"""Simulated A/B tests: structure, determinism, and interval coverage of the simulator's true effects."""
+
+import numpy as np
+import pytest
+
+from simrec.errors import ConfigError
+from simrec.estimators import causal
+from simrec.estimators import experiments as ex
+from simrec.experiments_sim import METRICS, MixPolicy, make_policy, simulate_ab, true_effects
+from simrec.sim import World
+
+
+def test_simulate_ab_table_truth_and_determinism():
+    a = simulate_ab("clickbait", "relevance", {"clickbait": 0.3}, n_users=400, horizon_days=5, seed=1, n_truth=500)
+    b = simulate_ab("clickbait", "relevance", {"clickbait": 0.3}, n_users=400, horizon_days=5, seed=1, n_truth=500)
+    assert a.data.equals(b.data) and a.true_effect == b.true_effect
+    assert set(METRICS) <= set(a.data.columns) and set(a.data["treatment"]) == {0, 1}
+    assert a.true_effect["sessions"] < 0 < a.true_effect["ctr_first"]  # clickbait: CTR up, retention down
+    aa = simulate_ab("clickbait", "relevance", "relevance", n_users=200, horizon_days=5, n_truth=300)
+    assert all(v == 0 for v in aa.true_effect.values())  # common random numbers: identical arms, zero effect
+    with pytest.raises(ConfigError, match="unknown policy"):
+        make_policy("greedy-ish")
+    with pytest.raises(ConfigError, match="clickbait"):
+        MixPolicy(clickbait=1.5)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    w = World("clickbait", seed=0)
+    te, se = true_effects(w, make_policy("relevance"), make_policy("mix:0.3"), 40_000, 7,
+                          np.random.default_rng(99))
+    return w, te, se
+
+
+@pytest.mark.slow
+def test_ab_intervals_cover_the_simulator_truth(truth):
+    w, te, se = truth
+    R = 300
+    hits = {"welch": [], "cuped": [], "lift": []}
+    base = None
+    for r in range(R):
+        sim = simulate_ab(w, "relevance", "mix:0.3", n_users=1000, horizon_days=7, seed=1000 + r, n_truth=0)
+        d = sim.data
+        res = ex.analyze_ab(d["sessions"], d["treatment"])
+        cu = ex.cuped(d["sessions"], d["treatment"], d["pre_clicks"], balance_threshold=0.0)
+        hits["welch"].append(res.diff.ci[0] <= te["sessions"] <= res.diff.ci[1])
+        hits["cuped"].append(cu.diff.ci[0] <= te["sessions"] <= cu.diff.ci[1])
+        if base is None:
+            from simrec.experiments_sim import run_users
+
+            rng = np.random.default_rng(7)
+            base = run_users(w, "relevance", rng.integers(0, w.n_users, 40_000), rng.integers(0, 2**62, 40_000),
+                             7)["sessions"].mean()
+        lift = te["sessions"] / base
+        hits["lift"].append(res.lift.ci[0] <= lift <= res.lift.ci[1])
+    band = 3 * np.sqrt(0.95 * 0.05 / R)  # the truth itself (40,000 paired users) is ~10x more precise
+    for k, h in hits.items():
+        print(k, np.mean(h))
+        assert abs(np.mean(h) - 0.95) <= band, (k, np.mean(h))
+
+
+@pytest.mark.slow
+def test_ate_and_cate_intervals_cover_the_simulator_truth(truth):
+    w, te, se = truth
+    R = 40
+    hit_aipw, hit_dr, hit_cate = [], [], []
+    for r in range(R):
+        d = simulate_ab(w, "relevance", "mix:0.3", n_users=1500, horizon_days=7, seed=5000 + r, n_truth=0).data
+        y, t, X = d["sessions"].to_numpy(), d["treatment"].to_numpy(), d[["pre_clicks"]].to_numpy()
+        a = causal.ate(y, t, X=X, propensity=0.5, method="aipw")
+        b = causal.ate(y, t, X=X, propensity=0.5, method="dr")
+        c = causal.cate(y, t, X, propensity=0.5, method="linear_dml").ate
+        for hits, e in ((hit_aipw, a), (hit_dr, b), (hit_cate, c)):
+            hits.append(e.ci[0] <= te["sessions"] <= e.ci[1])
+    for k, h in zip(("aipw", "dr", "linear-dml"), (hit_aipw, hit_dr, hit_cate)):
+        print(k, np.mean(h))
+        assert np.mean(h) >= 0.85, np.mean(h)
+
+
+def test_interleaving_in_the_simulator_agrees_with_the_ab_click_through_truth():
+    from simrec.experiments_sim import simulate_interleaving
+
+    for a, b in [("relevance", "mix:0.3"), ("mix:0.6", "mix:0.3")]:
+        r = simulate_interleaving("clickbait", a, b, n_users=800, seed=2)
+        pref_a = ex.analyze_interleaving(r["team"], r["clicks"], r["user"])  # > 0: users click A's items more
+        truth = simulate_ab("clickbait", a, b, n_users=50, horizon_days=2, n_truth=3000).true_effect["ctr_first"]
+        assert np.sign(pref_a.value) == -np.sign(truth) and (pref_a.ci[1] < 0 or pref_a.ci[0] > 0)
+    aa = simulate_interleaving("clickbait", "relevance", "relevance", n_users=800, seed=3)
+    e = ex.analyze_interleaving(aa["team"], aa["clicks"], aa["user"])
+    assert e.ci[0] < 0 < e.ci[1]
