@@ -100,7 +100,7 @@ def run(quick: bool = True, seed: int = 0) -> Result:
                                       kept=("retained", "mean"))
     ax.bar(agg.index, agg["v"], yerr=1.96 * agg["se"], color=["#888888", "#2a6fdb"], capsize=4)
     ax.set_ylabel(f"clicks per user over {HORIZON_DAYS} days")
-    for i, (name, r) in enumerate(agg.iterrows()):
+    for i, (_, r) in enumerate(agg.iterrows()):
         ax.annotate(f"retained {r['kept']:.2f}", (i, r["v"]), ha="center", va="bottom", fontsize=8,
                     xytext=(0, 12), textcoords="offset points")
     ax.set_title("Long-term engagement, frozen policies, common random numbers")
