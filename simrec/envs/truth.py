@@ -4,7 +4,7 @@ Policies, sweeps and checks reach the simulator's truth only through this object
 env's internals. It offers
 
 * what a recommender may know: :meth:`Truth.user_features` (the population's observable features),
-  :meth:`Truth.item_features`, :attr:`Truth.n_items`, :attr:`Truth.n_available` (items released
+  :meth:`Truth.item_features`, :meth:`Truth.item_topics`, :attr:`Truth.n_items`, :attr:`Truth.n_available` (items released
   so far), :attr:`Truth.action_offset` (1 for ``Messaging-v0``, whose action 0 means "send
   nothing"), :attr:`Truth.slate_size`;
 * exact expectations for the current rows: :meth:`Truth.expected_reward` of any action and
@@ -133,6 +133,10 @@ class Truth:
     def item_features(self) -> np.ndarray:
         """Observable item features (n_items, dim), float64: each item's content embedding."""
         return np.asarray(self._core.world.item_features, dtype=np.float64)
+
+    def item_topics(self) -> np.ndarray:
+        """Topic id of each item (n_items,), int64: a discrete content feature (e.g. MIPS's embedding)."""
+        return np.asarray(self._core.world.catalog.topic, dtype=np.int64).copy()
 
     def user_features(self) -> np.ndarray:
         """Observable features of every user of the population (n_users, dim), float32."""

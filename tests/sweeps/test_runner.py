@@ -15,8 +15,8 @@ import pytest
 
 import simrec
 from simrec.sweeps import RunStore, comparable, expand, parse_sweep, read_results, run_sweep
-from simrec.sweeps import run as run_mod
-from simrec.sweeps.run import _make_env
+from simrec.sweeps import compute as run_mod
+from simrec.sweeps.profiles import make_env
 
 from ._fixtures import TINY_TOML, tiny
 
@@ -58,15 +58,17 @@ def test_truth_exact_matches_closed_form_and_rollouts(tiny_serial):
     spec, res = tiny_serial
     df = res.table.drop_duplicates(["run_id", "policy"])
     task = expand(spec)[0]
-    truth = _make_env(task).unwrapped.truth
+    truth = make_env(task.env, task.world["config"], task.env_params).unwrapped.truth
     R = truth.expected_reward_matrix()
     uni = df[df["policy"] == "uniform"]
     assert np.allclose(uni["truth"], R.mean())  # uniform: the mean of the expected-reward matrix
     orc = df[df["policy"] == "oracle"]
     assert np.allclose(orc["truth"], R.max(axis=1).mean())  # oracle: every user's best item
-    # the rollout value is an unbiased estimate of the exact value: within 4 standard errors
-    z = (df["truth_rollout"] - df["truth"]) / df["truth_rollout_se"]
-    assert (df["truth_rollout_se"] > 0).all()
+    assert (df["truth_method"] == "exact").all() and (df["truth_se"] == 0).all()
+    # the episode rollout (horizon rounds) is an unbiased estimate of horizon x the exact value
+    h = spec.horizon[0]
+    z = (df["episode_value"] / h - df["truth"]) / (df["episode_value_se"] / h)
+    assert (df["episode_value_se"] > 0).all()
     assert (z.abs() < 4).all(), z
     # fixed policies do not depend on the seed; trained ones are trained with the seed's stream
     assert uni["truth"].nunique() == 1
