@@ -4,9 +4,9 @@ Policies, sweeps and checks reach the simulator's truth only through this object
 env's internals. It offers
 
 * what a recommender may know: :meth:`Truth.user_features` (the population's observable features),
-  :meth:`Truth.item_features`, :meth:`Truth.item_topics`, :attr:`Truth.n_items`, :attr:`Truth.n_available` (items released
-  so far), :attr:`Truth.action_offset` (1 for ``Messaging-v0``, whose action 0 means "send
-  nothing"), :attr:`Truth.slate_size`;
+  :meth:`Truth.item_features`, :meth:`Truth.item_topics`, :attr:`Truth.n_items`,
+  :attr:`Truth.n_available` (items released so far), :attr:`Truth.action_offset` (1 for
+  ``Messaging-v0``, whose action 0 means "send nothing"), :attr:`Truth.slate_size`;
 * exact expectations for the current rows: :meth:`Truth.expected_reward` of any action and
   :meth:`Truth.expected_rewards_now` of every item;
 * exact policy values where they can be enumerated (:meth:`Truth.policy_value`: ``Bandit-v0``

@@ -6,8 +6,8 @@ Parquet results store that resumes.
 """
 
 from .backends import BACKENDS, Backend, BackendUnavailable, DaskBackend, LocalBackend, RayBackend, make_backend
-from .grid import RunTask, derive_seed, expand
 from .compute import IDENTITY_COLUMNS, VOLATILE_COLUMNS, execute
+from .grid import RunTask, derive_seed, expand
 from .runner import SweepInterrupted, SweepResult, plan, provenance, run_sweep
 from .spec import SweepSpec, SweepSpecError, apply_overrides, load_sweep, parse_sweep
 from .store import RunStore, comparable, read_results

@@ -166,7 +166,8 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
         loggers.append(pol)
         weights.append(float(c["weight"]))
     w = np.asarray(weights) / sum(weights)
-    logger_value = float(sum(wj * _step_truth(p, step_truth, step_eps, roll_seed, max_enum)[0] for wj, p in zip(w, loggers)))
+    logger_value = float(sum(wj * _step_truth(p, step_truth, step_eps, roll_seed, max_enum)[0]
+                             for wj, p in zip(w, loggers)))
 
     # -- the logs
     step = None
@@ -189,8 +190,8 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
         try:
             sh = p.get("shaping")
             rfn = _registry.reward_fn(sh["name"], sh["params"], user_dim) if sh else None
-            pol = _registry.make_policy(p["name"], step_env, p["params"], rng=derive_seed("policy", task.base_seed, key),
-                                        reward_fn=rfn)
+            pol = _registry.make_policy(p["name"], step_env, p["params"],
+                                        rng=derive_seed("policy", task.base_seed, key), reward_fn=rfn)
             curve: list[float] = []
             if p.get("train") == "log":  # a second log of the same logger: never fit and evaluate on one log
                 fit_venv = make_env(task.env, wcfg, values, num_envs=batch, step=True, world_seed=wseed)
