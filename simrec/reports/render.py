@@ -182,9 +182,15 @@ def _answers(doc: _Doc, df: pd.DataFrame, alpha: float, figs: dict[str, bytes]) 
             agree = "the same policy" if b["agree"] else f"a different policy (regret {b['regret']:.3g})"
             line += (f" Best offline by {b['estimator']}: {b['offline_best']}, estimated {b['offline_value']:.4g} ± "
                      f"{1.96 * b['offline_se']:.2g}: {agree}.")
+        if "retained_best" in b:
+            line += (f" Most users kept: {b['retained_best']}, retained share {b['retained_value']:.3g} ± "
+                     f"{1.96 * b['retained_se']:.2g}.")
         doc.p(line)
-    doc.p("Reference-only policies (the oracle) are shown in the tables but kept out of these answers, "
-          "the rankings and regret.")
+    refs = sorted(df.loc[df.get("reference", pd.Series(False, index=df.index)).fillna(False).astype(bool),
+                         "policy"].unique()) if "reference" in df.columns else []
+    if refs:
+        doc.p(f"Reference-only policies ({', '.join(refs)}) are shown in the tables but kept out of these answers, "
+              "the rankings and regret.")
     doc.h3("What went wrong")
     probs = ans["problems"]
     if probs:

@@ -193,6 +193,24 @@ def best_policies(df: pd.DataFrame, trusted: dict[str, dict[str, Any]]) -> list[
                            offline_se=float(s[pick]), agree=pick == best,
                            regret=float(mean[best] - mean.get(pick, np.nan)))
         out.append(rec)
+    have = {(r["world"], r["estimand"]) for r in out}
+    if "episode_value" in ok.columns:  # the long term, where no sequential estimator ran: online only
+        for world, g in ok.groupby("world", sort=False):
+            if (world, "episode") in have or g["episode_value"].isna().all():
+                continue
+            one = g.drop_duplicates(["run_id", "policy"])
+            v = one.groupby("policy", sort=False)["episode_value"]
+            mean, se = v.mean(), v.std(ddof=1).fillna(0.0) / np.sqrt(v.count())
+            best = str(mean.idxmax())
+            rec = {"world": world, "estimand": "episode", "online_best": best, "online_value": float(mean[best]),
+                   "online_se": float(se[best]), "policies": int(len(mean)),
+                   "online_margin": float(mean[best] - mean.drop(best).max()) if len(mean) > 1 else float("nan")}
+            if "outcome_retained" in one.columns and one["outcome_retained"].notna().any():
+                r = one.groupby("policy", sort=False)["outcome_retained"]
+                rm, rse = r.mean(), r.std(ddof=1).fillna(0.0) / np.sqrt(r.count())
+                kept = str(rm.idxmax())
+                rec.update(retained_best=kept, retained_value=float(rm[kept]), retained_se=float(rse[kept]))
+            out.append(rec)
     return out
 
 

@@ -121,6 +121,9 @@ def _policy_problems(raw: dict[str, Any], probe: Any, prof: Any) -> list[Problem
             continue
         path = f"policies.{i}"
         found = _registry.policy_problems(p["name"], p.get("params") or {}, probe)
+        if p["name"] == "oracle" and prof is not None and prof.env != "simrec/Bandit-v0":
+            found = [("name", f"the oracle scores the live state of its own env's rows, so on {prof.env} it cannot "
+                              "be evaluated on logged data or in rollouts; it is available on simrec/Bandit-v0")]
         problems += [(f"{path}.{k}", m) for k, m in found]
         sh = _named(p.get("shaping"))
         if isinstance(sh, dict) and isinstance(sh.get("name"), str):

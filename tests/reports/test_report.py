@@ -15,8 +15,11 @@ from simrec.reports import build_report, render_report, report_from_results, sum
 from simrec.sweeps import parse_sweep, read_results, run_sweep
 from tests.sweeps._fixtures import tiny
 
-SECTIONS = ("Overview", "Estimates with intervals against the truth", "Estimator error across seeds",
-            "Policy ranking: offline vs online", "Diagnostics", "Failures", "Configuration and provenance")
+SECTIONS = ("Answers", "Overview", "Learning curves of trained policies", "Estimates with intervals against the truth",
+            "Estimator error across seeds", "Policy ranking: offline vs online", "Diagnostics",
+            "Failures and undefined estimates", "Appendix: configuration and provenance")
+#: the sections of a long-term (Retention-v0) report beyond those
+LONG_TERM_SECTIONS = ("Short-term vs long-term outcomes",)
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +35,14 @@ def test_report_sections_tables_and_figures(results, tmp_path):
     rep = build_report(df, config, tmp_path)
     html = rep.html.read_text()
     md = rep.markdown.read_text()
+    heads = re.findall(r"<h2>(.*?)</h2>", html)
+    assert heads == list(SECTIONS), heads  # the answers first, the raw config last
     for s in SECTIONS:
-        assert f"<h2>{s}</h2>" in html and f"\n## {s}\n" in md
-    # four figures, each embedded in the HTML and linked from the Markdown
+        assert f"\n## {s}\n" in md
+    # six figures (answers, learning curves, estimates, errors, ranking, diagnostics), each embedded and linked
     names = sorted(p.name for p in rep.figures)
-    assert len(names) == 4 and all(n.endswith(".svg") for n in names)
+    assert len(names) == 6 and all(n.endswith(".svg") for n in names), names
+    assert {"trust.svg", "learning.svg"} <= set(names)
     for p in rep.figures:
         assert f"](figures/{p.name})" in md
         assert base64.b64encode(p.read_bytes()).decode() in html
@@ -65,8 +71,10 @@ def test_ranking_offline_vs_online(results):
     df, _ = read_results(results)
     s = summary.settings(df)[0]
     rk = summary.ranking_table(df, s)
-    assert rk.iloc[0]["policy"] == "oracle" and rk.iloc[0]["online"] == 1  # the oracle is the best online
-    assert sorted(rk["online"]) == [1, 2, 3]
+    assert "oracle" not in set(rk["policy"])  # reference-only: shown, never ranked
+    assert sorted(rk["online"]) == [1, 2]
+    best = df[df["policy"] != "oracle"].groupby("policy")["truth"].mean().idxmax()
+    assert rk.iloc[0]["policy"] == best
     agree = summary.rank_agreement(df, s)
     assert set(agree["estimator"]) == {"IPS", "SNIPS", "DM", "DR", "SwitchDR(tau=5.0)"}
     assert ((agree["kendall_tau"] >= -1) & (agree["kendall_tau"] <= 1)).all()
@@ -93,7 +101,7 @@ def test_html_is_self_contained(results, tmp_path):
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", html), "the HTML references an external file"
     assert "<script" not in html
-    assert html.count('src="data:image/svg+xml;base64,') == 4
+    assert html.count('src="data:image/svg+xml;base64,') == 6
 
 
 def test_failures_are_listed(results, tmp_path):
@@ -151,7 +159,7 @@ def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_p
     assert out.returncode == 0, out.stderr[-2000:]
     m = re.search(r'id="simrec-check" data-images="(\d+)" data-rendered="(\d+)" data-errors="([^"]*)"', out.stdout)
     assert m, out.stdout[-2000:]
-    assert int(m.group(1)) == 4 and int(m.group(2)) == 4, m.groups()
+    assert int(m.group(1)) == 6 and int(m.group(2)) == 6, m.groups()
     assert m.group(3) == ""
     # 2. a screenshot of the report itself: a real picture, not a blank page
     shot = tmp_path / "report.png"
