@@ -140,12 +140,12 @@ def _train_from_log_problems(p: dict[str, Any], probe: Any, prof: Any, path: str
         pol = _registry.make_policy(p["name"], probe, p.get("params"), rng=0)
     except Exception:  # noqa: BLE001 - reported by policy_problems
         return []
-    if not hasattr(pol, "fit"):
-        return [(f"{path}.train", f"policy {p['name']!r} cannot learn from logged data (no `fit`); "
-                                  "use train = \"online\"")]
     if prof.slate:
         return [(f"{path}.train", f"train = \"log\" needs single-item logs; {prof.env} logs slates "
                                   "(use train = \"online\")")]
+    if not hasattr(pol, "fit"):
+        return [(f"{path}.train", f"policy {p['name']!r} cannot learn from logged data (no `fit`); "
+                                  "use train = \"online\"")]
     return []
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -54,6 +55,8 @@ def _no_bool(v: Any) -> Any:
 def _no_bool_number(v: Any) -> Any:
     if isinstance(v, bool):
         raise ValueError(f"expected a number, got a boolean ({str(v).lower()})")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError(f"must be a finite number; got {v}")
     return v
 
 

@@ -48,7 +48,11 @@ def parse_sweep(data: dict[str, Any], source: str = "sweep file") -> SweepSpec:
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        problems += [(_scalar_path(data, p), m) for p, m in validation_problems(exc)]
+        found = [(_scalar_path(data, p), m) for p, m in validation_problems(exc)]
+        # an invalid item also empties its list; that echo is noise next to the item's own problem
+        problems += [(p, m) for p, m in found
+                     if not (m.startswith("Tuple should have at least 1 item after validation")
+                             and sum(q == p for q, _ in found) > 1)]
     problems += [p for p in semantic_problems(data) if p not in problems]
     if problems:
         raise SweepSpecError(problems, source)
