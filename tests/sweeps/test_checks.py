@@ -57,7 +57,8 @@ def test_a_file_that_is_not_utf8(tmp_path):
 
 
 def test_policies_that_do_not_fit_the_env():
-    probs = _problems(env_sweep("simrec/Slate-v0", policies=["uniform", "oracle", {"name": "reinforce", "train": "log"}]))
+    pols = ["uniform", "oracle", {"name": "reinforce", "train": "log"}]
+    probs = _problems(env_sweep("simrec/Slate-v0", policies=pols))
     assert "simrec/Bandit-v0" in probs["policies.1.name"]  # the oracle reads its own env's live rows
     assert "single-item logs" in probs["policies.2.train"]
     probs = _problems(env_sweep("simrec/Messaging-v0", policies=[{"name": "softmax", "train": "log"}]))
