@@ -148,10 +148,32 @@ def _run_chromium(exe: str, args: list[str], tmp_path) -> subprocess.CompletedPr
     return subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.fixture(scope="module")
+def long_term_results(tmp_path_factory):
+    from tests.sweeps._fixtures import env_sweep
+
+    out = tmp_path_factory.mktemp("report_long_term")
+    run_sweep(parse_sweep(env_sweep("simrec/Retention-v0", seeds=2)), "local", out_dir=out, progress=False)
+    return out
+
+
+def test_long_term_report_has_its_sections(long_term_results, tmp_path):
+    rep = report_from_results(long_term_results, tmp_path)
+    heads = re.findall(r"<h2>(.*?)</h2>", rep.html.read_text())
+    assert heads[0] == "Answers" and heads[-1] == "Appendix: configuration and provenance"
+    for s in LONG_TERM_SECTIONS + ("Learning curves of trained policies",):
+        assert s in heads
+    assert any(p.name.startswith("tradeoff_") for p in rep.figures)
+
+
 @pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
-def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_path):
+@pytest.mark.parametrize("which", ["results", "long_term_results"])
+def test_report_opens_in_headless_chromium_and_its_figures_render(which, request, tmp_path):
     exe = _chromium()
-    rep = report_from_results(results, tmp_path / "rep")
+    rep = report_from_results(request.getfixturevalue(which), tmp_path / "rep")
+    n_figs = len(rep.figures)
+    heads = re.findall(r"<h2>(.*?)</h2>", rep.html.read_text())
+    assert heads[0] == "Answers" and (which == "results" or "Short-term vs long-term outcomes" in heads)
     # 1. the DOM after load: every figure decoded with a size, no error event
     probe = tmp_path / "probe.html"
     probe.write_text(rep.html.read_text().replace("<head>", "<head>" + _CHECK, 1))
@@ -159,7 +181,7 @@ def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_p
     assert out.returncode == 0, out.stderr[-2000:]
     m = re.search(r'id="simrec-check" data-images="(\d+)" data-rendered="(\d+)" data-errors="([^"]*)"', out.stdout)
     assert m, out.stdout[-2000:]
-    assert int(m.group(1)) == 6 and int(m.group(2)) == 6, m.groups()
+    assert int(m.group(1)) == n_figs and int(m.group(2)) == n_figs, m.groups()
     assert m.group(3) == ""
     # 2. a screenshot of the report itself: a real picture, not a blank page
     shot = tmp_path / "report.png"
