@@ -85,7 +85,7 @@ def step_log(venv: Any, loggers: list[Any], weights: list[float], n: int, seed: 
         parts.append(collect(venv, pol, m, seed=int((seed + 7919 * j) % (2**31)), learn=adaptive))
     if isinstance(parts[0], SlateLog):
         log = concat_slate(parts) if len(parts) > 1 else parts[0]
-        if adaptive:
+        if adaptive or len(loggers) == 1:  # one logger: its own recorded propensities
             lp = log.pscore[:, None]
             lm = None if log.pscore_marginal is None else log.pscore_marginal[:, :, None]
         else:
@@ -94,7 +94,7 @@ def step_log(venv: Any, loggers: list[Any], weights: list[float], n: int, seed: 
                            for p in loggers], 2) if log.pscore_marginal is not None else None
     else:
         log = concat_bandit(parts) if len(parts) > 1 else parts[0].replace(logger_id=np.zeros(len(parts[0]), int))
-        if adaptive:
+        if adaptive or len(loggers) == 1:
             lp, lm = log.pscore[:, None], None
         else:
             rows = np.arange(len(log))
