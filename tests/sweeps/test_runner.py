@@ -142,7 +142,7 @@ def test_local_process_pool_gives_the_serial_table(tiny_serial, tmp_path):
     spec, ref = tiny_serial
     res = run_sweep(spec, "local", n_jobs=2, out_dir=tmp_path, progress=False)
     pd.testing.assert_frame_equal(comparable(res.table), comparable(ref.table), check_exact=True)
-    assert res.table["pid"].nunique() >= 1
+    assert (res.table["pid"] != os.getpid()).all()  # the runs executed in the pool's worker processes
 
 
 def test_killing_a_sweep_midway_loses_nothing_and_recomputes_nothing(tmp_path):

@@ -154,6 +154,10 @@ def test_run_ids_do_not_depend_on_the_process(tmp_path):
 
     code = ("from simrec.sweeps import parse_sweep, expand; from tests.sweeps._fixtures import tiny; "
             "print(','.join(t.run_id for t in expand(parse_sweep(tiny()))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "PYTHONHASHSEED": "123"})
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]  # the checkout: works from any working folder
+    env = {**__import__("os").environ, "PYTHONHASHSEED": "123", "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=tmp_path)
     assert out.stdout.strip().split(",") == [t.run_id for t in expand(parse_sweep(tiny()))]
