@@ -29,16 +29,22 @@ __all__ = ["main", "cli"]
 _SCHEMA_HELP = """\b
 A minimal sweep file (TOML; the same keys work in YAML):
     name = "mysweep"                 # output goes to reports/mysweep/
+    env = "simrec/Bandit-v0"         # or Slate-v0, Retention-v0, Messaging-v0
     seeds = 3                        # or a list: [0, 1, 2]
-    horizon = 100                    # rounds per simulator episode
-    train_rounds = 1000              # online training of learning targets
+    horizon = 100                    # Bandit-v0 rounds per episode (a list makes a grid axis)
+    train_rounds = 1000              # training decisions of learning targets
     worlds = [{preset = "default", population.n_users = 200}]
     policies = ["uniform", "oracle", {name = "linucb", params = {alpha = 1.0}}]
     logging = {policy = "softmax", n = 5000}
     estimators = ["IPS", "SNIPS", "DM", "DR", {name = "SwitchDR", params = {tau = 5}}]
-Optional tables: [reward_model] model/alpha/per_action/n_folds, [truth] episodes/train_batch,
-[interval] alpha/method, [execution] backend/n_jobs/address, and output = "some/dir".
-Every problem in a file is listed with its path before anything runs.
+Env parameters (grid axes when lists): horizon (Bandit-v0), horizon_days (Retention-v0,
+Messaging-v0), slate_size (slate envs), reward ("click" or "watch").
+Policies: train = "online" | "log", shaping = {name = "retention_bonus", params = {penalty = 5}},
+reference = true (shown, not ranked). Logging: mixture = [{policy = ..., weight = ...}, ...],
+adaptive = true, episodes = 200 (trajectory logs of long-term envs).
+Optional tables: [reward_model] model/alpha/n_folds, [truth] episodes/step_episodes/
+max_enumerated/train_batch, [interval] alpha/method, [execution] backend/n_jobs/address, and
+output = "some/dir". Every problem in a file is listed with its path before anything runs.
 """
 
 
@@ -89,12 +95,13 @@ def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str |
     """Run (or resume) the sweep in SWEEP, a .toml or .yaml file, and write its report.
 
     \b
-    Output (DESIGN.md section 7), under reports/<name>/ unless --out or `output` say otherwise:
+    Output, under reports/<name>/ unless --out or `output` say otherwise:
       runs/<run_id>.parquet   one file per finished run, written atomically
       results.parquet         the results table: one row per run x target policy x estimator
       report.html, report.md, figures/
     Rerunning the same command resumes: finished runs are skipped, failed ones are kept unless
-    --retry-failed. A failing run is recorded with its traceback; the others still run.
+    --retry-failed. A failing run is recorded with its traceback (its last line is printed as it
+    happens); the others still run. The exit status is 1 when any run failed, 130 after Ctrl-C.
 
     \b
     Examples:
@@ -127,9 +134,13 @@ def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str |
             click.echo(f"  {t.run_id}  {mark}  world={t.world_key} logging={t.logging['key']} "
                        f"n={t.n_log} seed={t.seed}")
         return
+    from .sweeps.runner import SweepInterrupted
+
     try:
         result = run_sweep(spec, backend, out_dir=out, n_jobs=n_jobs, address=address,
-                           retry_failed=retry_failed, progress=progress, max_runs=max_runs)
+                           retry_failed=retry_failed, progress=progress, max_runs=max_runs, echo=True)
+    except SweepInterrupted as exc:
+        _fail(str(exc), code=130)
     except SweepError as exc:
         _fail(str(exc))
     click.echo(result.summary())
@@ -140,6 +151,8 @@ def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str |
 
         rep = build_report(result.table, spec.model_dump(mode="json"), out)
         click.echo(f"report: {rep.html}  (Markdown: {rep.markdown})")
+    if result.n_failed:
+        _fail(f"{result.n_failed} of {result.n_runs} runs failed (see above; --retry-failed reruns them)")
 
 
 # ---- report -------------------------------------------------------------------------------------
@@ -314,10 +327,12 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
         if problems:
             _fail("; ".join(f"--estimator {text}: {m}" for _, m in problems), code=2)
         ests.append((text.strip(), name, params))
+    from .sweeps.estimation import EstimatorEntry, bandit_inputs, estimate_all
+
     q_hat = None
     if _registry.needs_reward_model([n for _, n, _ in ests]):
         q_hat = _registry.reward_model({"model": reward_model, "n_folds": 2}, log, seed)
-    rows = []
+    targets = {}
     for spec in policies:
         try:
             pname, dist = _target_dist(spec, log)
@@ -326,17 +341,19 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
             raise
         except Exception as exc:  # noqa: BLE001 - a user's policy: report, do not crash
             _fail(f"--policy {spec}: {exc}")
-        for label, name, params in ests:
-            est = _registry.make_estimator(name, params, label, random_state=seed)
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    e = est.estimate(log, dist, q_hat if est.needs_q else None, alpha=alpha, ci_method=ci_method)
-            except SimrecError as exc:
-                _fail(f"--policy {spec} with {label}: {exc}")
-            rows.append({"policy": pname, "estimator": label, "value": e.value, "stderr": e.stderr,
-                         "ci_low": e.ci[0], "ci_high": e.ci[1], "n": e.n, "ess": e.ess,
-                         "warnings": ";".join(sorted({w.category.__name__ for w in caught}))})
+        # each target's inputs are reduced once and shared by every estimator (the sweeps' path)
+        targets[pname] = bandit_inputs(log, dist, q_hat)
+    entries = [EstimatorEntry(label, name, params) for label, name, params in ests]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # recorded per row in `warnings`
+        out_rows = estimate_all(log, "bandit", targets, entries, alpha=alpha, ci_method=ci_method, seed=seed)
+    rows = []
+    for r in out_rows:
+        if r["status"] == "failed":
+            _fail(f"--policy {r['policy']} with {r['estimator']}: {r['error_message'].strip().splitlines()[-1]}")
+        rows.append({"policy": r["policy"], "estimator": r["estimator"], "value": r.get("estimate", float("nan")),
+                     **{k: r.get(k, float("nan")) for k in ("stderr", "ci_low", "ci_high", "n", "ess")},
+                     "warnings": r.get("warnings", r.get("error_message", ""))})
     df = pd.DataFrame(rows)
     if fmt == "csv":
         click.echo(df.to_csv(index=False), nl=False)

@@ -61,18 +61,18 @@ def test_run_writes_results_and_report_then_resumes(runner, tmp_path):
     out = tmp_path / "out"
     res = runner.invoke(cli, ["run", str(sweep), "-o", str(out), "--no-progress", "--set", "seeds=1"])
     assert res.exit_code == 0, res.output
-    assert "1 runs: 1 executed, 0 already finished (skipped), 0 failed" in res.output
+    assert "1 runs: 1 executed now, 0 already finished (skipped); 1 ok, 0 failed" in res.output
     for name in ("results.parquet", "report.html", "report.md", "sweep.json"):
         assert (out / name).exists(), name
     assert len(list((out / "runs").glob("*.parquet"))) == 1
-    assert len(list((out / "figures").glob("*.svg"))) == 4
+    assert len(list((out / "figures").glob("*.svg"))) == 6
     again = runner.invoke(cli, ["run", str(sweep), "-o", str(out), "--no-progress", "--set", "seeds=1", "--no-report"])
-    assert again.exit_code == 0 and "0 executed, 1 already finished (skipped)" in again.output
+    assert again.exit_code == 0 and "0 executed now, 1 already finished (skipped); 1 ok" in again.output
     dry = runner.invoke(cli, ["run", str(sweep), "-o", str(out), "--set", "seeds=2", "--dry-run"])
     assert dry.exit_code == 0 and "2 runs (1 to execute)" in dry.output and dry.output.count("  todo  ") == 1
     rep = runner.invoke(cli, ["report", str(out / "results.parquet"), "-o", str(tmp_path / "rep")])
     assert rep.exit_code == 0, rep.output
-    assert (tmp_path / "rep" / "report.html").exists() and "4 figures" in rep.output
+    assert (tmp_path / "rep" / "report.html").exists() and "6 figures" in rep.output
 
 
 def test_run_default_output_is_reports_slash_name(runner, tmp_path, monkeypatch):

@@ -4,7 +4,8 @@ Policies, sweeps and checks reach the simulator's truth only through this object
 env's internals. It offers
 
 * what a recommender may know: :meth:`Truth.user_features` (the population's observable
-  features), :meth:`Truth.item_features`, :meth:`Truth.item_texts`, :attr:`Truth.n_items`,
+  features), :meth:`Truth.item_features`, :meth:`Truth.item_topics`, :meth:`Truth.item_texts`,
+  :attr:`Truth.n_items`,
   :attr:`Truth.n_available` (items released so far), :attr:`Truth.action_offset` (1 for
   ``Messaging-v0``, whose action 0 means "send nothing"), :attr:`Truth.slate_size`;
 * exact expectations for the current rows: :meth:`Truth.expected_reward` of any action and
@@ -138,6 +139,10 @@ class Truth:
         """The catalog text (title and description) of every released item."""
         cat = self._core.world.catalog
         return [cat.text(i) for i in range(self.n_available)]
+
+    def item_topics(self) -> np.ndarray:
+        """Topic id of each item (n_items,), int64: a discrete content feature (e.g. MIPS's embedding)."""
+        return np.asarray(self._core.world.catalog.topic, dtype=np.int64).copy()
 
     def user_features(self) -> np.ndarray:
         """Observable features of every user of the population (n_users, dim), float32."""

@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 
 from . import summary
 
-__all__ = ["fig_estimates", "fig_errors", "fig_ranking", "fig_diagnostics", "svg_bytes", "RC"]
+__all__ = ["fig_estimates", "fig_errors", "fig_ranking", "fig_diagnostics", "fig_tradeoff", "fig_learning",
+           "fig_error_vs_size", "fig_trust", "svg_bytes", "RC"]
 
 #: matplotlib settings every report figure is drawn and saved under
 RC: dict[str, Any] = {
@@ -76,12 +77,17 @@ def fig_estimates(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str
                 hi = gs["ci_high"].to_numpy(dtype=float) - y
                 ax.errorbar(x, y, yerr=[lo, hi], fmt="o", ms=3, lw=1, capsize=2, color=_COLORS[si % len(_COLORS)],
                             label=f"seed {s}")
-            one = g.drop_duplicates("run_id")
-            t = one["truth"].mean()
-            rv = one["truth_rollout"].mean()
-            rse = float(np.sqrt((one["truth_rollout_se"] ** 2).sum()) / max(1, len(one)))
-            ax.axhspan(rv - 2 * rse, rv + 2 * rse, color="0.85", zorder=0, label="rollout ±2 se")
-            ax.axhline(t, color="k", ls="--", lw=1, label="exact truth")
+            for xi, e in zip(x0, ests):  # the truth of each estimator's estimand (step or episode)
+                ge = g[g["estimator"] == e]
+                if ge.empty:
+                    continue
+                t = float(ge["truth_used"].mean())
+                se_col = "episode_value_se" if (ge.get("estimand") == "episode").any() else "truth_se"
+                se = float(np.sqrt((ge[se_col].fillna(0) ** 2).sum()) / len(ge)) if se_col in ge else 0.0
+                if se > 0:
+                    ax.fill_between([xi - 0.42, xi + 0.42], t - 2 * se, t + 2 * se, color="0.85", zorder=0,
+                                    label="truth ±2 se (rollout)" if xi == x0[0] else None)
+                ax.hlines(t, xi - 0.42, xi + 0.42, color="k", ls="--", lw=1, label="truth" if xi == x0[0] else None)
             ax.set_title(str(p))
             ax.set_xticks(x0, ests, rotation=45, ha="right")
         for ax in axes[len(pols):]:
@@ -169,4 +175,82 @@ def fig_diagnostics(diag: pd.DataFrame, policies: list[str] | None = None,
         ax.set_ylabel("ESS / n")
         ax.legend(fontsize=7, ncols=3)
         ax.set_title("Effective sample size of the importance weights")
+    return fig
+
+
+def fig_tradeoff(lt: pd.DataFrame, outcome: str, world: Any) -> Figure:
+    """Short-term value (one decision) against a long-term outcome per policy, with 95% intervals:
+    the clicks-now vs users-kept trade-off at a glance."""
+    g = lt[lt["world"] == world]
+    with matplotlib.rc_context(RC):
+        fig = _fig(6.0, 4.2)
+        ax = fig.subplots()
+        for i, (_, r) in enumerate(g.iterrows()):
+            c = _COLORS[i % len(_COLORS)]
+            ax.errorbar(r["short_term"], r[outcome], xerr=r["short_term_pm"], yerr=r[f"{outcome}_pm"], fmt="o",
+                        ms=7, capsize=3, color=c, label=str(r["policy"]))
+            ax.annotate(str(r["policy"]), (r["short_term"], r[outcome]), textcoords="offset points", xytext=(6, 6),
+                        fontsize=8, color=c)
+        ax.set_xlabel("short-term value: expected reward of one decision")
+        ax.set_ylabel(f"long-term: {outcome.replace('_', ' ')} per episode")
+        ax.set_title(f"Short-term vs long-term ({world}); bars: 95% intervals")
+        ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def fig_learning(curves: dict[str, list[list[float]]]) -> Figure:
+    """Mean reward per tenth of training for every trained policy (one line per run)."""
+    with matplotlib.rc_context(RC):
+        fig = _fig(6.0, 3.6)
+        ax = fig.subplots()
+        for i, (p, runs) in enumerate(curves.items()):
+            c = _COLORS[i % len(_COLORS)]
+            for j, cur in enumerate(runs):
+                ax.plot(np.arange(1, len(cur) + 1), cur, color=c, alpha=0.8, lw=1.2, label=p if j == 0 else None)
+        ax.set_xlabel("training progress (tenths of the training decisions)")
+        ax.set_ylabel("mean reward while learning")
+        ax.set_title("Learning curves of trained policies")
+        ax.legend(fontsize=7)
+    return fig
+
+
+def fig_error_vs_size(size: pd.DataFrame) -> Figure:
+    """RMSE and coverage of each estimator against the log size (log-log RMSE)."""
+    with matplotlib.rc_context(RC):
+        fig = _fig(8.0, 3.4)
+        ax1, ax2 = fig.subplots(1, 2)
+        for i, (e, g) in enumerate(size.groupby("estimator", sort=False)):
+            g = g.groupby("n_log", sort=True)[["rmse", "coverage"]].mean()
+            c = _COLORS[i % len(_COLORS)]
+            ax1.plot(g.index, g["rmse"], "o-", color=c, label=str(e))
+            ax2.plot(g.index, g["coverage"], "o-", color=c)
+        ax1.set_xscale("log")
+        ax1.set_yscale("log")
+        ax2.set_xscale("log")
+        ax2.set_ylim(0, 1.05)
+        ax1.set_xlabel("log size")
+        ax2.set_xlabel("log size")
+        ax1.set_title("RMSE vs log size")
+        ax2.set_title("interval coverage vs log size")
+        ax1.legend(fontsize=7)
+    return fig
+
+
+def fig_trust(scores: pd.DataFrame, alpha: float = 0.05) -> Figure:
+    """Per estimator: RMSE with its bootstrap-over-seeds interval, and coverage with its Wilson interval."""
+    with matplotlib.rc_context(RC):
+        fig = _fig(8.0, 0.9 + 0.32 * len(scores))
+        ax1, ax2 = fig.subplots(1, 2, sharey=True)
+        labels = [f"{r.estimator} ({r.estimand})" for r in scores.itertuples()]
+        y = np.arange(len(scores))[::-1]
+        rerr = [scores["rmse"] - scores["rmse_low"], scores["rmse_high"] - scores["rmse"]]
+        ax1.errorbar(scores["rmse"], y, xerr=rerr, fmt="o", color=_COLORS[0], capsize=3)
+        ax2.errorbar(scores["coverage"], y, xerr=[scores["coverage"] - scores["coverage_low"],
+                                                  scores["coverage_high"] - scores["coverage"]],
+                     fmt="o", color=_COLORS[1], capsize=3)
+        ax2.axvline(1 - alpha, color="k", ls="--", lw=1)
+        ax1.set_yticks(y, labels)
+        ax1.set_title("RMSE (95% bootstrap over seeds)")
+        ax2.set_title(f"coverage (Wilson 95%; nominal {1 - alpha:.0%})")
+        ax2.set_xlim(0, 1.05)
     return fig

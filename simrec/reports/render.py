@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import figures, summary
+from . import figures, summary, verdict
 
 __all__ = ["build_report", "Report", "render_report"]
 
@@ -99,6 +99,10 @@ class _Doc:
         self.md.append(text + "\n")
         self.html.append(f'<p class="note">{html.escape(text)}</p>')
 
+    def bullets(self, items: list[str]) -> None:
+        self.md.append("\n".join(f"- {t}" for t in items) + "\n")
+        self.html.append("<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in items) + "</ul>")
+
     def table(self, df: pd.DataFrame) -> None:
         self.md.append(_md_table(df))
         self.html.append(_html_table(df))
@@ -150,6 +154,58 @@ def _slug(*parts: Any) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
 
 
+def _answers(doc: _Doc, df: pd.DataFrame, alpha: float, figs: dict[str, bytes]) -> None:
+    """The first section: which estimator to trust, which policy is best, what went wrong."""
+    ans = verdict.answers(df, alpha)
+    doc.h2("Answers")
+    what = {"step": "one decision", "episode": "whole episodes (long term)"}
+    if not ans["trusted"]:
+        doc.p("No estimate finished, so there is nothing to answer yet (see Failures).")
+    for estimand, t in ans["trusted"].items():
+        caveat = "" if t["acceptable"] else (" No estimator's intervals reach nominal coverage, so this is only the "
+                                             "lowest-error one: treat its intervals as too narrow.")
+        few = (f" With {t['seeds']} seed(s) these figures are rough: the choice holds in {t['stability']:.0%} of "
+               "bootstrap resamples of the seeds.") if t["seeds"] < 10 else (
+            f" The choice holds in {t['stability']:.0%} of bootstrap resamples of the seeds.")
+        doc.p(f"Estimator to trust ({what.get(estimand, estimand)}): {t['estimator']}: RMSE {t['rmse']:.4g} "
+              f"(95% over seeds {t['rmse_low']:.3g}-{t['rmse_high']:.3g}), coverage {t['coverage']:.0%} of "
+              f"{t['estimates']} intervals (Wilson 95% {t['coverage_low']:.2f}-{t['coverage_high']:.2f}; nominal "
+              f"{1 - alpha:.0%}).{caveat}{few}")
+    for b in ans["best"]:
+        label = "long-term value per episode" if b["estimand"] == "episode" else "value of one decision"
+        line = (f"Best policy online in world {b['world']} ({label}): {b['online_best']}, true value "
+                f"{b['online_value']:.4g} ± {1.96 * b['online_se']:.2g} (95%, across seeds)")
+        if b["policies"] > 1:
+            line += f", ahead of the next by {b['online_margin']:.3g}"
+        line += "."
+        if "offline_best" in b:
+            agree = "the same policy" if b["agree"] else f"a different policy (regret {b['regret']:.3g})"
+            line += (f" Best offline by {b['estimator']}: {b['offline_best']}, estimated {b['offline_value']:.4g} ± "
+                     f"{1.96 * b['offline_se']:.2g}: {agree}.")
+        if "retained_best" in b:
+            line += (f" Most users kept: {b['retained_best']}, retained share {b['retained_value']:.3g} ± "
+                     f"{1.96 * b['retained_se']:.2g}.")
+        doc.p(line)
+    refs = sorted(df.loc[df.get("reference", pd.Series(False, index=df.index)).fillna(False).astype(bool),
+                         "policy"].unique()) if "reference" in df.columns else []
+    if refs:
+        doc.p(f"Reference-only policies ({', '.join(refs)}) are shown in the tables but kept out of these answers, "
+              "the rankings and regret.")
+    doc.h3("What went wrong")
+    probs = ans["problems"]
+    if probs:
+        doc.bullets(probs)
+    else:
+        doc.p("Nothing flagged: no estimator far off, coverage acceptable, full overlap, no failures.")
+    doc.h3("Estimator ranking")
+    sc = ans["scores"]
+    if not sc.empty:
+        figs["trust.svg"] = figures.svg_bytes(figures.fig_trust(sc, alpha))
+        doc.figure("figures/trust.svg", figs["trust.svg"], "RMSE and coverage per estimator, with their uncertainty")
+        doc.table(sc[["estimand", "rank", "estimator", "rmse", "rmse_low", "rmse_high", "bias", "bias_se", "coverage",
+                      "coverage_low", "coverage_high", "estimates", "seeds", "acceptable"]])
+
+
 def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tuple[str, str, dict[str, bytes]]:
     """``(html, markdown, {figure file name: svg bytes})`` for a results table."""
     name = str(df["sweep"].iloc[0]) if "sweep" in df.columns and len(df) else "sweep"
@@ -160,25 +216,50 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
     figs: dict[str, bytes] = {}
     doc = _Doc(title)
 
+    _answers(doc, df, alpha, figs)
+
     n_runs = df["run_id"].nunique()
-    failed_runs = df.loc[df["status"] != "ok", "run_id"].nunique()
+    failed_runs = df.loc[df["status"] == "failed", "run_id"].nunique()
     setts = summary.settings(df)
     doc.h2("Overview")
+    env = ", ".join(sorted(df["env"].dropna().unique())) if "env" in df.columns else "simrec/Bandit-v0"
     over = pd.DataFrame([
         {"item": "sweep", "value": name},
+        {"item": "env", "value": env},
         {"item": "runs", "value": str(n_runs)},
         {"item": "runs with failures", "value": str(failed_runs)},
+        {"item": "undefined estimates", "value": str(int((df["status"] == "undefined").sum()))},
         {"item": "settings (world / logging policy / log size)", "value": str(len(setts))},
         {"item": "seeds", "value": ", ".join(str(s) for s in sorted(df["seed"].dropna().unique().tolist()))},
         {"item": "target policies", "value": ", ".join(summary._order(df["policy"], pols))},
         {"item": "estimators", "value": ", ".join(summary._order(df["estimator"], ests))},
     ])
     doc.table(over)
-    doc.p("Ground truth: `truth` is the exact value of each target policy (its action distribution "
-          "enumerated over every user of the static population; standard error 0). `truth_rollout` is the "
-          "mean exact expected reward over seeded simulator episodes in which the policy acts, with its "
-          "standard error `truth_rollout_se`. Errors, bias, RMSE and coverage are measured against `truth`. "
-          f"Intervals are at level {1 - alpha:.0%}.")
+    doc.p("Ground truth comes from the environment's truth interface. `truth` is the value of one decision at "
+          "the start of an episode: exact where it can be enumerated (truth_method exact, truth_se 0), else a seeded "
+          "rollout with its standard error. `episode_value` is the expected sum of rewards over a whole episode from "
+          "seeded rollouts (common random numbers across policies). Step estimators are scored against `truth`, "
+          f"sequential ones against `episode_value`. Intervals are at level {1 - alpha:.0%}.")
+
+    lt = summary.longterm_table(df, pols)
+    outcome = next((o for o in ("retained", "visits", "sessions", "opens") if o in lt.columns
+                    and lt[o].notna().any() and lt[o].std(ddof=0) >= 0), None) if not lt.empty else None
+    if outcome is not None and "episode_value" in lt.columns and (
+            "outcome_retained" in df.columns or "outcome_visits" in df.columns or "outcome_sessions" in df.columns):
+        doc.h2("Short-term vs long-term outcomes")
+        doc.p("Each policy's value of one decision (clicks now) against what whole episodes bring (users kept, "
+              "sessions, visits), from seeded rollouts; bars and ± are 95% intervals across seeds.")
+        for i, w in enumerate(dict.fromkeys(lt["world"])):
+            fname = f"tradeoff_{i}_{_slug(w)}.svg"
+            figs[fname] = figures.svg_bytes(figures.fig_tradeoff(lt, outcome, w))
+            doc.figure(f"figures/{fname}", figs[fname], f"Short-term value vs {outcome} per policy ({w})")
+        doc.table(lt)
+
+    curves = summary.learning_curves(df)
+    if curves:
+        doc.h2("Learning curves of trained policies")
+        figs["learning.svg"] = figures.svg_bytes(figures.fig_learning(curves))
+        doc.figure("figures/learning.svg", figs["learning.svg"], "Mean reward during training (one line per run)")
 
     doc.h2("Estimates with intervals against the truth")
     for i, s in enumerate(setts):
@@ -196,25 +277,32 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
         figs["errors.svg"] = figures.svg_bytes(figures.fig_errors(err, alpha))
         doc.figure("figures/errors.svg", figs["errors.svg"], "Bias, RMSE and coverage per estimator")
     doc.table(err)
+    size = summary.size_table(df, ests)
+    if not size.empty and size["n_log"].nunique() > 1:
+        doc.h3("Error against log size")
+        figs["error_vs_size.svg"] = figures.svg_bytes(figures.fig_error_vs_size(size))
+        doc.figure("figures/error_vs_size.svg", figs["error_vs_size.svg"], "RMSE and coverage against the log size")
+        doc.table(size)
 
     doc.h2("Policy ranking: offline vs online")
-    doc.p("Rank 1 is the best policy. `online` ranks by the true value; each estimator column ranks by that "
-          "estimator's mean estimate. Kendall tau compares the two orders within each run (averaged over "
-          "seeds); regret@1 is the true value lost by deploying the offline winner.")
+    doc.p("Rank 1 is the best policy; reference-only policies are left out. `online` ranks by the true value; each "
+          "estimator column ranks by that estimator's mean estimate. Kendall tau compares the two orders within each "
+          "run (averaged over seeds); regret@1 is the true value lost by deploying the offline winner.")
     for i, s in enumerate(setts):
         label = _setting_label(s)
         doc.h3(label)
         doc.table(summary.ranking_table(df, s, pols, ests))
         doc.table(summary.rank_agreement(df, s, ests))
-        est = summary.estimates_table(df, s, pols, ests)
+        est = summary.estimates_table(summary.not_reference(df), s, pols, ests)
         fname = f"ranking_{i}_{_slug(*s)}.svg"
         figs[fname] = figures.svg_bytes(figures.fig_ranking(est, ests))
         doc.figure(f"figures/{fname}", figs[fname], f"Offline vs online policy value ({label})")
 
     doc.h2("Diagnostics")
-    doc.p("ESS is the effective sample size of the weights each estimator applies; a small ESS/n, a large "
-          "max weight or target mass on actions the log never shows (unsupported mass) warn that an "
-          "estimate rests on few rows.")
+    doc.p("ESS is the effective sample size of the weights each estimator applies. `support_gap` is the target's "
+          "probability on actions the logging policy never takes (no overlap: no weighting estimator can see them); "
+          "`unsampled_mass` is its probability on actions that merely do not occur in this log, which is not a "
+          "support problem when the logging policy has full support.")
     for i, s in enumerate(setts):
         label = _setting_label(s)
         doc.h3(label)
@@ -224,10 +312,10 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
         doc.figure(f"figures/{fname}", figs[fname], f"Effective sample size per policy and estimator ({label})")
         doc.table(diag)
 
-    doc.h2("Failures")
+    doc.h2("Failures and undefined estimates")
     doc.table(summary.failures_table(df))
 
-    doc.h2("Configuration and provenance")
+    doc.h2("Appendix: configuration and provenance")
     prov_cols = [c for c in ("config_hash", "simrec_version", "git_sha", "python_version", "numpy_version",
                              "numba_version", "pandas_version") if c in df.columns]
     if prov_cols:

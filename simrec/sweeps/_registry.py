@@ -1,50 +1,48 @@
-"""Names in sweep files -> objects: estimators (from :mod:`simrec.estimators.registry`), policies,
-reward models."""
+"""Names in sweep files -> objects: estimators (from :mod:`simrec.estimators.registry`), policies
+(from :func:`simrec.policies.make_policy`), reward shaping (:mod:`simrec.policies.shaping`) and the
+reward models of DM and the DR family. The sweep checks, the runs and ``simrec ope`` share them.
+"""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
+from ..estimators import registry
+from ..policies import make_policy as _make_policy
+from ..policies import policy_names as _policy_names
+from ..policies import shaping
+
 __all__ = [
     "needs_reward_model",
-    "estimator_class",
     "make_estimator",
     "estimator_problems",
     "policy_names",
     "policy_problems",
     "make_policy",
-    "collect",
+    "reward_fn",
+    "shaping_problems",
     "reward_model",
 ]
-
-def estimator_class(name: str) -> type:
-    """The registered estimator class called ``name`` (case-insensitive; KeyError if unknown)."""
-    from ..errors import ConfigError
-    from ..estimators import registry
-
-    try:
-        return registry.get(name).cls
-    except ConfigError:
-        raise KeyError(name) from None
 
 
 def make_estimator(name: str, params: dict[str, Any] | None, label: str, random_state: int | None = None) -> Any:
     """An estimator instance named ``label`` (its random draws from ``random_state``)."""
-    from ..estimators import registry
-
     return registry.make(name, **dict(params or {}), name=label, random_state=random_state)
 
 
-def estimator_problems(name: str, params: Any, log_kind: str | None = None) -> list[tuple[str, str]]:
+def estimator_problems(name: str, params: Any, log_kinds: tuple[str, ...] | None = None, env: str = "",
+                       inputs: dict[str, frozenset[str]] | None = None, slate_env: bool = False
+                       ) -> list[tuple[str, str]]:
     """``(field, message)`` problems of an estimator entry, found without running anything: an unknown
-    name, unknown or invalid parameters, or (given ``log_kind``) a log the estimator cannot read."""
-    from ..estimators import registry
-
+    name, unknown or invalid parameters, and (given ``log_kinds``) a log kind the env does not produce
+    or an input (``needs.inputs``) a sweep cannot give it."""
     try:
         info = registry.get(name)
-    except ValueError as exc:
+    except ConfigError as exc:
         return [("name", str(exc))]
     if params is None:
         params = {}
@@ -55,59 +53,86 @@ def estimator_problems(name: str, params: Any, log_kind: str | None = None) -> l
     if unknown:
         hint = f"accepted: {', '.join(accepted)}" if accepted else f"{info.name} takes no parameters"
         return [(f"params.{k}", f"unknown parameter of {info.name} ({hint})") for k in unknown]
-    if log_kind is not None and info.needs.log != log_kind:
-        return [("name", f"{info.name} reads {info.needs.log} logs; this sweep produces {log_kind} logs")]
     try:
         info.cls(**params)
     except (TypeError, ValueError) as exc:
         return [("params", str(exc))]
+    if log_kinds is None:
+        return []
+    kind = info.needs.log
+    if kind not in log_kinds:
+        fits = [i.name for i in registry.infos() if i.needs.log in log_kinds]
+        return [("name", f"{info.name} reads {kind} logs; {env or 'this env'} sweeps produce "
+                         f"{' and '.join(log_kinds)} logs (estimators that fit: {', '.join(fits)})")]
+    have = set((inputs or {}).get(kind, frozenset()))
+    if kind == "trajectories" and slate_env:  # slate actions: no dense action_dist, the reduced form instead
+        have.discard("action_dist")
+        if "pi_logged" in info.cls.estimate_keywords and "action_dist" in info.needs.inputs:
+            have.add("action_dist")
+    missing = [i for i in info.needs.inputs if i not in have]
+    if missing:
+        return [("name", f"{info.name} needs {', '.join(missing)}, which a {env or 'sweep'} run cannot provide "
+                         f"for {kind} logs (it provides: {', '.join(sorted(have))})")]
     return []
 
 
 def needs_reward_model(names: list[str]) -> bool:
-    """Whether any of the estimators called ``names`` reads a reward model ``q_hat``."""
-    from ..estimators import registry
-
+    """Whether any of the estimators called ``names`` reads a reward model ``q_hat`` (required input)."""
     return any(registry.get(n).needs.requires("q_hat") for n in names)
 
 
 # ---- policies -----------------------------------------------------------------------------------
-def policy_names() -> list[str] | None:
-    """Names accepted by :func:`simrec.policies.make_policy` (None when simrec.policies lacks a registry)."""
-    try:
-        from ..policies import policy_names as names
-    except ImportError:
-        return None
-    return list(names())
+def policy_names() -> list[str]:
+    """Names accepted by :func:`simrec.policies.make_policy`."""
+    return list(_policy_names())
 
 
 def policy_problems(name: str, params: Any, env: Any = None) -> list[tuple[str, str]]:
     """``(field, message)`` problems of a policy entry: an unknown name, or parameters the policy
-    rejects when built for ``env`` (checked only when ``env`` is given and there are parameters)."""
+    rejects when built for ``env`` (checked only when ``env`` is given)."""
     known = policy_names()
-    if known is not None and name not in known:
+    if name not in known:
         return [("name", f"unknown policy {name!r}; known: {', '.join(known)}")]
-    if env is None or not isinstance(params, dict) or not params or known is None:
+    if env is None or not isinstance(params, dict):
         return []
     try:
         make_policy(name, env, params, rng=0)
     except Exception as exc:  # noqa: BLE001 - any construction error is a problem of the entry
-        return [("params", str(exc))]
+        return [("params" if params else "name", str(exc))]
     return []
 
 
-def make_policy(name: str, env: Any, params: dict[str, Any] | None, rng: int | None = None) -> Any:
-    """``simrec.policies.make_policy(name, env, rng=rng, **params)``."""
-    from ..policies import make_policy as make
+def make_policy(name: str, env: Any, params: dict[str, Any] | None, rng: int | None = None,
+                reward_fn: Any = None) -> Any:
+    """``simrec.policies.make_policy(name, env, rng=rng, **params)`` (plus ``reward_fn`` when shaping)."""
+    kw = dict(params or {})
+    if reward_fn is not None:
+        kw["reward_fn"] = reward_fn
+    return _make_policy(name, env, rng=rng, **kw)
 
-    return make(name, env, rng=rng, **dict(params or {}))
+
+# ---- reward shaping -----------------------------------------------------------------------------
+def reward_fn(name: str, params: dict[str, Any] | None, user_dim: int) -> Any:
+    """The shaping function ``simrec.policies.shaping.<name>(**params)``; ``user_dim`` is filled in
+    from the world when the function takes it."""
+    fn = getattr(shaping, name)
+    kw = dict(params or {})
+    if "user_dim" in inspect.signature(fn).parameters:
+        kw.setdefault("user_dim", user_dim)
+    return fn(**kw)
 
 
-def collect(env: Any, policy: Any, n: int, seed: int) -> Any:
-    """A :class:`~simrec.data.BanditLog` of ``n`` rounds of ``policy`` in ``env`` (single or vector)."""
-    from ..policies import collect as col
-
-    return col(env, policy, n, seed=seed)
+def shaping_problems(name: str, params: Any) -> list[tuple[str, str]]:
+    """Unknown or invalid parameters of a shaping function."""
+    if not isinstance(params, dict) or not hasattr(shaping, name):
+        return []
+    sig = inspect.signature(getattr(shaping, name))
+    unknown = [k for k in params if k not in sig.parameters]
+    if unknown:
+        return [(f"params.{k}", f"unknown parameter of {name} (accepted: {', '.join(sig.parameters)})")
+                for k in unknown]
+    bad = [k for k, v in params.items() if isinstance(v, bool) or not isinstance(v, (int, float))]
+    return [(f"params.{k}", f"must be a number; got {params[k]!r}") for k in bad]
 
 
 # ---- reward model -------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ class LocalBackend(Backend):
         env_before = {k: os.environ.get(k) for k in _THREAD_VARS}
         os.environ.update({k: "1" for k in _THREAD_VARS})  # inherited by the workers: one thread each
         try:
-            ex = ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx)
+            ex = ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx, initializer=_ignore_sigint)
         finally:
             for k, v in env_before.items():
                 if v is None:
@@ -126,15 +126,26 @@ class LocalBackend(Backend):
                     nxt = next(it, None)
                     if nxt is not None:
                         pending.add(ex.submit(fn, nxt))
-        finally:
+        except BaseException:  # Ctrl-C or an error: stop the workers now, their runs are lost
             for fut in pending:
                 fut.cancel()
-            ex.shutdown(wait=True, cancel_futures=True)
+            for proc in list(getattr(ex, "_processes", {}).values()):
+                proc.terminate()
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        ex.shutdown(wait=True)
+
+
+def _ignore_sigint() -> None:
+    """Workers ignore Ctrl-C: the driver stops them, so no worker prints a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 #: imported once by the fork server, so that workers start with them loaded (imports only: running numba's
 #: parallel kernels there would start threads that a fork must not inherit)
-_PRELOAD = ("simrec.sweeps.run", "simrec.envs", "simrec.policies", "simrec.estimators.ope", "sklearn.linear_model")
+_PRELOAD = ("simrec.sweeps.compute", "simrec.envs", "simrec.policies", "simrec.estimators.ope", "sklearn.linear_model")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 

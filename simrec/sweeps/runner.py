@@ -17,18 +17,29 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import SweepError
 from .backends import Backend, make_backend
+from .compute import execute
 from .grid import RunTask, expand
-from .run import execute
-from .spec import SweepSpec
+from .schema import SweepSpec
 from .store import RunStore
 
-__all__ = ["run_sweep", "SweepResult", "provenance", "plan"]
+__all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "provenance", "plan"]
+
+
+class SweepInterrupted(SweepError):
+    """Ctrl-C stopped a sweep; the finished runs are saved and a rerun resumes."""
 
 
 @dataclass
 class SweepResult:
-    """What a sweep did: the consolidated table and the counts of this invocation."""
+    """What a sweep did: the consolidated table, this invocation's counts and the totals on disk.
+
+    ``n_executed``/``n_skipped`` count this invocation; ``n_ok``/``n_failed`` count every run of the
+    sweep on disk (so they are the same whether the sweep ran in one go or resumed);
+    ``n_failed_now`` counts the runs that failed in this invocation; ``n_undefined`` counts
+    estimates that are undefined on their log (their runs are still ``ok``).
+    """
 
     out_dir: Path
     table: pd.DataFrame
@@ -37,14 +48,18 @@ class SweepResult:
     n_executed: int
     n_failed: int
     failed_ids: list[str] = field(default_factory=list)
+    n_ok: int = 0
+    n_failed_now: int = 0
+    n_undefined: int = 0
 
     @property
     def results_path(self) -> Path:
         return self.out_dir / "results.parquet"
 
     def summary(self) -> str:
-        return (f"{self.n_runs} runs: {self.n_executed} executed, {self.n_skipped} already finished (skipped), "
-                f"{self.n_failed} failed; results: {self.results_path}")
+        und = f", {self.n_undefined} undefined estimate(s)" if self.n_undefined else ""
+        return (f"{self.n_runs} runs: {self.n_executed} executed now, {self.n_skipped} already finished (skipped); "
+                f"{self.n_ok} ok, {self.n_failed} failed{und}; results: {self.results_path}")
 
 
 @functools.cache
@@ -93,6 +108,7 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool | None = None,
     max_runs: int | None = None,
+    echo: bool = False,
 ) -> SweepResult:
     """Run (or resume) a sweep and write its results table.
 
@@ -113,10 +129,17 @@ def run_sweep(
         terminal (None, the default).
     max_runs : int, optional
         Execute at most this many runs now (the rest stay for a later resume).
+    echo : bool
+        Print each failed run's error on stderr as it arrives.
 
     Returns
     -------
     SweepResult
+
+    Raises
+    ------
+    SweepInterrupted
+        On Ctrl-C: workers are stopped, finished runs stay saved, and a rerun resumes.
 
     Notes
     -----
@@ -135,22 +158,38 @@ def run_sweep(
                                address if address is not None else ex.address)
     assert isinstance(backend, Backend)
     store.write_config(spec.model_dump(mode="json"))
-    failed: list[str] = []
+    failed_now: list[str] = []
     try:
         if todo:
-            failed = _execute(todo, backend, store, spec.name, progress)
+            failed_now = _execute(todo, backend, store, spec.name, progress, echo)
+    except KeyboardInterrupt:
+        done = sum(1 for t in tasks if t.run_id in store.statuses())
+        raise SweepInterrupted(f"interrupted: {done} of {len(tasks)} runs are finished and saved under "
+                               f"{str(out / 'runs')!r}; rerun the same command to resume") from None
     finally:
         if own:
             backend.close()
     ids = [t.run_id for t in tasks]
-    done = store.statuses()
-    table = store.consolidate([i for i in ids if i in done], config=spec.model_dump(mode="json"))
-    prev_failed = [i for i in ids if statuses.get(i) == "failed" and i not in {t.run_id for t in todo}]
+    disk = store.statuses()
+    table = store.consolidate([i for i in ids if i in disk], config=spec.model_dump(mode="json"))
+    failed_all = [i for i in ids if disk.get(i) == "failed"]
+    n_und = int((table["status"] == "undefined").sum()) if "status" in table.columns else 0
     return SweepResult(out_dir=out, table=table, n_runs=len(tasks), n_skipped=len(tasks) - len(todo),
-                       n_executed=len(todo), n_failed=len(failed), failed_ids=failed + prev_failed)
+                       n_executed=len(todo), n_failed=len(failed_all), failed_ids=failed_all,
+                       n_ok=sum(1 for i in ids if disk.get(i) == "ok"), n_failed_now=len(failed_now),
+                       n_undefined=n_und)
 
 
-def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, progress: bool | None) -> list[str]:
+def _last_line(rows: list[dict]) -> str:
+    for r in rows:
+        if r.get("status") == "failed":
+            lines = str(r.get("error_message") or "").strip().splitlines()
+            return lines[-1] if lines else "unknown error"
+    return "unknown error"
+
+
+def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, progress: bool | None,
+             echo: bool) -> list[str]:
     from tqdm.auto import tqdm
 
     failed: list[str] = []
@@ -164,6 +203,8 @@ def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, 
             if res["status"] != "ok":
                 failed.append(res["run_id"])
                 bar.set_postfix(failed=len(failed), refresh=False)
+                if echo:
+                    tqdm.write(f"run {res['run_id']} failed: {_last_line(res['rows'])}", file=sys.stderr)
             bar.update(1)
     finally:
         bar.close()

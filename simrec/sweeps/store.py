@@ -1,6 +1,6 @@
 """The results store: one Parquet file per run, written atomically, and the consolidated table.
 
-Layout under a sweep's output folder (DESIGN.md section 7)::
+Layout under a sweep's output folder ::
 
     runs/<run_id>.parquet   one file per finished run (ok or failed), written tmp + os.replace
     results.parquet         every run's rows, sorted; the sweep config travels in its metadata
@@ -28,13 +28,14 @@ __all__ = ["RunStore", "read_results", "COLUMN_ORDER", "comparable"]
 
 #: preferred column order of the results table (others follow, sorted)
 COLUMN_ORDER = (
-    "run_id", "sweep", "status", "world", "world_preset", "world_seed", "logging_policy", "n_log", "seed",
-    "horizon", "policy", "policy_name", "policy_params", "train_rounds", "estimator", "estimator_name",
-    "truth", "truth_rollout", "truth_rollout_se", "estimate", "stderr", "ci_low", "ci_high", "ci_width",
-    "error", "abs_error", "squared_error", "covered", "n", "ess", "max_weight", "unsupported_mass",
-    "warnings", "diagnostics", "logger_value", "log_mean_reward", "error_message", "base_seed", "log_seed",
-    "config_hash", "simrec_version", "python_version", "numpy_version", "numba_version", "pandas_version",
-    "git_sha",
+    "run_id", "sweep", "status", "env", "world", "world_preset", "world_seed", "horizon", "horizon_days",
+    "slate_size", "reward", "logging_policy", "n_log", "seed", "policy", "policy_name", "policy_params", "reference",
+    "train_rounds", "trained_from", "shaping", "estimator", "estimator_name", "log_kind", "estimand", "truth",
+    "truth_se", "truth_method", "estimate", "stderr", "ci_low", "ci_high", "ci_width", "error", "abs_error",
+    "squared_error", "covered", "n", "ess", "max_weight", "unsupported_mass", "logger_support_gap", "warnings",
+    "diagnostics", "episode_value", "episode_value_se", "logger_value", "adaptive_logger", "n_loggers",
+    "log_mean_reward", "n_episodes", "learning_curve", "error_message", "base_seed", "log_seed", "config_hash",
+    "simrec_version", "python_version", "numpy_version", "numba_version", "pandas_version", "git_sha",
 )
 _SORT = ["run_id", "policy", "estimator"]
 _META_KEY = b"simrec_sweep"
@@ -67,7 +68,8 @@ def _atomic_write_table(table: pa.Table, path: Path) -> None:
 
 #: columns that may be empty in a run (a failed run) but must keep their type across run files
 _TYPES = {c: pa.string() for c in ("policy", "estimator", "error_message", "warnings", "diagnostics", "policy_name",
-                                   "estimator_name", "policy_params")}
+                                   "estimator_name", "policy_params", "env", "reward", "truth_method", "estimand",
+                                   "log_kind", "learning_curve", "shaping", "trained_from")}
 
 
 class RunStore:
@@ -85,7 +87,9 @@ class RunStore:
         return self.runs_dir / f"{run_id}.parquet"
 
     def statuses(self) -> dict[str, str]:
-        """run_id -> "ok" or "failed" for every finished run on disk."""
+        """run_id -> "ok" or "failed" for every finished run on disk (a run is ``failed`` when any of
+        its rows is; ``undefined`` estimates are results). Unreadable files (a run cut off mid-write by
+        a crash) are not finished runs: a resume recomputes them."""
         out = {}
         if not self.runs_dir.is_dir():
             return out
@@ -94,7 +98,7 @@ class RunStore:
                 status = pq.read_table(p, columns=["status"]).column("status").to_pylist()
             except Exception:  # noqa: BLE001 - an unreadable file is not a finished run
                 continue
-            out[p.stem] = "ok" if status and all(s == "ok" for s in status) else "failed"
+            out[p.stem] = "failed" if not status or any(s == "failed" for s in status) else "ok"
         return out
 
     def write_run(self, rows: list[dict[str, Any]]) -> Path:
@@ -154,6 +158,18 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any] | None]
             raise SweepError(f"{str(path)!r} holds neither results.parquet nor runs/")
     if not p.exists():
         raise SweepError(f"no results at {str(path)!r}")
+    with open(p, "rb") as fh:
+        head = fh.read(4)
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 4))
+        tail = fh.read(4)
+    if head != b"PAR1":
+        raise SweepError(f"{str(path)!r} is not a results table: not a Parquet file (give a sweep's "
+                         "results.parquet or its output folder)")
+    if tail != b"PAR1":
+        raise SweepError(f"{str(path)!r} is truncated or damaged (a Parquet file must end with its footer); "
+                         "rerun the sweep to rewrite it, or pass the sweep folder to rebuild it from runs/")
     try:
         table = pq.read_table(p)
     except Exception as exc:  # noqa: BLE001
@@ -171,7 +187,7 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any] | None]
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
     """The table without the columns that depend on when and where a run executed, sorted."""
-    from .run import VOLATILE_COLUMNS
+    from .compute import VOLATILE_COLUMNS
 
     out = df.drop(columns=[c for c in VOLATILE_COLUMNS if c in df.columns])
     return out.sort_values(_SORT, na_position="first", kind="mergesort").reset_index(drop=True)

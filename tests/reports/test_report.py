@@ -16,8 +16,11 @@ from simrec.reports import build_report, render_report, report_from_results, sum
 from simrec.sweeps import parse_sweep, read_results, run_sweep
 from tests.sweeps._fixtures import tiny
 
-SECTIONS = ("Overview", "Estimates with intervals against the truth", "Estimator error across seeds",
-            "Policy ranking: offline vs online", "Diagnostics", "Failures", "Configuration and provenance")
+SECTIONS = ("Answers", "Overview", "Learning curves of trained policies", "Estimates with intervals against the truth",
+            "Estimator error across seeds", "Policy ranking: offline vs online", "Diagnostics",
+            "Failures and undefined estimates", "Appendix: configuration and provenance")
+#: the sections of a long-term (Retention-v0) report beyond those
+LONG_TERM_SECTIONS = ("Short-term vs long-term outcomes",)
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +36,14 @@ def test_report_sections_tables_and_figures(results, tmp_path):
     rep = build_report(df, config, tmp_path)
     html = rep.html.read_text()
     md = rep.markdown.read_text()
+    heads = re.findall(r"<h2>(.*?)</h2>", html)
+    assert heads == list(SECTIONS), heads  # the answers first, the raw config last
     for s in SECTIONS:
-        assert f"<h2>{s}</h2>" in html and f"\n## {s}\n" in md
-    # four figures, each embedded in the HTML and linked from the Markdown
+        assert f"\n## {s}\n" in md
+    # six figures (answers, learning curves, estimates, errors, ranking, diagnostics), each embedded and linked
     names = sorted(p.name for p in rep.figures)
-    assert len(names) == 4 and all(n.endswith(".svg") for n in names)
+    assert len(names) == 6 and all(n.endswith(".svg") for n in names), names
+    assert {"trust.svg", "learning.svg"} <= set(names)
     for p in rep.figures:
         assert f"](figures/{p.name})" in md
         assert base64.b64encode(p.read_bytes()).decode() in html
@@ -66,8 +72,10 @@ def test_ranking_offline_vs_online(results):
     df, _ = read_results(results)
     s = summary.settings(df)[0]
     rk = summary.ranking_table(df, s)
-    assert rk.iloc[0]["policy"] == "oracle" and rk.iloc[0]["online"] == 1  # the oracle is the best online
-    assert sorted(rk["online"]) == [1, 2, 3]
+    assert "oracle" not in set(rk["policy"])  # reference-only: shown, never ranked
+    assert sorted(rk["online"]) == [1, 2]
+    best = df[df["policy"] != "oracle"].groupby("policy")["truth"].mean().idxmax()
+    assert rk.iloc[0]["policy"] == best
     agree = summary.rank_agreement(df, s)
     assert set(agree["estimator"]) == {"IPS", "SNIPS", "DM", "DR", "SwitchDR(tau=5.0)"}
     # recomputed by hand from the table: per run, scipy's tau of estimates vs truths and the regret
@@ -104,7 +112,7 @@ def test_html_is_self_contained(results, tmp_path):
     assert html.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", html), "the HTML references an external file"
     assert "<script" not in html
-    assert html.count('src="data:image/svg+xml;base64,') == 4
+    assert html.count('src="data:image/svg+xml;base64,') == 6
 
 
 def test_failures_are_listed(results, tmp_path):
@@ -173,9 +181,31 @@ def test_chromium_skip_fails_under_ci(monkeypatch):
         _chromium_or_skip()
 
 
-def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_path):
+@pytest.fixture(scope="module")
+def long_term_results(tmp_path_factory):
+    from tests.sweeps._fixtures import env_sweep
+
+    out = tmp_path_factory.mktemp("report_long_term")
+    run_sweep(parse_sweep(env_sweep("simrec/Retention-v0", seeds=2)), "local", out_dir=out, progress=False)
+    return out
+
+
+def test_long_term_report_has_its_sections(long_term_results, tmp_path):
+    rep = report_from_results(long_term_results, tmp_path)
+    heads = re.findall(r"<h2>(.*?)</h2>", rep.html.read_text())
+    assert heads[0] == "Answers" and heads[-1] == "Appendix: configuration and provenance"
+    for s in LONG_TERM_SECTIONS + ("Learning curves of trained policies",):
+        assert s in heads
+    assert any(p.name.startswith("tradeoff_") for p in rep.figures)
+
+
+@pytest.mark.parametrize("which", ["results", "long_term_results"])
+def test_report_opens_in_headless_chromium_and_its_figures_render(which, request, tmp_path):
     exe = _chromium_or_skip()
-    rep = report_from_results(results, tmp_path / "rep")
+    rep = report_from_results(request.getfixturevalue(which), tmp_path / "rep")
+    n_figs = len(rep.figures)
+    heads = re.findall(r"<h2>(.*?)</h2>", rep.html.read_text())
+    assert heads[0] == "Answers" and (which == "results" or "Short-term vs long-term outcomes" in heads)
     # 1. the DOM after load: every figure decoded with a size, no error event
     probe = tmp_path / "probe.html"
     probe.write_text(rep.html.read_text().replace("<head>", "<head>" + _CHECK, 1))
@@ -183,7 +213,7 @@ def test_report_opens_in_headless_chromium_and_its_figures_render(results, tmp_p
     assert out.returncode == 0, out.stderr[-2000:]
     m = re.search(r'id="simrec-check" data-images="(\d+)" data-rendered="(\d+)" data-errors="([^"]*)"', out.stdout)
     assert m, out.stdout[-2000:]
-    assert int(m.group(1)) == 4 and int(m.group(2)) == 4, m.groups()
+    assert int(m.group(1)) == n_figs and int(m.group(2)) == n_figs, m.groups()
     assert m.group(3) == ""
     # 2. a screenshot of the report itself: a real picture, not a blank page
     shot = tmp_path / "report.png"

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from simrec.errors import SweepError
-from simrec.sweeps import BackendUnavailable, LocalBackend, comparable, make_backend, run_sweep
+from simrec.sweeps import BackendUnavailable, LocalBackend, comparable, make_backend, parse_sweep, run_sweep
+
+from ._fixtures import env_sweep
 
 needs_dask = pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
                                 reason='dask.distributed is not installed (pip install "simrec[dask]")')
@@ -53,6 +55,37 @@ def test_ray_local_instance_gives_the_local_table(tiny_serial, tmp_path):
     assert not ray.is_initialized()
     _same(res, ref)
     assert res.n_executed == 2
+
+
+@pytest.fixture(scope="module", params=["simrec/Slate-v0", "simrec/Retention-v0"])
+def env_serial(request, tmp_path_factory):
+    """A slate and a long-term sweep run serially once: (spec, result)."""
+    spec = parse_sweep(env_sweep(request.param))
+    return spec, run_sweep(spec, "local", out_dir=tmp_path_factory.mktemp("env_serial"), progress=False)
+
+
+@pytest.mark.slow
+@needs_dask
+def test_dask_gives_the_local_table_on_slate_and_long_term_envs(env_serial, tmp_path):
+    spec, ref = env_serial
+    backend = make_backend("dask", n_jobs=2)
+    try:
+        res = run_sweep(spec, backend, out_dir=tmp_path, progress=False)
+    finally:
+        backend.close()
+    _same(res, ref)
+
+
+@pytest.mark.slow
+@needs_ray
+def test_ray_gives_the_local_table_on_slate_and_long_term_envs(env_serial, tmp_path):
+    spec, ref = env_serial
+    backend = make_backend("ray", n_jobs=2)
+    try:
+        res = run_sweep(spec, backend, out_dir=tmp_path, progress=False)
+    finally:
+        backend.close()
+    _same(res, ref)
 
 
 def test_backend_arguments_are_checked():

@@ -65,6 +65,8 @@ def test_policy_parameters_are_checked_before_running(entry, path, match):
 
 
 def test_estimator_names_are_case_insensitive():
-    assert _registry.estimator_class("snips").__name__ == "SNIPS"
+    from simrec.estimators import registry
+
+    assert registry.get("snips").cls.__name__ == "SNIPS"
     assert _registry.estimator_problems("SwitchDR", {"tau": 2.0}) == []
     assert _registry.estimator_problems("SNIPS", {"clip": 2.0})[0][0] == "params.clip"

@@ -67,7 +67,7 @@ def test_the_error_message_lists_every_path_and_says_nothing_ran():
     ({"name": "has space"}, "name", "pattern"),
     ({"seeds": [1, 1]}, "seeds", "distinct"),
     ({"seeds": 0}, "seeds", ">= 1"),
-    ({"env": "simrec/Slate-v0"}, "env", "Bandit-v0"),
+    ({"env": "simrec/Nope-v0"}, "env", "Bandit-v0"),
     ({"policies": []}, "policies", "at least 1"),
     ({"policies": ["uniform", "uniform"]}, "policies.1", "duplicate policy"),
     ({"estimators": ["IPS", "ips"]}, "estimators.1", "duplicate estimator"),
