@@ -219,6 +219,8 @@ def envs_cmd(world: str) -> None:
 
 
 # ---- ope ----------------------------------------------------------------------------------------
+#: what `simrec ope` gives an estimator: the target, the log's propensities and item features, a reward model
+_OPE_INPUTS = {"bandit": frozenset({"action_dist", "pscore", "q_hat", "action_embed"})}
 _DEFAULT_ESTIMATORS = ("IPS", "SNIPS", "DM", "DR", "SNDR")
 
 
@@ -323,7 +325,7 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
     ests = []
     for text in estimators or _DEFAULT_ESTIMATORS:
         name, params = _parse_call(text)
-        problems = _registry.estimator_problems(name, params, "bandit")
+        problems = _registry.estimator_problems(name, params, ("bandit",), "simrec ope", _OPE_INPUTS)
         if problems:
             _fail("; ".join(f"--estimator {text}: {m}" for _, m in problems), code=2)
         ests.append((text.strip(), name, params))

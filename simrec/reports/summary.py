@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..estimators.ope.metrics import kendall_tau
+
 __all__ = ["SETTING", "ok_rows", "settings", "estimates_table", "error_table", "ranking_table",
            "rank_agreement", "diagnostics_table", "failures_table", "truth_table", "longterm_table",
            "size_table", "learning_curves", "not_reference"]
@@ -195,19 +197,6 @@ def error_table(df: pd.DataFrame, estimators: list[str] | None = None) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def _kendall(a: np.ndarray, b: np.ndarray) -> float:
-    """Kendall's tau-b (ties accounted for); NaN when either side is constant. O(n^2): n is small."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.size < 2:
-        return float("nan")
-    iu = np.triu_indices(a.size, k=1)
-    da = np.sign(a[:, None] - a[None, :])[iu]
-    db = np.sign(b[:, None] - b[None, :])[iu]
-    denom = np.sqrt(np.count_nonzero(da) * np.count_nonzero(db))
-    return float((da * db).sum() / denom) if denom > 0 else float("nan")
-
-
 def ranking_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None = None,
                   estimators: list[str] | None = None) -> pd.DataFrame:
     """Rank of every target policy online (by truth) and offline (by each estimator's mean estimate);
@@ -235,7 +224,7 @@ def rank_agreement(df: pd.DataFrame, setting: tuple[Any, ...], estimators: list[
         for _, r in g.groupby("run_id", sort=True):
             if len(r) < 2:
                 continue
-            taus.append(_kendall(r["estimate"].to_numpy(), r["truth_used"].to_numpy()))
+            taus.append(kendall_tau(r["estimate"].to_numpy(), r["truth_used"].to_numpy()))
             best = r["truth_used"].max()
             pick = r.iloc[int(np.argmax(r["estimate"].to_numpy()))]["truth_used"]
             regrets.append(best - pick)

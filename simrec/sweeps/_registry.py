@@ -67,7 +67,8 @@ def estimator_problems(name: str, params: Any, log_kinds: tuple[str, ...] | None
     have = set((inputs or {}).get(kind, frozenset()))
     if kind == "trajectories" and slate_env:  # slate actions: no dense action_dist, the reduced form instead
         have.discard("action_dist")
-        if "pi_logged" in info.cls.estimate_keywords and "action_dist" in info.needs.inputs:
+        if ("pi_logged" in info.cls.estimate_keywords and "action_dist" in info.needs.inputs
+                and not getattr(info.cls, "dense_target", False)):
             have.add("action_dist")
     missing = [i for i in info.needs.inputs if i not in have]
     if missing:

@@ -13,7 +13,7 @@ from scipy import stats
 from ...errors import ConfigError
 
 __all__ = ["relative_error", "squared_error", "mse", "nmse", "coverage", "ci_width",
-           "rank_correlation", "regret_at_k"]
+           "rank_correlation", "kendall_tau", "regret_at_k"]
 
 
 def _arrays(*xs: Any) -> list[np.ndarray]:
@@ -76,6 +76,17 @@ def rank_correlation(estimated: Any, true: Any) -> float:
     if e.shape != t.shape or e.ndim != 1 or e.size < 2:
         raise ConfigError("rank correlation needs two 1-D arrays of equal length >= 2")
     return float(stats.spearmanr(e, t).statistic)
+
+
+def kendall_tau(estimated: Any, true: Any) -> float:
+    """Kendall's tau-b between estimated and true policy values (ties accounted for); NaN when either
+    side is constant or there are fewer than two policies."""
+    e, t = _arrays(estimated, true)
+    if e.shape != t.shape or e.ndim != 1:
+        raise ConfigError("Kendall's tau needs two 1-D arrays of equal length")
+    if e.size < 2:
+        return float("nan")
+    return float(stats.kendalltau(e, t).statistic)
 
 
 def regret_at_k(estimated: Any, true: Any, k: int = 1) -> float:

@@ -320,6 +320,8 @@ class WPDIS(SequentialEstimator):
 
 class _ModelBased(SequentialEstimator):
     needs = Needs("trajectories", ("action_dist", "pscore"), optional=("q_hat",))
+    #: without ``q_hat`` the model is fitted by FQE, which needs the dense target at every step
+    dense_target = True
     estimate_keywords = _DR_KEYWORDS
     _need_q = True
 
@@ -418,6 +420,7 @@ class FQE(SequentialEstimator):
     """
 
     needs = Needs("trajectories", ("action_dist",))
+    dense_target = True  # the target at every step and every action (not its reduced form)
 
     def __init__(self, model: Any = None, gamma: float = 1.0, horizon: int | None = None, n_iter: int | None = None,
                  per_action: bool = True, *, name: str | None = None,
