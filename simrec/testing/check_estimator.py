@@ -7,7 +7,8 @@ It checks, on a small problem of the estimator's log kind:
   names the class and every non-default parameter;
 * ``needs`` is declared and the estimator is registered under its class name;
 * the :class:`~simrec.estimators.Estimate` is finite and consistent (``ci_low <= value <= ci_high``
-  for a normal interval, the value clipped to the estimate's ``reward_range`` if any, ``n`` the log size, ``0 < ess <= n``, the contributions' mean is the
+  for a normal interval, the value clipped to the estimate's ``reward_range`` if any, ``n`` the log
+  size, ``0 < ess <= n``, the contributions' mean is the
   value), and lies in the observed reward range for estimators that declare
   ``bounded_by_rewards``;
 * determinism: the same inputs and the same ``random_state`` give the same estimate, bootstrap
