@@ -227,7 +227,7 @@ class World:
         s = self._require_state()
         B = len(s)
         sl = self._slate_array(slates, B)
-        act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
+        act = np.ones(B, dtype=bool) if active is None else _active_mask(active, B)
         n_empty = None
         if lenient:
             sl = sl.copy() if np.shares_memory(sl, np.asarray(slates)) else sl
@@ -423,3 +423,20 @@ class World:
         seeds = rng.integers(0, 2**62, size=n)
         r = self.rollout(policy, users, seeds, horizon)
         return PolicyValue(float(r.mean()), float(r.std(ddof=1) / np.sqrt(n)), n, r)
+
+
+def _active_mask(active: Any, n_rows: int) -> np.ndarray:
+    """``active`` as a bool mask of ``n_rows``: booleans, or numbers that are exactly 0 or 1."""
+    arr = np.asarray(active)
+    if arr.shape != (n_rows,):
+        raise InvalidActionError(f"`active` must be a mask of shape ({n_rows},); got shape {arr.shape}")
+    if arr.dtype.kind == "b":
+        return np.ascontiguousarray(arr)
+    if arr.dtype.kind not in "iuf":
+        raise InvalidActionError(f"`active` must hold booleans (or 0/1); got dtype {arr.dtype}")
+    bad = ~((arr == 0) | (arr == 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidActionError(f"`active` must hold booleans (or 0/1); {int(bad.sum())} values do not, "
+                                 f"first at row {i} (value {arr[i].item()!r})")
+    return np.ascontiguousarray(arr, dtype=bool)
