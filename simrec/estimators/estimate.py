@@ -131,7 +131,8 @@ class Estimate:
         rng: int | np.random.Generator | None = None,
         bound: float | None = None,
     ) -> tuple[float, float]:
-        """Another interval from the stored contributions.
+        """Another interval from the stored contributions (the estimate's ``clusters`` and
+        ``reward_range`` apply).
 
         Parameters
         ----------
@@ -139,8 +140,6 @@ class Estimate:
         alpha : float, optional
             Defaults to the estimate's ``alpha``.
         n_boot, rng : bootstrap resamples and randomness (``bootstrap`` only).
-
-        The estimate's ``clusters`` and ``reward_range`` apply.
         bound : float, optional
             Range bound for ``bernstein`` (default: observed range).
         """

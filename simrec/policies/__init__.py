@@ -1,4 +1,4 @@
-"""Policies that act, learn and log their propensities (DESIGN.md section 4).
+"""Policies that act, learn and log their propensities.
 
 Every policy follows the :class:`Policy` protocol: ``action_probs(obs)``, ``act(obs, rng) ->
 (actions, propensities)`` and ``update(obs, actions, rewards, propensities)``. Loops:
