@@ -205,3 +205,16 @@ def test_replay_of_a_learning_policy(sample):
     e = ope.Replay(random_state=0).evaluate_learner(log, pol)
     assert e.diagnostics["n_accepted"] == pol.c.sum() > 30
     assert e.name == "Replay-learner" and 0 <= e.value <= 1
+
+
+def test_select_hyperparameter_grids_with_inf_and_both_rules(sample):
+    log, ad, q = sample
+    grid = [1.0, 10.0, 100.0, np.inf]
+    for method in ("slope++", "slope"):
+        sel = ope.select_hyperparameter(ope.DRos(), grid, log, ad, q, method=method)
+        assert sel.value in grid and sel.reason.startswith(method)
+        assert np.isinf(sel.table.iloc[0]["lam"])  # the widest candidate (lam = inf, i.e. DR) comes first
+    sel = ope.select_hyperparameter(ope.SwitchDR(), [0.5, np.inf], log, ad, q)
+    assert sel.table["chosen"].sum() == 1
+    with pytest.raises(ConfigError, match="method"):
+        ope.select_hyperparameter(ope.DRos(), grid, log, ad, q, method="lepski")
