@@ -252,10 +252,6 @@ def _target_dist(spec: str, log: Any) -> tuple[str, Any]:
 
     from .policies.base import BasePolicy
 
-    known = _registry.policy_names() or []
-    if name not in known:
-        raise click.BadParameter(f"unknown target {spec!r}: not a .npy/.npz file, not module:object, and not a "
-                                 f"policy name (policies: {', '.join(known)}; see `simrec policies`)")
     ctx = np.zeros((log.n, 1)) if log.context is None else log.context
     spaces = (gym.spaces.Box(-np.inf, np.inf, shape=(ctx.shape[1],), dtype=np.float32),
               gym.spaces.Discrete(log.n_actions))
