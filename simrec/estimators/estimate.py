@@ -87,7 +87,7 @@ class Estimate:
             (:mod:`simrec.estimators.intervals`). ``diagnostics["n_clusters"]`` records ``G``.
         reward_range : (lo, hi), optional
             Known range of the estimand (e.g. ``(0, 1)`` for a click-through rate): the interval is
-            clipped to it. The value is not.
+            clipped to it, but never so far that it excludes the value (which is not clipped).
         **interval_kw
             ``n_boot``, ``rng``, ``bound`` (see :func:`simrec.estimators.intervals.interval`).
         """
@@ -103,7 +103,7 @@ class Estimate:
             diagnostics["n_clusters"] = g
         if ci_method == "normal" and 0 < alpha < 1:
             h = intervals._z(alpha) * stderr
-            ci = intervals.clip_to_range((value - h, value + h), reward_range)
+            ci = intervals.clip_to_range((value - h, value + h), reward_range, value)
         else:
             ci = intervals.interval(c, ci_method, alpha, clusters=clusters, reward_range=reward_range,
                                     **interval_kw)

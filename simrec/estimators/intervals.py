@@ -28,7 +28,8 @@ whole clusters (the mean of a resample is the ratio of the drawn clusters' sums 
 
 **Known range.** ``reward_range=(lo, hi)`` clips the interval to ``[lo, hi]``: the policy value of
 rewards in that range lies in it, so clipping never lowers coverage (an empirical Bernstein interval
-for a click-through rate does not go below 0).
+for a click-through rate does not go below 0). An interval is never clipped so far that it excludes
+the point estimate itself (an IPS estimate above 1 keeps an interval that reaches it).
 """
 
 from __future__ import annotations
@@ -109,11 +110,16 @@ def cluster_bootstrap_means(c: np.ndarray, clusters: np.ndarray, n_boot: int = 1
     return _kernels.bootstrap_ratio_exact(s, m, n_boot, seed)
 
 
-def clip_to_range(ci: tuple[float, float], reward_range: tuple[float, float] | None) -> tuple[float, float]:
-    """``ci`` intersected with ``reward_range`` (unchanged when ``None``)."""
+def clip_to_range(ci: tuple[float, float], reward_range: tuple[float, float] | None,
+                  value: float | None = None) -> tuple[float, float]:
+    """``ci`` clipped to ``reward_range`` (unchanged when ``None``), never so far that it excludes the
+    point estimate ``value``: the result is ``ci`` intersected with the hull of ``reward_range`` and
+    ``value``."""
     if reward_range is None:
         return ci
     lo, hi = reward_range
+    if value is not None and np.isfinite(value):
+        lo, hi = min(lo, value), max(hi, value)
     return float(min(max(ci[0], lo), hi)), float(max(min(ci[1], hi), lo))
 
 
@@ -288,7 +294,8 @@ def interval(
     clusters = check_clusters(clusters, c.shape[0])
     reward_range = check_reward_range(reward_range)
     if clusters is not None:
-        return clip_to_range(_clustered_interval(c, clusters, method, alpha, n_boot, rng, bound), reward_range)
+        return clip_to_range(_clustered_interval(c, clusters, method, alpha, n_boot, rng, bound), reward_range,
+                             float(c.mean()))
     if method == "normal":
         lo, hi = normal_ci(c, alpha)
     elif method == "t":
@@ -299,4 +306,4 @@ def interval(
         lo, hi = bootstrap_ci(c, alpha, n_boot=n_boot, rng=rng)
     else:
         raise ConfigError(f"`method` must be one of {METHODS}; got {method!r}")
-    return clip_to_range((float(lo), float(hi)), reward_range)
+    return clip_to_range((float(lo), float(hi)), reward_range, float(c.mean()) if c.size else None)

@@ -7,8 +7,7 @@ It checks, on a small problem of the estimator's log kind:
   names the class and every non-default parameter;
 * ``needs`` is declared and the estimator is registered under its class name;
 * the :class:`~simrec.estimators.Estimate` is finite and consistent (``ci_low <= value <= ci_high``
-  for a normal interval, the value clipped to the estimate's ``reward_range`` if any, ``n`` the log
-  size, ``0 < ess <= n``, the contributions' mean is the
+  for a normal interval, ``n`` the log size, ``0 < ess <= n``, the contributions' mean is the
   value), and lies in the observed reward range for estimators that declare
   ``bounded_by_rewards``;
 * determinism: the same inputs and the same ``random_state`` give the same estimate, bootstrap
@@ -161,9 +160,7 @@ def check_estimator(est: Any, *, seed: int = 0, problem: tuple[Any, dict[str, An
         _fail(est, f"estimate() returned {type(e1).__name__}, not an Estimate")
     if not (np.isfinite(e1.value) and np.isfinite(e1.stderr) and e1.stderr >= 0):
         _fail(est, f"value {e1.value} or stderr {e1.stderr} is not finite and non-negative")
-    rr = getattr(e1, "reward_range", None)
-    inside = e1.value if rr is None else min(max(e1.value, rr[0]), rr[1])  # intervals clip to the range
-    if not e1.ci[0] <= inside <= e1.ci[1]:
+    if not e1.ci[0] <= e1.value <= e1.ci[1]:
         _fail(est, f"the normal interval {e1.ci} does not contain the value {e1.value}")
     n = len(log)
     if e1.n != n:

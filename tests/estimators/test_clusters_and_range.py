@@ -132,3 +132,12 @@ def test_bernstein_ctr_interval_stays_in_0_1():
         ope.IPS().estimate(log2, ad, reward_range=(1, 0))
     # the clip applies to every method and to later intervals
     assert e.interval("normal")[0] >= 0 and e.with_interval("bootstrap", rng=0).ci[0] >= 0
+
+
+def test_clipping_never_excludes_the_estimate():
+    # an IPS estimate above 1 on clicks: the interval is clipped below at 0 but still reaches the value
+    c = np.array([0.0] * 6 + [4.0] * 4)
+    e = Estimate.from_contributions(c, reward_range=(0.0, 1.0))
+    assert e.value == pytest.approx(1.6) and e.ci[0] >= 0.0 and e.ci[0] <= e.value <= e.ci[1] == e.value
+    assert intervals.interval(c, "bernstein", reward_range=(0.0, 1.0))[1] == pytest.approx(1.6)
+    assert intervals.interval(c, "bernstein")[1] > 1.6

@@ -126,7 +126,7 @@ class BanditEstimator(Estimator):
         reward_range : "auto", (lo, hi) or None
             Known range of the rewards; the interval is clipped to it (the policy value lies in it).
             ``"auto"``: ``(0, 1)`` when every logged reward is 0 or 1 (clicks), else no clipping;
-            ``None``: no clipping.
+            ``None``: no clipping. The interval is never clipped so far that it excludes the value.
         **kw
             ``pi_logged``, ``q_pi``, ``q_logged`` (reduced form); ``n_boot``, ``bound``
             (intervals); the estimator's own keywords (see its docstring). Any other keyword
