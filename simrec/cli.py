@@ -10,6 +10,7 @@ Examples
     $ simrec envs                                    # registered environments and their spaces
     $ simrec ope my_log.parquet --policy uniform     # OPE of a log you bring
     $ simrec calibrate obd/random/all -o obd.npz     # a world calibrated to a real log
+    $ simrec policies | simrec estimators | simrec presets clickbait   # what exists, with defaults
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def cli() -> None:
       simrec report reports/quickstart        rebuild the report from the results table
       simrec envs                             the environments a policy can be run in
       simrec ope log.parquet --policy uniform off-policy evaluation of a log you bring
+      simrec policies / estimators / presets  what exists, with parameters and defaults
 
     A sweep runs every target policy in a simulated world to get its true value, collects a log
     with a logging policy, estimates each target's value from the log with every estimator, and
@@ -95,7 +97,8 @@ def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str |
     """Run (or resume) the sweep in SWEEP, a .toml or .yaml file, and write its report.
 
     \b
-    Output, under reports/<name>/ unless --out or `output` say otherwise:
+    Output (see the "Sweep files" page of the documentation, docs/sweeps.md), under reports/<name>/
+    unless --out or `output` say otherwise:
       runs/<run_id>.parquet   one file per finished run, written atomically
       results.parquet         the results table: one row per run x target policy x estimator
       report.html, report.md, figures/
@@ -242,13 +245,16 @@ def _parse_call(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def _target_dist(spec: str, log: Any) -> tuple[str, Any]:
-    """A target given on the command line -> (name, action distribution (n, n_actions))."""
+    """A target given on the command line -> (name, action distribution (n, n_actions[, n_slots]))."""
     import numpy as np
 
     from .sweeps import _registry
 
     path = Path(spec)
-    if path.suffix in (".npy", ".npz") and path.exists():
+    if path.suffix in (".npy", ".npz"):
+        if not path.is_file():
+            raise click.BadParameter(f"target file {spec!r} does not exist (a .npy/.npz file of target "
+                                     "probabilities, one row per log row)")
         arr = np.load(path)
         if isinstance(arr, np.lib.npyio.NpzFile):
             arr = arr[arr.files[0]]
@@ -267,12 +273,36 @@ def _target_dist(spec: str, log: Any) -> tuple[str, Any]:
     name, params = _parse_call(spec)
     import gymnasium as gym
 
-    if log.context is None:
-        raise click.BadParameter(f"policy {name!r} needs contexts, but the log has no context columns")
-    dim = log.context.shape[1]
-    spaces = (gym.spaces.Box(-np.inf, np.inf, shape=(dim,), dtype=np.float32), gym.spaces.Discrete(log.n_actions))
+    from .policies.base import BasePolicy
+
+    ctx = np.zeros((log.n, 1)) if log.context is None else log.context
+    spaces = (gym.spaces.Box(-np.inf, np.inf, shape=(ctx.shape[1],), dtype=np.float32),
+              gym.spaces.Discrete(log.n_actions))
     pol = _registry.make_policy(name, spaces, params)
-    return spec.strip(), pol.action_probs(log.context)
+    if type(pol).update is not BasePolicy.update:
+        raise click.BadParameter(
+            f"policy {name!r} learns from feedback and has not been trained here: evaluated untrained it is "
+            "just its initial (near-uniform) policy. Train it and pass its probabilities on the log's "
+            "contexts as a .npy file, or as module:object (a trained policy or a function)")
+    if log.context is None and name != "uniform":
+        raise click.BadParameter(f"policy {name!r} needs contexts, but the log has no context columns")
+    return spec.strip(), pol.action_probs(ctx)
+
+
+def _fit_target(dist: Any, log: Any, spec: str) -> Any:
+    """Check a target's shape against the log; a 2-D target on a positioned log is used in every slot."""
+    import numpy as np
+
+    if dist.ndim not in (2, 3) or dist.shape[0] != log.n:
+        raise click.BadParameter(f"target {spec!r} must have shape (n, n_actions) = ({log.n}, {log.n_actions}) "
+                                 f"or (n, n_actions, n_slots) on a log with positions; got {dist.shape}")
+    if dist.shape[1] != log.n_actions:
+        hint = (" (some actions never occur in the log? pass --n-actions "
+                f"{dist.shape[1]})" if dist.shape[1] > log.n_actions else "")
+        raise click.BadParameter(f"target {spec!r} has {dist.shape[1]} actions, the log {log.n_actions}{hint}")
+    if dist.ndim == 2 and log.position is not None:
+        return np.repeat(dist[:, :, None], log.n_slots, axis=2)
+    return dist
 
 
 @cli.command("ope", short_help="Off-policy evaluation of a BanditLog Parquet file you bring.")
@@ -294,20 +324,32 @@ def _target_dist(spec: str, log: Any) -> tuple[str, Any]:
               help="Cross-fitted reward model of DM and the DR family (bilinear needs item features in the log, "
                    "else ridge on one-hot actions).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the reward model's folds.")
+@click.option("--n-actions", type=click.IntRange(min=1), default=None,
+              help="Size of the action space, for logs in which some actions never occur "
+                   "[default: the file's n_actions, else max(action) + 1].")
 def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ...], alpha: float, ci_method: str,
-            fmt: str, reward_model: str, seed: int) -> None:
+            fmt: str, reward_model: str, seed: int, n_actions: int | None) -> None:
     """Off-policy evaluation of a logged dataset you bring (a BanditLog Parquet file).
 
     \b
     The file needs the columns `action` and `reward`, `pscore` (the logging propensity of the
     logged action) for the weighting estimators, and `context_0, context_1, ...` for
     context-dependent targets and the reward model. BanditLog.to_parquet writes this format.
+    Standard errors are clustered on `session_id` (else `user_id`) when the log has them.
+
+    \b
+    Target shapes: a .npy/.npz target holds pi(a | row) with shape (n, n_actions), one row per
+    log row (rows sum to 1); on a log with a `position` column it may also be (n, n_actions,
+    n_slots), one distribution per slot; a 2-D target on such a log is used in every slot.
+    Policy names take no training: learners (linucb, epsilon-greedy, popularity, ...) are
+    refused; pass a trained one's probabilities instead.
 
     \b
     Examples:
       simrec ope log.parquet --policy uniform
       simrec ope log.parquet -p uniform -p mypkg.policies:greedy -e IPS -e "SwitchDR(tau=5)"
       simrec ope log.parquet -p target_probs.npy --format csv > estimates.csv
+      simrec ope log.parquet -p target_probs.npy --n-actions 12
     """
     import warnings
 
@@ -322,13 +364,22 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
         log = BanditLog.read_parquet(log_path)
     except (SimrecError, ValueError) as exc:
         _fail(f"cannot use {str(log_path)!r} as a bandit log: {exc}")
+    if n_actions is not None and n_actions != log.n_actions:
+        try:
+            log = log.replace(n_actions=n_actions)
+        except SimrecError as exc:
+            _fail(f"--n-actions {n_actions}: {exc}", code=2)
+    from .estimators import registry
+
     ests = []
     for text in estimators or _DEFAULT_ESTIMATORS:
         name, params = _parse_call(text)
         problems = _registry.estimator_problems(name, params, ("bandit",), "simrec ope", _OPE_INPUTS)
         if problems:
             _fail("; ".join(f"--estimator {text}: {m}" for _, m in problems), code=2)
-        ests.append((text.strip(), name, params))
+        canon = registry.get(name).name  # one spelling: the registry (class) name
+        label = canon + ("(" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ")" if params else "")
+        ests.append((label, canon, params))
     from .sweeps.estimation import EstimatorEntry, bandit_inputs, estimate_all
 
     q_hat = None
@@ -338,7 +389,7 @@ def ope_cmd(log_path: Path, policies: tuple[str, ...], estimators: tuple[str, ..
     for spec in policies:
         try:
             pname, dist = _target_dist(spec, log)
-            dist = np.asarray(dist, dtype=np.float64)
+            dist = _fit_target(np.asarray(dist, dtype=np.float64), log, spec)
         except click.BadParameter:
             raise
         except Exception as exc:  # noqa: BLE001 - a user's policy: report, do not crash
@@ -427,6 +478,100 @@ def calibrate_cmd(log_path: Path, out: Path, model: str, columns: tuple[str, ...
 from .cli_reproduce import reproduce_cmd  # noqa: E402 - registered here, defined in its own module
 
 cli.add_command(reproduce_cmd)
+
+
+# ---- listings -----------------------------------------------------------------------------------
+def _default(v: Any) -> str:
+    import inspect
+
+    return "(required)" if v is inspect.Parameter.empty else repr(v)
+
+
+@cli.command("policies", short_help="List the policies make_policy and sweep files know, with parameters.")
+def policies_cmd() -> None:
+    """List every registered policy name with its parameters and their defaults.
+
+    \b
+    Example:
+      simrec policies
+    Use one in Python with simrec.policies.make_policy("linucb", env, alpha=1.0), or in a sweep
+    file as {name = "linucb", params = {alpha = 1.0}}.
+    """
+    from .policies import policy_names, policy_parameters
+
+    for name in policy_names():
+        params = policy_parameters(name)
+        body = ", ".join(f"{k}={_default(v)}" for k, v in params.items()) or "no parameters"
+        click.echo(f"{name}: {body}")
+    click.echo("\nEvery policy also takes rng=; on slate envs slate='topk'|'plackett-luce' (and temperature=).")
+
+
+@cli.command("estimators", short_help="List the registered estimators: family, inputs, parameters.")
+@click.option("--family", default=None, help="Only this family (e.g. bandit).")
+def estimators_cmd(family: str | None) -> None:
+    """List every registered estimator: its name (the one spelling used by the API, the CLI and
+    the reports), family, the inputs it needs and its parameters with defaults.
+
+    \b
+    Examples:
+      simrec estimators
+      simrec estimators --family bandit
+    """
+    from .estimators import registry
+
+    infos = registry.infos(family=family)
+    if not infos:
+        _fail(f"no estimators of family {family!r}; families: "
+              f"{', '.join(sorted({i.family for i in registry.infos()}))}", code=2)
+    for info in infos:
+        params = {k: v for k, v in info.params().items() if k not in ("name", "random_state")}
+        needs = ", ".join(info.needs.inputs) + (f" (optional: {', '.join(info.needs.optional)})"
+                                                if info.needs.optional else "")
+        doc = (info.cls.__doc__ or "").strip().splitlines()
+        click.echo(f"{info.name}  [{info.family}; {info.needs.log} log; needs {needs or 'nothing'}]")
+        if doc:
+            click.echo(f"  {doc[0]}")
+        click.echo("  parameters: " + (", ".join(f"{k}={_default(v)}" for k, v in params.items()) or "none"))
+
+
+@cli.command("presets", short_help="List the world presets, or show one's full configuration.")
+@click.argument("name", required=False)
+def presets_cmd(name: str | None) -> None:
+    """List the world presets, or with NAME every configuration field of that preset (dotted keys,
+    usable as overrides: presets.get(NAME, **{"catalog.n_items": 50}) or `worlds` in a sweep file).
+    Fields that differ from the default preset are marked with *.
+
+    \b
+    Examples:
+      simrec presets
+      simrec presets clickbait
+    """
+    from .errors import ConfigError
+    from .sim import presets
+
+    if name is None:
+        for n in presets.names():
+            click.echo(f"{n}: {presets.describe(n)}")
+        return
+    try:
+        cfg = presets.get(name)
+    except ConfigError as exc:
+        _fail(str(exc), code=2)
+    base = _flatten(presets.get("default").model_dump())
+    click.echo(f"{name}: {presets.describe(name)}")
+    for key, value in _flatten(cfg.model_dump()).items():
+        mark = "*" if base.get(key) != value else " "
+        click.echo(f"  {mark} {key} = {value!r}")
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,10 @@ column per entry (``context_0``, ``context_1``, ...); per-log data that is not p
 (``n_actions``, ``action_embed``, ``meta``) travels in the Parquet schema metadata and in
 ``DataFrame.attrs``.
 
+Every container may carry ``user_id`` and ``session_id`` (ints >= 0, one per row): rows of one
+user or one session are correlated, and estimators cluster their standard errors on these ids
+(:func:`simrec.policies.collect` fills them where the env knows them).
+
 ``pscore`` may be ``None`` in a :class:`BanditLog` (real logs often lack propensities); estimators
 that need it then raise and point to :func:`simrec.estimators.ope.estimate_pscore`, which returns a
 copy of the log with cross-fitted estimated propensities and ``meta["pscore_estimated"] = True``.
@@ -73,6 +77,16 @@ def _set_pscore(obj: Any, n: int) -> None:
         p = _arr(obj.pscore, "pscore", dtype="float", ndim=1, n=n)
         check_in_range(p, name="pscore", low=0.0, high=1.0, low_open=True, error=_E)
         _frozen_setattr(obj, "pscore", p)
+
+
+def _set_ids(obj: Any, n: int) -> None:
+    """Validate and store the optional ``user_id`` / ``session_id``: one int >= 0 per row."""
+    for name in ("user_id", "session_id"):
+        v = getattr(obj, name)
+        if v is not None:
+            arr = _arr(v, name, dtype="int", ndim=1, n=n)
+            _nonneg_int(arr, name)
+            _frozen_setattr(obj, name, arr)
 
 
 class _Columnar:
@@ -219,6 +233,9 @@ class BanditLog(_Columnar):
         Exact expected reward of the logged action (simulators fill it).
     logger_id : array_like of int, shape (n,), optional
         Which logging policy produced each row (multi-logger logs).
+    user_id, session_id : array_like of int, shape (n,), optional
+        The user and the session (visit) of each row, ints >= 0; estimators cluster their
+        standard errors on them (``session_id`` first).
     meta : dict, optional
         JSON-serialisable provenance (e.g. ``{"pscore_estimated": True}``).
 
@@ -238,10 +255,13 @@ class BanditLog(_Columnar):
     n_actions: int | None = None
     expected_reward: np.ndarray | None = None
     logger_id: np.ndarray | None = None
+    user_id: np.ndarray | None = None
+    session_id: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     _row_fields: ClassVar[tuple[str, ...]] = (
-        "action", "reward", "pscore", "context", "position", "expected_reward", "logger_id")
+        "action", "reward", "pscore", "context", "position", "expected_reward", "logger_id", "user_id",
+        "session_id")
     _meta_fields: ClassVar[tuple[str, ...]] = ("n_actions", "action_embed", "meta")
 
     def __post_init__(self) -> None:
@@ -269,6 +289,7 @@ class BanditLog(_Columnar):
             lid = _arr(self.logger_id, "logger_id", dtype="int", ndim=1, n=n)
             _nonneg_int(lid, "logger_id")
             _frozen_setattr(self, "logger_id", lid)
+        _set_ids(self, n)
         max_a = int(action.max()) + 1
         if self.n_actions is None:
             k = max_a if self.action_embed is None else int(np.shape(self.action_embed)[0])
@@ -301,7 +322,7 @@ class BanditLog(_Columnar):
 
     def __repr__(self) -> str:
         extra = [f for f in ("pscore", "context", "position", "action_embed", "expected_reward",
-                             "logger_id") if getattr(self, f) is not None]
+                             "logger_id", "user_id", "session_id") if getattr(self, f) is not None]
         return f"BanditLog(n={len(self)}, n_actions={self.n_actions}, with={extra})"
 
 
@@ -326,6 +347,8 @@ class SlateLog(_Columnar):
     n_items : int, optional
         Catalogue size; ``max(slate) + 1`` when not given.
     expected_reward : array_like of float, shape (n, K), optional
+    user_id, session_id : array_like of int, shape (n,), optional
+        The user and the session of each row (see :class:`BanditLog`).
     meta : dict, optional
     """
 
@@ -336,11 +359,14 @@ class SlateLog(_Columnar):
     context: np.ndarray | None = None
     n_items: int | None = None
     expected_reward: np.ndarray | None = None
+    user_id: np.ndarray | None = None
+    session_id: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     pscore_cascade: np.ndarray | None = None
 
     _row_fields: ClassVar[tuple[str, ...]] = (
-        "slate", "reward", "pscore", "pscore_marginal", "context", "expected_reward", "pscore_cascade")
+        "slate", "reward", "pscore", "pscore_marginal", "context", "expected_reward", "pscore_cascade", "user_id",
+        "session_id")
     _meta_fields: ClassVar[tuple[str, ...]] = ("n_items", "meta")
 
     def __post_init__(self) -> None:
@@ -381,6 +407,7 @@ class SlateLog(_Columnar):
             if er.shape[1] != k:
                 raise _E(f"`expected_reward` must have shape ({n}, {k}); got {er.shape}")
             _frozen_setattr(self, "expected_reward", er)
+        _set_ids(self, n)
 
     @property
     def slate_size(self) -> int:
@@ -455,6 +482,8 @@ class Trajectories(_Columnar):
         Logging probability of each action (of the whole slate), in (0, 1].
     done : array_like of bool, shape (N,), optional
         Termination flag of each step (all false when not given).
+    user_id, session_id : array_like of int, shape (N,), optional
+        The user and the session of each step (see :class:`BanditLog`).
     n_actions : int, optional
     meta : dict, optional
     step : array_like of int, shape (N,), optional
@@ -469,10 +498,13 @@ class Trajectories(_Columnar):
     pscore: np.ndarray | None = None
     done: np.ndarray | None = None
     n_actions: int | None = None
+    user_id: np.ndarray | None = None
+    session_id: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     step: np.ndarray | None = None
 
-    _row_fields: ClassVar[tuple[str, ...]] = ("episode", "obs", "action", "reward", "pscore", "done", "step")
+    _row_fields: ClassVar[tuple[str, ...]] = (
+        "episode", "obs", "action", "reward", "pscore", "done", "step", "user_id", "session_id")
     _meta_fields: ClassVar[tuple[str, ...]] = ("n_actions", "meta")
 
     def __post_init__(self) -> None:
@@ -527,6 +559,7 @@ class Trajectories(_Columnar):
                          f"{int(gap.sum())} rows do not, first at row {i} (step {int(st[i])} after step "
                          f"{int(st[i - 1])} in episode {int(ep[i])})")
         _frozen_setattr(self, "step", st)
+        _set_ids(self, n)
 
     @property
     def n_episodes(self) -> int:

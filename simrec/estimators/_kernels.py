@@ -48,3 +48,26 @@ def bootstrap_means_exact(c, n_boot, seed):
             s += c[np.int64(((z >> s32) * nn) >> s32)]
         out[b] = s / n
     return out
+
+
+@njit(cache=True)
+def bootstrap_ratio_exact(s, m, n_boot, seed):
+    """Cluster bootstrap: ``n_boot`` draws of ``G`` clusters with replacement (SplitMix64 stream from
+    ``seed``, as in :func:`bootstrap_means_exact`), each giving ``sum(s[g]) / sum(m[g])`` over the drawn
+    clusters (cluster totals ``s``, cluster sizes ``m``). O(n_boot * G)."""
+    g = s.shape[0]
+    out = np.empty(n_boot)
+    state = np.uint64(seed)
+    gg = np.uint64(g)
+    s32 = np.uint64(32)
+    for b in range(n_boot):
+        num = 0.0
+        den = 0.0
+        for _ in range(g):
+            state += GOLDEN
+            z = mix64(state)
+            j = np.int64(((z >> s32) * gg) >> s32)
+            num += s[j]
+            den += m[j]
+        out[b] = num / den
+    return out

@@ -22,7 +22,8 @@ class Estimate:
     value : float
         The point estimate, the mean of ``contributions``.
     stderr : float
-        :math:`s / \\sqrt n` of the contributions (``inf`` when ``n < 2``).
+        :math:`s / \\sqrt n` of the contributions (``inf`` when ``n < 2``), or their cluster-robust
+        standard error when built with ``clusters`` (see :meth:`from_contributions`).
     ci : tuple of float
         ``(low, high)`` interval at level ``1 - alpha`` by ``ci_method``.
     n : int
@@ -37,6 +38,10 @@ class Estimate:
     name : str
     contributions : numpy.ndarray, optional
         Per-row terms whose mean is ``value`` (linearised for self-normalised estimators).
+    clusters : numpy.ndarray, optional
+        The cluster id of each row the standard error and intervals account for.
+    reward_range : tuple of float, optional
+        The range every interval is clipped to.
     """
 
     value: float
@@ -49,6 +54,8 @@ class Estimate:
     contributions: np.ndarray | None = None
     alpha: float = 0.05
     ci_method: str = "normal"
+    clusters: np.ndarray | None = None
+    reward_range: tuple[float, float] | None = None
 
     @classmethod
     def from_contributions(
@@ -60,20 +67,50 @@ class Estimate:
         diagnostics: dict[str, Any] | None = None,
         alpha: float = 0.05,
         ci_method: str = "normal",
+        clusters: Any = None,
+        reward_range: tuple[float, float] | None = None,
         **interval_kw: Any,
     ) -> Estimate:
-        """Build an estimate whose value, standard error and interval come from ``contributions``."""
+        """Build an estimate whose value, standard error and interval come from ``contributions``.
+
+        Parameters
+        ----------
+        contributions : array_like of float, shape (n,)
+            Per-row terms; the value is their mean.
+        name, ess, diagnostics, alpha, ci_method
+            As the attributes.
+        clusters : array_like of int, shape (n,), optional
+            Cluster id of each row (session or user). The standard error is then cluster-robust
+            (CR1): :math:`\\mathrm{se}^2 = \\frac{G}{G-1}\\frac{1}{n^2}\\sum_g
+            (\\sum_{i \\in g} (c_i - \\bar c))^2` over the ``G`` clusters, the ``t`` interval has
+            ``G - 1`` degrees of freedom and ``"bootstrap"`` resamples whole clusters
+            (:mod:`simrec.estimators.intervals`). ``diagnostics["n_clusters"]`` records ``G``.
+        reward_range : (lo, hi), optional
+            Known range of the estimand (e.g. ``(0, 1)`` for a click-through rate): the interval is
+            clipped to it, but never so far that it excludes the value (which is not clipped).
+        **interval_kw
+            ``n_boot``, ``rng``, ``bound`` (see :func:`simrec.estimators.intervals.interval`).
+        """
         c = np.ascontiguousarray(contributions, dtype=np.float64)
         n = int(c.shape[0])
-        value, stderr = intervals._mean_se(c)
+        clusters = intervals.check_clusters(clusters, n)
+        reward_range = intervals.check_reward_range(reward_range)
+        diagnostics = dict(diagnostics or {})
+        if clusters is None:
+            value, stderr = intervals._mean_se(c)
+        else:
+            value, stderr, g = intervals.cluster_mean_se(c, clusters)
+            diagnostics["n_clusters"] = g
         if ci_method == "normal" and 0 < alpha < 1:
             h = intervals._z(alpha) * stderr
-            ci = (value - h, value + h)
+            ci = intervals.clip_to_range((value - h, value + h), reward_range, value)
         else:
-            ci = intervals.interval(c, ci_method, alpha, **interval_kw)
+            ci = intervals.interval(c, ci_method, alpha, clusters=clusters, reward_range=reward_range,
+                                    **interval_kw)
         return cls(value=value, stderr=stderr, ci=(float(ci[0]), float(ci[1])), n=n,
-                   ess=float(n if ess is None else ess), diagnostics=dict(diagnostics or {}),
-                   name=name, contributions=c, alpha=alpha, ci_method=ci_method)
+                   ess=float(n if ess is None else ess), diagnostics=diagnostics,
+                   name=name, contributions=c, alpha=alpha, ci_method=ci_method, clusters=clusters,
+                   reward_range=reward_range)
 
     @property
     def ci_low(self) -> float:
@@ -94,7 +131,8 @@ class Estimate:
         rng: int | np.random.Generator | None = None,
         bound: float | None = None,
     ) -> tuple[float, float]:
-        """Another interval from the stored contributions.
+        """Another interval from the stored contributions (the estimate's ``clusters`` and
+        ``reward_range`` apply).
 
         Parameters
         ----------
@@ -108,7 +146,8 @@ class Estimate:
         if self.contributions is None:
             raise NotSupportedError("this Estimate carries no contributions; intervals need them")
         a = self.alpha if alpha is None else alpha
-        return intervals.interval(self.contributions, method, a, n_boot=n_boot, rng=rng, bound=bound)
+        return intervals.interval(self.contributions, method, a, n_boot=n_boot, rng=rng, bound=bound,
+                                  clusters=self.clusters, reward_range=self.reward_range)
 
     def with_interval(self, method: str, alpha: float | None = None, **kw: Any) -> Estimate:
         """A copy whose :attr:`ci` is computed by ``method``."""

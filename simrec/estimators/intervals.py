@@ -11,9 +11,30 @@ are computed from them.
                where ``R`` bounds the range of ``c`` (default: the observed range, a plug-in).
 ``bootstrap``  percentile bootstrap of the mean, vectorised (see :func:`bootstrap_means`).
 =============  ===========================================================================================
+
+**Clustered rows.** When rows come in clusters (the rows of one session or one user are correlated),
+pass ``clusters`` (one id per row). The standard error is then the cluster-robust (CR1) one,
+
+.. math::
+
+    \\mathrm{se}^2 = \\frac{G}{G-1}\\,\\frac{1}{n^2} \\sum_{g=1}^{G}
+    \\Big(\\sum_{i \\in g} (c_i - \\bar c)\\Big)^2
+
+(sums of within-cluster residuals; ``G`` clusters, small-sample factor :math:`G/(G-1)`, as Stata's
+``vce(cluster)`` for a mean; it equals :math:`s/\\sqrt n` when every cluster is one row).
+``normal`` uses it with :math:`z`, ``t`` with :math:`t_{G-1}`, ``bernstein`` with ``G`` in place
+of ``n`` (a heuristic: the Maurer-Pontil bound assumes independent rows), and ``bootstrap`` resamples
+whole clusters (the mean of a resample is the ratio of the drawn clusters' sums to their sizes).
+
+**Known range.** ``reward_range=(lo, hi)`` clips the interval to ``[lo, hi]``: the policy value of
+rewards in that range lies in it, so clipping never lowers coverage (an empirical Bernstein interval
+for a click-through rate does not go below 0). An interval is never clipped so far that it excludes
+the point estimate itself (an IPS estimate above 1 keeps an interval that reaches it).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -22,7 +43,8 @@ from .._validation import as_rng, check_int, check_probability
 from ..errors import ConfigError
 from . import _kernels
 
-__all__ = ["interval", "normal_ci", "t_ci", "bernstein_ci", "bootstrap_ci", "bootstrap_means", "METHODS"]
+__all__ = ["interval", "normal_ci", "t_ci", "bernstein_ci", "bootstrap_ci", "bootstrap_means", "METHODS",
+           "cluster_mean_se", "cluster_bootstrap_means", "check_clusters", "clip_to_range"]
 
 METHODS = ("normal", "t", "bernstein", "bootstrap")
 
@@ -41,6 +63,77 @@ def _z(alpha: float) -> float:
     if z is None:
         z = _Z_CACHE[alpha] = float(stats.norm.ppf(1 - alpha / 2))
     return z
+
+
+def check_clusters(clusters: Any, n: int, name: str = "clusters") -> np.ndarray | None:
+    """``clusters`` as a contiguous int64 array of ``n`` ids (``None`` stays ``None``)."""
+    if clusters is None:
+        return None
+    arr = np.asarray(clusters)
+    if arr.shape != (n,):
+        raise ConfigError(f"`{name}` must hold one id per row, shape ({n},); got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        raise ConfigError(f"`{name}` must hold integer ids (one per row); got dtype {arr.dtype} "
+                          f"(first value {arr.ravel()[0]!r})" if arr.size else f"`{name}` is empty")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _cluster_totals(c: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cluster sums of ``c`` and cluster sizes (clusters in order of their ids)."""
+    _, inv = np.unique(clusters, return_inverse=True)
+    return np.bincount(inv, weights=c), np.bincount(inv).astype(np.float64)
+
+
+def cluster_mean_se(c: np.ndarray, clusters: np.ndarray) -> tuple[float, float, int]:
+    """Mean of ``c``, its cluster-robust (CR1) standard error and the number of clusters ``G``.
+
+    :math:`\\mathrm{se}^2 = \\frac{G}{G-1} \\frac{1}{n^2} \\sum_g (\\sum_{i\\in g} (c_i - \\bar c))^2`;
+    ``inf`` when ``G < 2``.
+    """
+    c = np.ascontiguousarray(c, dtype=np.float64)
+    n = c.shape[0]
+    m = float(c.mean())
+    tot, _ = _cluster_totals(c - m, clusters)
+    g = int(tot.shape[0])
+    if g < 2:
+        return m, float("inf"), g
+    return m, float(np.sqrt(g / (g - 1) * float(tot @ tot)) / n), g
+
+
+def cluster_bootstrap_means(c: np.ndarray, clusters: np.ndarray, n_boot: int = 10_000,
+                            rng: int | np.random.Generator | None = None) -> np.ndarray:
+    """Means of ``n_boot`` cluster-bootstrap resamples: draw ``G`` clusters with replacement; the
+    resample's mean is the drawn clusters' total of ``c`` over their total size."""
+    n_boot = check_int(n_boot, name="n_boot", minimum=1)
+    s, m = _cluster_totals(np.ascontiguousarray(c, dtype=np.float64), clusters)
+    seed = int(as_rng(rng).integers(0, 2**31 - 1))
+    return _kernels.bootstrap_ratio_exact(s, m, n_boot, seed)
+
+
+def clip_to_range(ci: tuple[float, float], reward_range: tuple[float, float] | None,
+                  value: float | None = None) -> tuple[float, float]:
+    """``ci`` clipped to ``reward_range`` (unchanged when ``None``), never so far that it excludes the
+    point estimate ``value``: the result is ``ci`` intersected with the hull of ``reward_range`` and
+    ``value``."""
+    if reward_range is None:
+        return ci
+    lo, hi = reward_range
+    if value is not None and np.isfinite(value):
+        lo, hi = min(lo, value), max(hi, value)
+    return float(min(max(ci[0], lo), hi)), float(max(min(ci[1], hi), lo))
+
+
+def check_reward_range(reward_range: Any) -> tuple[float, float] | None:
+    """``None`` or a validated ``(lo, hi)`` pair of finite floats with ``lo <= hi``."""
+    if reward_range is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in reward_range)
+    except (TypeError, ValueError):
+        raise ConfigError(f"`reward_range` must be a pair (lo, hi) of numbers or None; got {reward_range!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+        raise ConfigError(f"`reward_range` must be finite with lo <= hi; got {reward_range!r}")
+    return lo, hi
 
 
 def normal_ci(c: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
@@ -156,6 +249,28 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def _clustered_interval(c: np.ndarray, clusters: np.ndarray, method: str, alpha: float, n_boot: int,
+                        rng: Any, bound: float | None) -> tuple[float, float]:
+    m, se, g = cluster_mean_se(c, clusters)
+    if method == "normal":
+        h = _z(alpha) * se
+    elif method == "t":
+        h = float(stats.t.ppf(1 - alpha / 2, g - 1)) * se if g > 1 else np.inf
+    elif method == "bernstein":
+        if g < 2:
+            return -np.inf, np.inf
+        rng_ = float(c.max() - c.min()) if bound is None else float(bound)
+        log_term = np.log(4.0 / alpha)
+        h = np.sqrt(2.0 * se * se * log_term) + 7.0 * rng_ * log_term / (3.0 * (g - 1))
+    elif method == "bootstrap":
+        means = cluster_bootstrap_means(c, clusters, n_boot=n_boot, rng=rng)
+        lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+        return float(lo), float(hi)
+    else:
+        raise ConfigError(f"`method` must be one of {METHODS}; got {method!r}")
+    return m - h, m + h
+
+
 def interval(
     c: np.ndarray,
     method: str = "normal",
@@ -164,12 +279,23 @@ def interval(
     n_boot: int = 10_000,
     rng: int | np.random.Generator | None = None,
     bound: float | None = None,
+    clusters: Any = None,
+    reward_range: tuple[float, float] | None = None,
 ) -> tuple[float, float]:
-    """Dispatch to the interval ``method`` (one of :data:`METHODS`) at level ``1 - alpha``."""
+    """Dispatch to the interval ``method`` (one of :data:`METHODS`) at level ``1 - alpha``.
+
+    ``clusters`` (one id per row) makes every method cluster-robust and ``reward_range`` clips the
+    interval (see the module docstring).
+    """
     alpha = check_probability(alpha, name="alpha", open_left=True)
     if alpha >= 1:
         raise ConfigError(f"`alpha` must lie in (0, 1); got {alpha!r}")
     c = np.asarray(c, dtype=np.float64)
+    clusters = check_clusters(clusters, c.shape[0])
+    reward_range = check_reward_range(reward_range)
+    if clusters is not None:
+        return clip_to_range(_clustered_interval(c, clusters, method, alpha, n_boot, rng, bound), reward_range,
+                             float(c.mean()))
     if method == "normal":
         lo, hi = normal_ci(c, alpha)
     elif method == "t":
@@ -180,4 +306,4 @@ def interval(
         lo, hi = bootstrap_ci(c, alpha, n_boot=n_boot, rng=rng)
     else:
         raise ConfigError(f"`method` must be one of {METHODS}; got {method!r}")
-    return float(lo), float(hi)
+    return clip_to_range((float(lo), float(hi)), reward_range, float(c.mean()) if c.size else None)

@@ -1,4 +1,4 @@
-"""Policies that act, learn and log their propensities (DESIGN.md section 4).
+"""Policies that act, learn and log their propensities.
 
 Every policy follows the :class:`Policy` protocol: ``action_probs(obs)``, ``act(obs, rng) ->
 (actions, propensities)`` and ``update(obs, actions, rewards, propensities)``. Loops:
@@ -11,7 +11,7 @@ from .base import BasePolicy, Policy
 from .baselines import EpsilonMixture, Oracle, Popularity, Softmax, Uniform
 from .loops import OnlineResult, collect, rollout_steps, run_online
 from .qlearning import LinearQ, ObsTable, QLearning, SlateQ
-from .registry import make_policy, policy_names, register_policy
+from .registry import make_policy, policy_names, policy_parameters, register_policy
 from .reinforce import REINFORCE
 from .shaping import retention_bonus, satisfaction_proxy, watch_time
 from .slates import PlackettLuce, TopK
@@ -24,5 +24,5 @@ __all__ = [
     "REINFORCE", "QLearning", "LinearQ", "SlateQ", "ObsTable",
     "watch_time", "satisfaction_proxy", "retention_bonus",
     "collect", "run_online", "rollout_steps", "OnlineResult",
-    "make_policy", "policy_names", "register_policy",
+    "make_policy", "policy_names", "policy_parameters", "register_policy",
 ]

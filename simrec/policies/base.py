@@ -1,6 +1,6 @@
 """The :class:`Policy` protocol and :class:`BasePolicy`, the shared machinery of simrec policies.
 
-Every policy reports the probability of what it did (DESIGN.md section 4): ``act`` returns the
+Every policy reports the probability of what it did: ``act`` returns the
 actions *and* their propensities, and ``action_probs`` the whole distribution, so its logs are usable
 for off-policy evaluation. How exact a propensity is, is stated by :attr:`BasePolicy.propensity_type`:
 
@@ -36,7 +36,7 @@ PROPENSITY_TYPES = ("exact", "deterministic", "monte-carlo")
 
 @runtime_checkable
 class Policy(Protocol):
-    """What every simrec policy provides (DESIGN.md section 4)."""
+    """What every simrec policy provides."""
 
     n_actions: int
 

@@ -160,7 +160,10 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
     BanditLog, SlateLog or Trajectories
         With ``pscore``, ``context``, the exact ``expected_reward`` from ``info`` when the env reports
         it, ``action_embed`` (item features of a simrec env), and ``meta`` naming the policy and the
-        propensity type.
+        propensity type. ``user_id`` is ``info["user_id"]`` when the env reports it; ``session_id`` is
+        the episode of each row when an episode is one session of one user (``simrec/Slate-v0``, or
+        any env without ``env.unwrapped.truth``), numbered in the order episodes started; estimators
+        cluster their standard errors on these ids.
     """
     n = check_int(n, name="n", minimum=1, error=InvalidPolicyInputError)
     _, n_act, k = env_spaces(env)
@@ -198,12 +201,15 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
     spec = getattr(env, "spec", None)
     if spec is not None and getattr(spec, "id", None):
         meta["env_id"] = spec.id
+    truth = env_truth(env)
+    ids = {"user_id": info.get("user_id"),
+           "session_id": cat["episode"] if truth is None or truth.kind == "slate" else None}
     if kind == "bandit":
         emb = env_item_features(env)
         er = info.get("expected_reward")
         return BanditLog(action=cat["action"], reward=cat["reward"], pscore=cat["pscore"], context=cat["obs"],
                          action_embed=None if emb is None or emb.shape[0] != space_n else emb,
-                         n_actions=space_n, expected_reward=er, meta=meta)
+                         n_actions=space_n, expected_reward=er, meta=meta, **ids)
     if kind == "slate":
         K = cat["action"].shape[1]
         slot = info.get("clicked_slot")
@@ -218,7 +224,7 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
             marg = np.concatenate([s.marginal for s in parts])[:n]
         return SlateLog(slate=cat["action"], reward=reward, pscore=cat["pscore"], pscore_marginal=marg,
                         context=cat["obs"], n_items=space_n, expected_reward=info.get("slot_expected_reward"),
-                        meta=meta)
+                        meta=meta, **ids)
     order = np.argsort(cat["episode"], kind="stable")
     ep = cat["episode"][order]
     _, ep = np.unique(ep, return_inverse=True)
@@ -226,8 +232,9 @@ def collect(env: Any, policy: Any, n: int, *, seed: int | None = None, learn: bo
     last = np.ones(done.shape[0], dtype=bool)
     last[:-1] = ep[1:] != ep[:-1]
     done &= last
+    ids = {k: None if v is None else v[order] for k, v in ids.items()}
     return Trajectories(episode=ep, obs=cat["obs"][order], action=cat["action"][order], reward=cat["reward"][order],
-                        pscore=cat["pscore"][order], done=done, n_actions=space_n, meta=meta)
+                        pscore=cat["pscore"][order], done=done, n_actions=space_n, meta=meta, **ids)
 
 
 def _space_n(env: Any) -> int:

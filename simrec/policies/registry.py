@@ -17,6 +17,8 @@ a list of per-item scores, or a callable.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +41,7 @@ from .qlearning import LinearQ, QLearning, SlateQ
 from .reinforce import REINFORCE
 from .slates import PlackettLuce, TopK
 
-__all__ = ["make_policy", "policy_names", "register_policy"]
+__all__ = ["make_policy", "policy_names", "policy_parameters", "register_policy"]
 
 _Builder = Callable[..., BasePolicy]
 _REGISTRY: dict[str, _Builder] = {}
@@ -123,7 +125,17 @@ def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator
     LinUCB(n_actions=20)
     """
     if name not in _REGISTRY:
-        raise InvalidPolicyInputError(f"unknown policy {name!r}; known policies: {', '.join(policy_names())}")
+        near = difflib.get_close_matches(str(name), policy_names(), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise InvalidPolicyInputError(f"unknown policy {name!r}{hint}; known policies: {', '.join(policy_names())}")
+    known = policy_parameters(name)
+    for key in params:
+        if key not in known and not (key == "temperature" and slate in ("auto", "plackett-luce")):
+            near = difflib.get_close_matches(key, list(known) + ["temperature"], n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise InvalidPolicyInputError(
+                f"unknown parameter {key!r} for policy {name!r}{hint} (its parameters: "
+                f"{', '.join(known) or 'none'}; see `simrec policies`)")
     ctx = _Ctx(env_or_spaces)
     temperature = params.pop("temperature", None) if slate in ("auto", "plackett-luce") and name not in (
         "softmax", "plackett-luce") else None
@@ -144,6 +156,35 @@ def make_policy(name: str, env_or_spaces: Any, *, rng: int | np.random.Generator
     if not isinstance(env_or_spaces, (tuple, list, dict)) and needs_encoding(env_or_spaces):
         pol = EncodedObservations(pol, env_observation_encoder(env_or_spaces).transform)
     return pol
+
+
+#: the class each name builds (its constructor's keywords are the policy's parameters)
+_CLASSES: dict[str, type] = {
+    "uniform": Uniform, "popularity": Popularity, "softmax": Softmax, "epsilon-greedy": EpsilonGreedy,
+    "epsilon-mixture": EpsilonMixture, "ucb1": UCB1, "bernoulli-ts": BernoulliTS, "linucb": LinUCB,
+    "linear-ts": LinearTS, "logistic-ts": LogisticTS, "oracle": Oracle, "topk": TopK,
+    "plackett-luce": PlackettLuce, "reinforce": REINFORCE, "q-learning": QLearning, "linear-q": LinearQ,
+    "slateq": SlateQ,
+}
+#: constructor arguments the builder fills from the env (not user parameters)
+_FROM_ENV = {"self", "n_actions", "obs_dim", "rng", "policy", "expected_reward"}
+
+
+def policy_parameters(name: str) -> dict[str, Any]:
+    """The parameters ``make_policy(name, env, **params)`` accepts, with their defaults
+    (``inspect.Parameter.empty`` for a required one); ``rng`` and ``slate`` are always accepted."""
+    if name not in _REGISTRY:
+        raise InvalidPolicyInputError(f"unknown policy {name!r}; known policies: {', '.join(policy_names())}")
+    out: dict[str, Any] = {}
+    sources = [_REGISTRY[name]] + ([_CLASSES[name].__init__] if name in _CLASSES else [])
+    for fn in sources:
+        for p in inspect.signature(fn).parameters.values():
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in _FROM_ENV or p.name == "ctx":
+                continue
+            if p.name in ("slate_size", "item_features") and name == "slateq":
+                continue
+            out.setdefault(p.name, p.default)
+    return out
 
 
 def _feats(ctx: _Ctx, params: dict[str, Any]) -> Any:

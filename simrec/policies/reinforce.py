@@ -216,7 +216,23 @@ class REINFORCE(BasePolicy):
         X, _ = self._check_obs(obs)
         a = self._check_actions(actions, X.shape[0])
         r = shape(self.reward_fn, X, a, self._check_rewards(rewards, X.shape[0]), feedback)
-        beta = self.action_probs(X)[np.arange(X.shape[0]), a] if propensities is None else np.asarray(
-            propensities, dtype=np.float64).reshape(-1)
+        beta = self.action_probs(X)[np.arange(X.shape[0]), a] if propensities is None else _propensities(
+            propensities, X.shape[0])
         self.baseline_ = 0.99 * self.baseline_ + 0.01 * float(np.mean(r))
         self._step(self._gradient(X, a, r, beta))
+
+
+def _propensities(p: Any, n: int) -> np.ndarray:
+    """Behaviour probabilities of ``n`` rows: finite, in (0, 1], or an error naming the first bad row."""
+    try:
+        beta = np.asarray(p, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise _E(f"`propensities` must be numbers; got {type(p).__name__}") from None
+    if beta.shape != (n,):
+        raise _E(f"`propensities` must hold one probability per row ({n}); got {beta.shape[0]}")
+    bad = ~((beta > 0) & (beta <= 1))  # NaN fails both comparisons
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _E(f"`propensities` must lie in (0, 1]; {int(bad.sum())} values do not, first at row {i} "
+                 f"(value {float(beta[i])!r})")
+    return beta

@@ -1,6 +1,6 @@
 """The behaviour mechanisms, one small function each, on one user's state.
 
-These are the formulas of the model (DESIGN.md section 2); :mod:`simrec.sim._kernels` loops them
+These are the formulas of the model (see docs/simulator.md); :mod:`simrec.sim._kernels` loops them
 over users in parallel. All parameters travel in one packed float64 vector (see :func:`pack`).
 
 Choice with position bias is an *examination-weighted multinomial logit*: with utilities

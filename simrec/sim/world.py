@@ -242,7 +242,7 @@ class World:
         s = self._require_state()
         B = len(s)
         sl = self._slate_array(slates, B)
-        act = np.ones(B, dtype=bool) if active is None else np.ascontiguousarray(active, dtype=bool)
+        act = np.ones(B, dtype=bool) if active is None else _active_mask(active, B)
         n_empty = None
         if lenient:
             sl = sl.copy() if np.shares_memory(sl, np.asarray(slates)) else sl
@@ -424,17 +424,60 @@ class World:
 
     def policy_value(
         self,
-        policy: Callable[[World, np.ndarray], np.ndarray],
+        policy: Any,
         n_users: int = 1000,
         horizon: int = 20,
         seed: int = 0,
     ) -> PolicyValue:
         """Value of ``policy`` (mean session return) from ``n_users`` seeded rollouts, with its
         standard error. Users are drawn from the population by ``seed``; two policies valued with
-        the same seed face the same users and random numbers."""
+        the same seed face the same users and random numbers.
+
+        Parameters
+        ----------
+        policy : callable or policy object
+            Either a callable ``policy(world, active) -> slates`` (``(B, slate_size)`` item ids for
+            the ``B`` rows of the batch; ``active`` marks the rows still in session; it may read
+            any field of the world) or a policy object with ``act(obs, rng) -> (slates,
+            propensities)`` (every :mod:`simrec.policies` policy), which is passed ``obs`` = the
+            rows' observable user features ``world.state.features`` (shape ``(B, dim)``, so build it
+            with ``obs_dim=world.config.dim``) and a generator seeded from ``seed``.
+        n_users, horizon, seed : int
+        """
         n = check_int(n_users, name="n_users", minimum=2)
         rng = np.random.default_rng([seed, 0x5EED])
         users = rng.integers(0, self.n_users, size=n)
         seeds = rng.integers(0, 2**62, size=n)
+        if hasattr(policy, "act") and not _is_world_callable(policy):
+            obj, act_rng = policy, np.random.default_rng([seed, 0xAC7])
+
+            def policy(world: World, active: np.ndarray) -> np.ndarray:
+                slates, _ = obj.act(np.asarray(world.state.features), act_rng)
+                return np.asarray(slates)
+        elif not callable(policy):
+            raise ConfigError(f"`policy` must be a callable policy(world, active) -> slates or a policy "
+                              f"object with act(obs, rng); got {type(policy).__name__}")
         r = self.rollout(policy, users, seeds, horizon)
         return PolicyValue(float(r.mean()), float(r.std(ddof=1) / np.sqrt(n)), n, r)
+
+
+def _is_world_callable(policy: Any) -> bool:
+    """A plain function (or callable object without ``act``) follows ``policy(world, active)``."""
+    return not hasattr(policy, "act")
+
+
+def _active_mask(active: Any, n_rows: int) -> np.ndarray:
+    """``active`` as a bool mask of ``n_rows``: booleans, or numbers that are exactly 0 or 1."""
+    arr = np.asarray(active)
+    if arr.shape != (n_rows,):
+        raise InvalidActionError(f"`active` must be a mask of shape ({n_rows},); got shape {arr.shape}")
+    if arr.dtype.kind == "b":
+        return np.ascontiguousarray(arr)
+    if arr.dtype.kind not in "iuf":
+        raise InvalidActionError(f"`active` must hold booleans (or 0/1); got dtype {arr.dtype}")
+    bad = ~((arr == 0) | (arr == 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidActionError(f"`active` must hold booleans (or 0/1); {int(bad.sum())} values do not, "
+                                 f"first at row {i} (value {arr[i].item()!r})")
+    return np.ascontiguousarray(arr, dtype=bool)

@@ -1,4 +1,4 @@
-"""Each estimator equals its DESIGN.md section 5 definition on hand-computed logs (1e-12), and its
+"""Each estimator equals its definition (docs/estimators.md) on hand-computed logs (1e-12), and its
 expectation equals the true value, by exact enumeration, on small worlds where it is unbiased."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ N = len(A)
 
 
 def by_hand(kind: str, **p) -> float:
-    """The DESIGN.md definitions written as plain loops."""
+    """The definitions written as plain loops."""
     w = [PI[i][A[i]] / P[i] for i in range(N)]
     qpi = [sum(PI[i][a] * Q[i][a] for a in range(3)) for i in range(N)]
     res = [R[i] - Q[i][A[i]] for i in range(N)]

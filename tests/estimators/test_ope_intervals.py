@@ -97,7 +97,7 @@ def test_coverage_bernstein_is_at_least_nominal():
 @pytest.mark.parametrize("est", [ope.IPS(), ope.DR(), ope.SNIPS(), ope.SwitchDR(tau=1e6)], ids=repr)
 def test_coverage_long(est, method):
     reps = 2000
-    kw = {"n_boot": 1000} if method == "bootstrap" else {}
+    kw = {"n_boot": 1000} if method == "bootstrap" else {}  # the bootstrap draws from random_state
     _check(_coverage(est.clone().set_params(random_state=0), method, 1000, reps, seed=7, q=Q_WRONG, **kw), reps)
 
 

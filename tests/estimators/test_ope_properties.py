@@ -1,4 +1,4 @@
-"""Hypothesis properties of the estimators (STYLE.md: tests that can fail)."""
+"""Hypothesis properties of the estimators."""
 
 from __future__ import annotations
 

@@ -95,10 +95,31 @@ def test_slope_selection_reports_choice_and_reason():
     mk = lambda v, se: ope.Estimate(value=v, stderr=se, ci=(v, v), n=100, ess=100.0)  # noqa: E731
     # ordered by decreasing stderr: 0.0 +/- 2*1.96*0.5, 0.1 +/- ..0.3, 0.2 +/- ..0.1, 1.0 +/- ..0.05
     ests = [mk(1.0, 0.05), mk(0.0, 0.5), mk(0.2, 0.1), mk(0.1, 0.3)]
-    idx, table = ope.slope(ests)
+    idx, table = ope.slope(ests, method="slope")
     assert idx == 2  # 1.0 is inconsistent with 0.2 +/- 0.39
     assert list(table["index"]) == [1, 3, 2, 0]
-    assert list(table["intersects"]) == [True, True, True, False]
+    assert list(table["consistent"]) == [True, True, True, False]
+
+
+def test_slope_plus_plus_rule_by_hand():
+    """SLOPE++ keeps i while |V_j - V_i| <= c_i + (sqrt 6 - 1) c_j for every kept j (c = t * se)."""
+    from scipy import stats
+
+    mk = lambda v, se: ope.Estimate(value=v, stderr=se, ci=(v, v), n=101, ess=101.0)  # noqa: E731
+    t = stats.t.ppf(0.95, 100)
+    c = np.sqrt(6) - 1
+    # widths t*se: 1.0, 0.5, 0.25; 1 vs 0: |0.4| <= 0.5 + c * 1.0
+    ests = [mk(0.5, 1.0 / t), mk(0.9, 0.5 / t), mk(0.9 + 0.25 + c * 0.5 + 0.01, 0.25 / t)]
+    idx, table = ope.slope(ests)
+    assert idx == 1 and list(table["consistent"]) == [True, True, False]
+    # the original SLOPE keeps that third, more biased candidate: its 2*1.96*se intervals
+    # ([-1.86, 2.86], [-0.28, 2.08], [1.29, 2.48]) still share a point
+    assert ope.slope(ests, method="slope")[0] == 2
+    # just inside its bound with respect to candidate 1 (and to 0), SLOPE++ keeps it too
+    ests[2] = mk(0.9 + 0.25 + c * 0.5 - 0.01, 0.25 / t)
+    assert ope.slope(ests)[0] == 2
+    with pytest.raises(ConfigError, match="did you mean 'slope'"):
+        ope.slope(ests, method="slop")
 
 
 def test_select_hyperparameter(sample):
@@ -184,3 +205,16 @@ def test_replay_of_a_learning_policy(sample):
     e = ope.Replay(random_state=0).evaluate_learner(log, pol)
     assert e.diagnostics["n_accepted"] == pol.c.sum() > 30
     assert e.name == "Replay-learner" and 0 <= e.value <= 1
+
+
+def test_select_hyperparameter_grids_with_inf_and_both_rules(sample):
+    log, ad, q = sample
+    grid = [1.0, 10.0, 100.0, np.inf]
+    for method in ("slope++", "slope"):
+        sel = ope.select_hyperparameter(ope.DRos(), grid, log, ad, q, method=method)
+        assert sel.value in grid and sel.reason.startswith(method)
+        assert np.isinf(sel.table.iloc[0]["lam"])  # the widest candidate (lam = inf, i.e. DR) comes first
+    sel = ope.select_hyperparameter(ope.SwitchDR(), [0.5, np.inf], log, ad, q)
+    assert sel.table["chosen"].sum() == 1
+    with pytest.raises(ConfigError, match="method"):
+        ope.select_hyperparameter(ope.DRos(), grid, log, ad, q, method="lepski")

@@ -202,7 +202,7 @@ def test_probabilities_a_policy_cannot_provide(slate_vec):
     (lambda: P.TopK(3, 4, np.zeros(3)), "slate_size"),
     (lambda: P.Popularity(3, mode="sometimes"), "mode"),
     (lambda: P.make_policy("no-such-policy", gym.make("simrec/Bandit-v0", world=SMALL)), "unknown policy"),
-    (lambda: P.make_policy("linucb", gym.make("simrec/Bandit-v0", world=SMALL), bogus=1), "bad parameters"),
+    (lambda: P.make_policy("linucb", gym.make("simrec/Bandit-v0", world=SMALL), bogus=1), "unknown parameter .bogus."),
 ])
 def test_bad_hyper_parameters(build, match):
     with pytest.raises(InvalidPolicyInputError, match=match):

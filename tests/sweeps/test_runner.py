@@ -47,10 +47,13 @@ def test_a_run_has_truth_log_estimates_and_errors(tiny_serial):
     assert np.allclose(df["error"], df["estimate"] - df["truth"])
     assert np.allclose(df["squared_error"], df["error"] ** 2)
     assert (df["covered"] == ((df["ci_low"] <= df["truth"]) & (df["truth"] <= df["ci_high"]))).all()
-    # the spec's interval (normal, 95% by default): the estimate +- 1.96 of its standard errors
+    # the spec's interval (normal, 95% by default): the estimate +- 1.96 of its standard errors,
+    # clipped to the reward range [0, 1] of clicks (never so far that it excludes the estimate)
     z = NormalDist().inv_cdf(0.975)
-    assert np.allclose(df["ci_low"], df["estimate"] - z * df["stderr"], rtol=0, atol=1e-12)
-    assert np.allclose(df["ci_high"], df["estimate"] + z * df["stderr"], rtol=0, atol=1e-12)
+    est = df["estimate"]
+    lo, hi = np.minimum(est, 0.0), np.maximum(est, 1.0)
+    assert np.allclose(df["ci_low"], np.clip(est - z * df["stderr"], lo, hi), rtol=0, atol=1e-12)
+    assert np.allclose(df["ci_high"], np.clip(est + z * df["stderr"], lo, hi), rtol=0, atol=1e-12)
     assert (df["n"] == 600).all()
     # a run file per run, and the consolidated table equals them
     assert _files(res.out_dir).keys() == {f"{t.run_id}.parquet" for t in tasks}

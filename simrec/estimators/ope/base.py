@@ -18,20 +18,46 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...data import BanditLog
-from ...errors import InvalidLogError
+from ...errors import ConfigError, InvalidLogError
 from ..base import Estimator, Needs, check_name, check_random_state
 from ..estimate import Estimate
 from . import _kernels
 from .diagnostics import diagnostics_from_stats, warn_diagnostics, weight_diagnostics
 from .inputs import ReducedInputs, as_reduced
 
-__all__ = ["BanditEstimator", "BANDIT_KEYWORDS", "INTERVAL_KEYWORDS", "logged_pscore"]
+__all__ = ["BanditEstimator", "BANDIT_KEYWORDS", "INTERVAL_KEYWORDS", "logged_pscore", "log_clusters",
+           "resolve_reward_range"]
 
 #: keywords of every ``estimate`` that tune the interval
 INTERVAL_KEYWORDS = frozenset({"n_boot", "bound"})
 #: the reduced-form keywords of the bandit family
 BANDIT_KEYWORDS = frozenset({"pi_logged", "q_pi", "q_logged"}) | INTERVAL_KEYWORDS
 _EMPTY = np.empty(0)
+
+
+def log_clusters(log: Any, cluster: str | None) -> np.ndarray | None:
+    """The cluster ids ``cluster`` names on ``log`` (``"auto"``: session, else user, else none)."""
+    if cluster is None:
+        return None
+    if cluster not in ("auto", "session", "user"):
+        raise ConfigError(f"`cluster` must be 'auto', 'session', 'user' or None; got {cluster!r}")
+    sid, uid = getattr(log, "session_id", None), getattr(log, "user_id", None)
+    if cluster == "auto":
+        return sid if sid is not None else uid
+    ids = sid if cluster == "session" else uid
+    if ids is None:
+        raise InvalidLogError(f"cluster={cluster!r} needs `log.{cluster}_id`, which this log does not have")
+    return ids
+
+
+def resolve_reward_range(reward: np.ndarray, reward_range: Any) -> tuple[float, float] | None:
+    """``reward_range`` with ``"auto"`` resolved: ``(0, 1)`` when every reward is 0 or 1, else None."""
+    if isinstance(reward_range, str):
+        if reward_range != "auto":
+            raise ConfigError(f"`reward_range` must be 'auto', a pair (lo, hi) or None; got {reward_range!r}")
+        r = np.asarray(reward)
+        return (0.0, 1.0) if bool(((r == 0.0) | (r == 1.0)).all()) else None
+    return reward_range
 
 
 def logged_pscore(log: BanditLog, name: str) -> np.ndarray:
@@ -75,6 +101,8 @@ class BanditEstimator(Estimator):
         *,
         alpha: float = 0.05,
         ci_method: str = "normal",
+        cluster: str | None = "auto",
+        reward_range: Any = "auto",
         **kw: Any,
     ) -> Estimate:
         """Estimate the target policy's value on ``log``.
@@ -90,6 +118,15 @@ class BanditEstimator(Estimator):
             Interval level ``1 - alpha``.
         ci_method : {"normal", "t", "bernstein", "bootstrap"}
             The bootstrap draws from the estimator's ``random_state``.
+        cluster : {"auto", "session", "user"} or None
+            Rows to treat as correlated: the standard error and interval are cluster-robust over
+            ``log.session_id`` (``"session"``) or ``log.user_id`` (``"user"``); ``"auto"`` takes
+            ``session_id`` if the log has it, else ``user_id``, else none; ``None`` treats rows as
+            independent. See :meth:`~simrec.estimators.Estimate.from_contributions`.
+        reward_range : "auto", (lo, hi) or None
+            Known range of the rewards; the interval is clipped to it (the policy value lies in it).
+            ``"auto"``: ``(0, 1)`` when every logged reward is 0 or 1 (clicks), else no clipping;
+            ``None``: no clipping. The interval is never clipped so far that it excludes the value.
         **kw
             ``pi_logged``, ``q_pi``, ``q_logged`` (reduced form); ``n_boot``, ``bound``
             (intervals); the estimator's own keywords (see its docstring). Any other keyword
@@ -104,8 +141,11 @@ class BanditEstimator(Estimator):
         ci_kw = {k: kw[k] for k in INTERVAL_KEYWORDS if k in kw}
         if ci_method == "bootstrap":
             ci_kw["rng"] = self._random()
+        clusters = log_clusters(log, cluster)
         est = Estimate.from_contributions(c, name=self.label, ess=ess, diagnostics=diag, alpha=alpha,
-                                          ci_method=ci_method, **ci_kw)
+                                          ci_method=ci_method, clusters=clusters,
+                                          reward_range=resolve_reward_range(log.reward, reward_range),
+                                          **ci_kw)
         warn_diagnostics(diag, est.n, self.label, stacklevel=3)
         return est
 

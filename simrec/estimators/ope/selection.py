@@ -1,11 +1,30 @@
-"""Hyper-parameter selection (clip, tau, lambda) by SLOPE (Su, Srinath & Krishnamurthy 2020;
-Tucker & Lee 2021), reporting what was chosen and why.
+r"""Hyper-parameter selection (clip, tau, lambda) by SLOPE++ (Tucker & Lee 2021, the default) or the
+original SLOPE (Su, Srinath & Krishnamurthy 2020), reporting what was chosen and why.
 
-Candidates are ordered from the largest to the smallest standard error (for these families that is
-from least to most biased). With half-widths :math:`h_j = z_{1-\\alpha/2}\\,\\mathrm{se}_j`, SLOPE
-keeps going while the widened intervals :math:`[\\hat V_j - 2h_j, \\hat V_j + 2h_j]` of all
-candidates so far still share a point, and selects the last candidate before the intersection
-becomes empty (Lepski's principle: stop when the bias of lower-variance candidates shows).
+Both are Lepski-type rules: candidates are ordered from the widest to the narrowest confidence width
+(for these families that is from least to most biased, e.g. ``lam = inf`` first for DRos), and the
+rule walks down the list while each new candidate stays consistent with all the earlier ones,
+stopping when the bias of a lower-variance candidate shows.
+
+``"slope++"`` (default; the rule of Open Bandit Pipeline's ``tuning_method="slope"``)
+    Width :math:`c_j = t_{n-1,\,1-\alpha}\,\mathrm{se}_j` (a one-sided Student-t bound).
+    Candidate :math:`i` is kept while
+    :math:`|\hat V_j - \hat V_i| \le c_i + (\sqrt 6 - 1)\, c_j` for every kept :math:`j`;
+    the last kept candidate is chosen (Tucker & Lee 2021, Alg. 1).
+``"slope"`` (Su et al. 2020)
+    With :math:`h_j = z_{1-\alpha/2}\,\mathrm{se}_j`, keep going while the widened intervals
+    :math:`[\hat V_j - 2h_j, \hat V_j + 2h_j]` of all candidates so far share a point. It
+    tolerates more bias: on the multiclass protocol of Open Bandit Pipeline it picks DRos with the
+    smallest lambda of the grid almost always (see ``tests/estimators/test_selection_multiclass.py``).
+
+The standard errors are those of each candidate's :class:`Estimate`, so they are cluster-robust when
+the log carries session or user ids.
+
+References
+----------
+Y. Su, P. Srinath, A. Krishnamurthy. Adaptive estimator selection for off-policy evaluation. ICML 2020.
+G. Tucker, J. Lee. Improved estimator selection for off-policy evaluation. Workshop on
+Reinforcement Learning Theory, ICML 2021.
 """
 
 from __future__ import annotations
@@ -49,27 +68,66 @@ class Selection:
     reason: str
 
 
-def slope(estimates: Sequence[Estimate], alpha: float = 0.05) -> tuple[int, pd.DataFrame]:
-    """Index chosen by SLOPE among ``estimates`` and the per-candidate table (in SLOPE order)."""
+METHODS = ("slope++", "slope")
+_C_PLUS = float(np.sqrt(6.0) - 1.0)
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        import difflib
+
+        near = difflib.get_close_matches(str(method), METHODS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ConfigError(f"`method` must be one of {METHODS}; got {method!r}{hint}")
+    return method
+
+
+def slope(estimates: Sequence[Estimate], alpha: float = 0.05, method: str = "slope++") -> tuple[int, pd.DataFrame]:
+    """Index chosen by SLOPE++ (default) or SLOPE among ``estimates``, and the per-candidate table.
+
+    Parameters
+    ----------
+    estimates : sequence of Estimate
+        One per candidate hyper-parameter value, each with a finite or infinite ``stderr``.
+    alpha : float
+        ``"slope++"``: one-sided level of the Student-t width; ``"slope"``: two-sided normal level.
+    method : {"slope++", "slope"}
+        See the module docstring.
+
+    Returns
+    -------
+    (int, pandas.DataFrame)
+        The chosen index into ``estimates`` and one row per candidate in the order visited
+        (``index``, ``name``, ``value``, ``stderr``, ``width``, ``low``, ``high``, ``consistent``,
+        ``chosen``).
+    """
+    _check_method(method)
     if not estimates:
         raise ConfigError("`estimates` must hold at least one Estimate")
-    z = stats.norm.ppf(1 - alpha / 2)
-    order = sorted(range(len(estimates)), key=lambda i: -estimates[i].stderr)
-    lo, hi = -np.inf, np.inf
+    if method == "slope":
+        widths = [2.0 * float(stats.norm.ppf(1 - alpha / 2)) * e.stderr for e in estimates]
+    else:
+        widths = [float(stats.t.ppf(1 - alpha, max(e.n - 1, 1))) * e.stderr for e in estimates]
+    order = sorted(range(len(estimates)), key=lambda i: -widths[i])
     chosen = order[0]
-    rows = []
+    rows, kept = [], []
     open_ = True
+    lo, hi = -np.inf, np.inf
     for i in order:
-        e = estimates[i]
-        h = 2 * z * e.stderr
-        lo, hi = max(lo, e.value - h), min(hi, e.value + h)
-        ok = open_ and lo <= hi
+        e, c = estimates[i], widths[i]
+        if method == "slope":
+            lo, hi = max(lo, e.value - c), min(hi, e.value + c)
+            ok = lo <= hi
+        else:
+            ok = all(abs(estimates[j].value - e.value) <= c + _C_PLUS * widths[j] for j in kept)
+        ok = open_ and ok
         if ok:
             chosen = i
+            kept.append(i)
         else:
             open_ = False
-        rows.append({"index": i, "name": e.name, "value": e.value, "stderr": e.stderr,
-                     "slope_low": e.value - h, "slope_high": e.value + h, "intersects": ok})
+        rows.append({"index": i, "name": e.name, "value": e.value, "stderr": e.stderr, "width": c,
+                     "low": e.value - c, "high": e.value + c, "consistent": ok})
     table = pd.DataFrame(rows)
     table["chosen"] = table["index"] == chosen
     return chosen, table
@@ -83,9 +141,32 @@ def select_hyperparameter(
     q_hat: Any = None,
     *,
     alpha: float = 0.05,
+    method: str = "slope++",
     **kw: Any,
 ) -> Selection:
-    """Tune ``estimator``'s hyper-parameter (``clip``, ``tau`` or ``lam``) over ``grid`` by SLOPE.
+    """Tune ``estimator``'s hyper-parameter (``clip``, ``tau`` or ``lam``) over ``grid``.
+
+    Parameters
+    ----------
+    estimator : BanditEstimator
+        An estimator with a ``hyperparameter`` (IPS, DR: ``clip``; SwitchDR: ``tau``; DRos,
+        SubGaussianIPS: ``lam``).
+    grid : sequence
+        Candidate values; ``inf`` is allowed where the estimator accepts it (``clip``, ``tau``,
+        ``lam`` of DRos), as in Open Bandit Pipeline's grids.
+    log, action_dist, q_hat
+        As for ``estimator.estimate``.
+    alpha : float
+        Level of the widths the rule compares (see :func:`slope`); the candidates' own intervals
+        use it too.
+    method : {"slope++", "slope"}
+        ``"slope++"`` (Tucker & Lee 2021, default) or the original SLOPE (Su et al. 2020).
+    **kw
+        Passed to ``estimate`` (e.g. ``cluster=``).
+
+    Returns
+    -------
+    Selection
 
     Examples
     --------
@@ -95,6 +176,7 @@ def select_hyperparameter(
     param = getattr(estimator, "hyperparameter", None)
     if not param:
         raise ConfigError(f"{type(estimator).__name__} has no hyper-parameter to tune")
+    _check_method(method)
     grid = list(grid)
     if not grid:
         raise ConfigError("`grid` must hold at least one value")
@@ -106,15 +188,17 @@ def select_hyperparameter(
             warnings.simplefilter("ignore")
             ests.append(e.estimate(log, action_dist, q_hat, alpha=alpha, **kw))
         cands.append(e)
-    idx, table = slope(ests, alpha)
+    idx, table = slope(ests, alpha, method)
     table.insert(1, param, [grid[i] for i in table["index"]])
     pos = list(table["index"]).index(idx)
     nxt = table.iloc[pos + 1] if pos + 1 < len(table) else None
-    why = (f"chose {param}={grid[idx]!r} (value {ests[idx].value:.6g}, se {ests[idx].stderr:.3g}): the "
-           "lowest-variance candidate whose 2x-widened interval still intersects those of all "
-           "higher-variance (less biased) candidates")
+    rule = ("its Student-t width plus (sqrt(6)-1) times theirs covers its distance to every "
+            "wider (less biased) candidate" if method == "slope++" else
+            "its 2x-widened interval still intersects those of all wider (less biased) candidates")
+    why = (f"{method} chose {param}={grid[idx]!r} (value {ests[idx].value:.6g}, se "
+           f"{ests[idx].stderr:.3g}): the narrowest candidate for which {rule}")
     why += ("; every candidate is consistent" if nxt is None else
-            f"; the next, {param}={nxt[param]!r} (value {nxt['value']:.6g}), broke the intersection")
+            f"; the next, {param}={nxt[param]!r} (value {nxt['value']:.6g}), was not")
     chosen = estimator.clone().set_params(**{param: grid[idx]})
     return Selection(estimator=chosen, param=param, value=grid[idx], estimate=ests[idx], table=table,
                      reason=why)
