@@ -35,7 +35,7 @@ def semantic_problems(raw: dict[str, Any]) -> list[Problem]:
     worlds = raw.get("worlds")
     if isinstance(worlds, list):
         for i, w in enumerate(worlds):
-            problems += _world_problems(w, f"worlds.{i}", axes)
+            problems += _world_problems(w, f"worlds.{i}", axes, prof)
     probe = _probe_env(env, worlds, axes) if prof is not None and not problems else None
     problems += _policy_problems(raw, probe, prof)
     problems += _logging_problems(raw, probe)
@@ -52,7 +52,7 @@ def _axis_values(raw: dict[str, Any]) -> dict[str, list[Any]]:
     return out
 
 
-def _world_problems(w: Any, path: str, axes: dict[str, list[Any]]) -> list[Problem]:
+def _world_problems(w: Any, path: str, axes: dict[str, list[Any]], prof: Any = None) -> list[Problem]:
     from ..sim import presets
     from ..sim.config import WorldConfig
 
@@ -64,6 +64,20 @@ def _world_problems(w: Any, path: str, axes: dict[str, list[Any]]) -> list[Probl
         spec = WorldSpec.model_validate(w)
     except ValidationError:
         return []  # reported by the structural pass
+    if spec.source is not None:  # a calibrated world: its file must load, and nothing may change it
+        from ..errors import ConfigError
+        from ..sim import calibrated
+
+        try:
+            calibrated.load(spec.source)
+        except ConfigError as exc:
+            return [(f"{path}.from", str(exc))]
+        if axes:
+            return [(f"{path}.from", f"a calibrated world takes no world-changing env parameters ({sorted(axes)})")]
+        if prof is not None and prof.step_world:
+            return [(f"{path}.from", f"{prof.env} cuts episodes by changing the world config; a calibrated world "
+                                     "runs on simrec/Bandit-v0")]
+        return []
     if spec.preset not in presets.PRESETS:
         return [(f"{path}.preset", f"unknown preset {spec.preset!r}; known presets: {', '.join(presets.names())}")]
     base = presets.get(spec.preset).model_dump()

@@ -139,7 +139,9 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     failures of one target or one estimator are recorded in their rows."""
     prof = profile(task.env)
     values = dict(task.env_params)
-    wcfg = task.world["config"]
+    # a calibrated world is loaded from its file by World; its resolved config is in task.world["config"]
+    wcfg = {"from": task.world["source"]} if task.world.get("source") else task.world["config"]
+    wconf = task.world["config"]
     wseed = int(task.world["world_seed"])
     tcfg = task.truth
     episodes = int(tcfg["episodes"])
@@ -149,7 +151,7 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     step_truth = step_env.unwrapped.truth
     full_env = make_env(task.env, wcfg, values, world_seed=wseed)
     full_truth = full_env.unwrapped.truth
-    user_dim = int(wcfg["dim"])
+    user_dim = int(wconf["dim"])
     ests = [EstimatorEntry(e["key"], e["name"], dict(e["params"])) for e in task.estimators]
     kinds = log_kinds_needed([e.name for e in ests], task.env)
     roll_seed = derive_seed("rollout-env", task.base_seed)

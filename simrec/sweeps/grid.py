@@ -96,6 +96,8 @@ def expand(spec: SweepSpec, provenance: dict[str, Any] | None = None) -> list[Ru
             wdump = {**w.model_dump(mode="json"), "config": cfg}
             wkey = wname + _axes_label(values, varying)
             world_identity = {"config": cfg, "world_seed": w.world_seed}
+            if w.source is not None:  # a calibrated world: its arrays are part of the identity
+                world_identity["file_sha256"] = w.file_hash()
             for lg in spec.logging:
                 ldump = {k: v for k, v in lg.model_dump(mode="json").items() if k != "n"}
                 ldump["key"] = lg.key

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
+
 __all__ = ["EnvProfile", "PROFILES", "profile", "INPUTS"]
 
 
@@ -87,6 +89,15 @@ def make_env(env: str, world: dict[str, Any], values: dict[str, Any], *, num_env
     from .overrides import merge
 
     prof = profile(env)
+    if "from" in world:  # a calibrated world: World loads its file (no config to merge into)
+        if step and prof.step_world:
+            raise ConfigError(f"{env} cuts episodes by changing the world config ({prof.step_world}); a calibrated "
+                              "world cannot take that: use simrec/Bandit-v0")
+        kw0: dict[str, Any] = {"world": {"from": world["from"]}, "world_seed": world_seed, **prof.env_kwargs(values)}
+        if step:
+            kw0.update(prof.step_kwargs)
+        return gym.make(env, disable_env_checker=True, **kw0) if num_envs is None else gym.make_vec(
+            env, num_envs=num_envs, **kw0)
     data = dict(world)
     if step and prof.step_world:
         import copy

@@ -89,6 +89,10 @@ class WorldSpec(_Strict):
     label: str | None = Field(None, pattern=_NAME_PATTERN)
     world_seed: Int = Field(0, ge=0, description="seed of the world instance (catalog and users)")
     overrides: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = Field(None, alias="from", description="a calibrated world: the .npz file written by "
+                               "`simrec calibrate` (no preset or overrides then)")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -97,7 +101,7 @@ class WorldSpec(_Strict):
             return {"preset": data}
         if not isinstance(data, dict):
             return data
-        own = {"preset", "label", "world_seed", "overrides"}
+        own = {"preset", "label", "world_seed", "overrides", "from", "source"}
         extra = {k: v for k, v in data.items() if k not in own}
         if not extra:
             return data
@@ -107,13 +111,38 @@ class WorldSpec(_Strict):
         out["overrides"] = merged
         return out
 
+    @model_validator(mode="after")
+    def _calibrated_alone(self) -> WorldSpec:
+        if self.source is not None and self.overrides:
+            raise ValueError(f"a calibrated world (from = {self.source!r}) takes no overrides; got "
+                             f"{sorted(self.overrides)}")
+        return self
+
     @property
     def name(self) -> str:
-        """The label, or the preset name."""
-        return self.label or self.preset
+        """The label, the calibrated file's stem, or the preset name."""
+        if self.label:
+            return self.label
+        return Path(self.source).stem if self.source else self.preset
+
+    def file_hash(self) -> str | None:
+        """SHA-256 of the calibrated world's file (part of a run's identity), None for presets."""
+        if self.source is None:
+            return None
+        import hashlib
+
+        return hashlib.sha256(Path(self.source).read_bytes()).hexdigest()
 
     def config(self, **more: Any) -> Any:
         """The validated :class:`~simrec.sim.WorldConfig` with ``more`` overrides (raises ``ConfigError``)."""
+        if self.source is not None:
+            from ..errors import ConfigError
+            from ..sim import calibrated
+
+            if more:
+                raise ConfigError(f"env parameters that change the world ({sorted(more)}) cannot apply to the "
+                                  f"calibrated world {self.source!r}")
+            return calibrated.load(self.source).config()
         from ..sim import presets
         from .overrides import merge
 
