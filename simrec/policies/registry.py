@@ -167,7 +167,7 @@ _CLASSES: dict[str, type] = {
     "slateq": SlateQ,
 }
 #: constructor arguments the builder fills from the env (not user parameters)
-_FROM_ENV = {"self", "n_actions", "obs_dim", "rng", "policy", "expected_reward"}
+_FROM_ENV = {"self", "n_actions", "obs_dim", "rng", "policy", "expected_reward", "item_texts"}
 
 
 def policy_parameters(name: str) -> dict[str, Any]:
@@ -176,7 +176,10 @@ def policy_parameters(name: str) -> dict[str, Any]:
     if name not in _REGISTRY:
         raise InvalidPolicyInputError(f"unknown policy {name!r}; known policies: {', '.join(policy_names())}")
     out: dict[str, Any] = {}
-    sources = [_REGISTRY[name]] + ([_CLASSES[name].__init__] if name in _CLASSES else [])
+    cls = _CLASSES.get(name)
+    if cls is None and name == "llm":  # imported on use, like the policy itself
+        from .llm import LLMRecommender as cls
+    sources = [_REGISTRY[name]] + ([cls.__init__] if cls is not None else [])
     for fn in sources:
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in _FROM_ENV or p.name == "ctx":
