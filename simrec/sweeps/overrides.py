@@ -26,28 +26,12 @@ Problem = tuple[str, str]
 def merge(base: dict[str, Any], overrides: dict[str, Any], path: str = "") -> list[Problem]:
     """Merge nested/dotted ``overrides`` into ``base`` in place; return the unknown sections.
 
-    ``{"catalog.n_items": 50}`` and ``{"catalog": {"n_items": 50}}`` are the same override. A key
-    whose parent is not a section of ``base`` is a problem (the rest is still merged).
+    ``{"catalog.n_items": 50}`` and ``{"catalog": {"n_items": 50}}`` are the same override: the
+    simulator's own :func:`simrec.sim.config.merge_overrides` (one implementation of the merging).
     """
-    problems: list[Problem] = []
-    for key, value in overrides.items():
-        parts = str(key).split(".")
-        node = base
-        where = path
-        for p in parts[:-1]:
-            where = f"{where}.{p}" if where else p
-            if not isinstance(node.get(p), dict):
-                problems.append((where, "unknown config section"))
-                break
-            node = node[p]
-        else:
-            last = parts[-1]
-            here = f"{where}.{last}" if where else last
-            if isinstance(value, dict) and isinstance(node.get(last), dict):
-                problems += merge(node[last], value, here)
-            else:
-                node[last] = value
-    return problems
+    from ..sim.config import merge_overrides
+
+    return merge_overrides(base, overrides, path)
 
 
 def value_problems(base: dict[str, Any], overrides: dict[str, Any], path: str = "") -> list[Problem]:
