@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=1000)
     ap.add_argument("--slate", type=int, default=10)
     ap.add_argument("--envs", type=int, default=10_000)
-    ap.add_argument("--mc-samples", type=int, default=128)
+    ap.add_argument("--mc-samples", type=int, default=64)
     ap.add_argument("--slice", type=int, default=20, help="rows timed for the per-row baseline")
     a = ap.parse_args()
     world = {"preset": "default", "catalog": {"n_items": a.items}, "slate_size": a.slate,

@@ -191,7 +191,7 @@ class PlackettLuce(_SlatePolicy):
     propensity_type = "exact"
 
     def __init__(self, n_actions: int, slate_size: int, scores: Any, *, temperature: float = 1.0,
-                 mc_samples: int = 128, max_prefixes: int = 200_000, obs_dim: int | None = None,
+                 mc_samples: int = 64, max_prefixes: int = 200_000, obs_dim: int | None = None,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__(n_actions, slate_size, scores, obs_dim=obs_dim, rng=rng)
         self.temperature = check_positive(temperature, name="temperature", error=_E)
