@@ -41,6 +41,16 @@ def time_split(log: BanditLog | SlateLog, train_frac: float = 0.8) -> tuple[Any,
     return log[:cut], log[cut:]
 
 
+def md_table(df: pd.DataFrame) -> str:
+    """A Markdown table of ``df`` with its index as the first column (floats to 4 significant digits)."""
+    cols = [str(df.index.name or "")] + [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for idx, r in df.iterrows():
+        vals = [f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in r]
+        lines.append("| " + " | ".join([str(idx)] + vals) + " |")
+    return "\n".join(lines)
+
+
 def wilson(clicks: np.ndarray, shows: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a click-through rate (sensible with few clicks)."""
     z = stats.norm.ppf(1 - alpha / 2)
@@ -121,14 +131,7 @@ class PositionAnalysis:
     conclusions: list[str] = field(default_factory=list)
 
     def to_markdown(self) -> str:
-        def table(df: pd.DataFrame) -> str:
-            cols = [str(df.index.name or "")] + [str(c) for c in df.columns]
-            lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-            for idx, r in df.iterrows():
-                vals = [f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in r]
-                lines.append("| " + " | ".join([str(idx)] + vals) + " |")
-            return "\n".join(lines)
-
+        table = md_table
         c = self.counts
         pt = self.position_test
         cmp_cols = ["log_likelihood", "perplexity"] + [x for x in self.comparison.columns

@@ -33,6 +33,7 @@ from ..errors import InvalidLogError, SimrecWarning
 from ..estimators import ope
 from ..sim import World
 from ..sim.calibrated import CalibratedWorld
+from .analysis import md_table as _md_table
 from .analysis import wilson
 from .pbm import ClickThroughRateModel, PositionBasedModel
 
@@ -159,15 +160,6 @@ def _figures(ctr: pd.DataFrame, real_item: np.ndarray, sim_item: np.ndarray, exp
     ax.legend()
     figs["item_ctr"] = _svg(fig)
     return figs
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    cols = [str(df.index.name or "")] + [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for idx, r in df.iterrows():
-        vals = [f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in r]
-        lines.append("| " + " | ".join([str(idx)] + vals) + " |")
-    return "\n".join(lines)
 
 
 def fidelity_report(
