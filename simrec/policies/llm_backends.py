@@ -106,7 +106,23 @@ _STOP = {"a", "an", "the", "or", "and", "of", "for", "to", "me", "i", "something
          "recommend", "it", "is", "be", "more", "those", "other", "said", "really", "minute", "by"}
 
 
-class ScriptedBackend:
+class _Picklable:
+    """Backends hold a ``threading.Lock`` (``_lock``); pickling (process-pool sweeps) drops it and
+    unpickling makes a new one."""
+
+    _lock: threading.Lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+class ScriptedBackend(_Picklable):
     """A deterministic offline backend.
 
     Parameters
@@ -177,15 +193,6 @@ class ScriptedBackend:
         expl = ("; ".join(parts) + ".") if parts else "These match your request."
         return Completion(json.dumps({"items": items, "explanation": expl}))
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_lock", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
     def __repr__(self) -> str:
         if self.script is None:
             kind = "keyword"
@@ -195,7 +202,7 @@ class ScriptedBackend:
 
 
 # ---------------------------------------------------------------------- OpenAI-compatible HTTP
-class OpenAICompatibleBackend:
+class OpenAICompatibleBackend(_Picklable):
     """Chat completions over HTTP in the OpenAI wire format.
 
     Parameters
@@ -338,15 +345,6 @@ class OpenAICompatibleBackend:
         except (TypeError, KeyError, ValueError, AttributeError):
             lp = None
         return Completion(text, lp)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_lock", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (f"OpenAICompatibleBackend(base_url={self.base_url!r}, model={self.model!r}, "
