@@ -32,6 +32,23 @@ from ..estimate import Estimate
 __all__ = ["team_draft", "interleaving_credit", "analyze_interleaving"]
 
 
+@njit(cache=True, inline="always")
+def _next_new(rank, r, i, L, out_items, pos):  # pragma: no cover - compiled
+    """The next item of ``rank[r]`` from index ``i`` that is not yet in ``out_items[r, :pos]``, and
+    the index after it (-1 when the ranking is exhausted)."""
+    while i < L:
+        cand = rank[r, i]
+        i += 1
+        dup = False
+        for j in range(pos):
+            if out_items[r, j] == cand:
+                dup = True
+                break
+        if not dup:
+            return cand, i
+    return -1, i
+
+
 @njit(cache=True)
 def _team_draft_kernel(rank_a, rank_b, k, coins, out_items, out_team):  # pragma: no cover - compiled
     n, L = rank_a.shape
@@ -47,29 +64,9 @@ def _team_draft_kernel(rank_a, rank_b, k, coins, out_items, out_team):  # pragma
             for attempt in range(2):
                 use_a = a_turn if attempt == 0 else not a_turn
                 if use_a:
-                    while ia < L:
-                        cand = rank_a[r, ia]
-                        ia += 1
-                        dup = False
-                        for j in range(pos):
-                            if out_items[r, j] == cand:
-                                dup = True
-                                break
-                        if not dup:
-                            item = cand
-                            break
+                    item, ia = _next_new(rank_a, r, ia, L, out_items, pos)
                 else:
-                    while ib < L:
-                        cand = rank_b[r, ib]
-                        ib += 1
-                        dup = False
-                        for j in range(pos):
-                            if out_items[r, j] == cand:
-                                dup = True
-                                break
-                        if not dup:
-                            item = cand
-                            break
+                    item, ib = _next_new(rank_b, r, ib, L, out_items, pos)
                 if item >= 0:
                     out_items[r, pos] = item
                     out_team[r, pos] = 0 if use_a else 1
