@@ -33,7 +33,7 @@ from ..base import Estimator, Needs, check_name, check_random_state
 from ..estimate import Estimate
 from ..registry import register
 from . import _kernels, _seq_kernels
-from .diagnostics import warn_diagnostics, weight_diagnostics
+from .diagnostics import finish_estimate, weight_diagnostics
 from .inputs import ReducedInputs, _describe_bad_dist
 
 __all__ = ["SequentialEstimator", "TrajectoryIS", "PDIS", "WIS", "WPDIS", "SequentialDR", "WDR", "FQE",
@@ -204,13 +204,7 @@ class SequentialEstimator(Estimator):
         """
         self._check_keywords(kw)
         c, diag = self._run(log, action_dist, q_hat, kw)
-        ci_kw = {k: kw[k] for k in _INTERVAL if k in kw}
-        if ci_method == "bootstrap":
-            ci_kw["rng"] = self._random()
-        est = Estimate.from_contributions(c, name=self.label, ess=diag["ess"], diagnostics=diag, alpha=alpha,
-                                          ci_method=ci_method, **ci_kw)
-        warn_diagnostics(diag, est.n, self.label, stacklevel=3)
-        return est
+        return finish_estimate(self, c, diag, alpha=alpha, ci_method=ci_method, kw=kw, interval_keys=_INTERVAL)
 
     def contributions(self, log: Trajectories, action_dist: Any = None, q_hat: Any = None, **kw: Any) -> np.ndarray:
         """Per-episode contributions whose mean is the estimate (no warnings)."""

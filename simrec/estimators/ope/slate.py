@@ -34,7 +34,7 @@ from ..estimate import Estimate
 from ..registry import register
 from . import _slate_kernels as _k
 from .base import INTERVAL_KEYWORDS
-from .diagnostics import warn_diagnostics, weight_diagnostics
+from .diagnostics import finish_estimate, weight_diagnostics
 from .slate_inputs import (
     cascade_inputs,
     check_target_probability,
@@ -121,13 +121,7 @@ class SlateEstimator(Estimator):
         """
         self._check_keywords(kw)
         c, diag = self._run(log, kw)
-        ci_kw = {k: kw[k] for k in INTERVAL_KEYWORDS if k in kw}
-        if ci_method == "bootstrap":
-            ci_kw["rng"] = self._random()
-        est = Estimate.from_contributions(c, name=self.label, ess=diag["ess"], diagnostics=diag, alpha=alpha,
-                                          ci_method=ci_method, **ci_kw)
-        warn_diagnostics(diag, est.n, self.label, stacklevel=3)
-        return est
+        return finish_estimate(self, c, diag, alpha=alpha, ci_method=ci_method, kw=kw, interval_keys=INTERVAL_KEYWORDS)
 
     def contributions(self, log: SlateLog, **kw: Any) -> np.ndarray:
         """Per-slate contributions whose mean is the estimate (no warnings)."""
