@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
 from ..data import BanditLog, SlateLog
 from ..errors import ConfigError
 from ._data import Rows
@@ -109,6 +110,22 @@ class ClickModel:
         """Attractiveness of a key never seen in training: the prior mean (or the start value)."""
         a, b = self.prior  # type: ignore[attr-defined]
         return a / (a + b) if a + b > 0 else float(getattr(self, "init", 0.5))
+
+    def _set_em(self, prior: Any, init: float, max_iter: int, tol: float) -> None:
+        """Validate and store the settings every EM-fitted model shares."""
+        self.prior = check_prior(prior)
+        if not 0 < float(init) < 1:
+            raise ConfigError(f"`init` must lie in (0, 1); got {init!r}")
+        self.init = float(init)
+        self.max_iter = check_int(max_iter, name="max_iter", minimum=1)
+        self.tol = float(tol)
+
+    def _keyed_attractiveness(self, item: np.ndarray, query: np.ndarray | None) -> np.ndarray:
+        """``attractiveness_`` of items (of (query, item) pairs) by their keys; unseen keys get
+        :meth:`_fallback`."""
+        self._require_fit()
+        key = self.keys_.index(np.asarray(item, dtype=np.int64), query)  # type: ignore[attr-defined]
+        return np.where(key >= 0, self.attractiveness_[np.maximum(key, 0)], self._fallback())  # type: ignore
 
     def _probs(self, log: BanditLog | SlateLog, query: Any) -> tuple[np.ndarray, ...]:
         raise NotImplementedError

@@ -40,7 +40,6 @@ import numpy as np
 
 from .._validation import as_rng, check_int
 from ..data import BanditLog, SlateLog
-from ..errors import ConfigError
 from ._data import Slates, as_slates
 from .base import ClickModel, Keys, check_prior
 
@@ -160,12 +159,7 @@ class DependentClickModel(_SlateModel):
 
     def __init__(self, prior: tuple[float, float] = (1.0, 1.0), init: float = 0.5, max_iter: int = 200,
                  tol: float = 1e-8, n_boot: int = 0, random_state: int | np.random.Generator | None = None) -> None:
-        self.prior = check_prior(prior)
-        if not 0 < float(init) < 1:
-            raise ConfigError(f"`init` must lie in (0, 1); got {init!r}")
-        self.init = float(init)
-        self.max_iter = check_int(max_iter, name="max_iter", minimum=1)
-        self.tol = float(tol)
+        self._set_em(prior, init, max_iter, tol)
         self.n_boot = check_int(n_boot, name="n_boot", minimum=0)
         self.random_state = random_state
 

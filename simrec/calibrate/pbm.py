@@ -237,12 +237,7 @@ class PositionBasedModel(ClickModel):
     def __init__(self, prior: tuple[float, float] = (1.0, 1.0), init: float = 0.5, max_iter: int = 10_000,
                  tol: float = 1e-8, max_prob: float = 1 - 1e-6,
                  stderr: Literal["expected", "observed", "none"] = "expected", accelerate: bool = True) -> None:
-        self.prior = check_prior(prior)
-        if not 0 < float(init) < 1:
-            raise ConfigError(f"`init` must lie in (0, 1); got {init!r}")
-        self.init = float(init)
-        self.max_iter = check_int(max_iter, name="max_iter", minimum=1)
-        self.tol = float(tol)
+        self._set_em(prior, init, max_iter, tol)
         if not 0 < float(max_prob) <= 1:
             raise ConfigError(f"`max_prob` must lie in (0, 1]; got {max_prob!r}")
         self.max_prob = float(max_prob)
@@ -279,9 +274,7 @@ class PositionBasedModel(ClickModel):
 
     def attractiveness_of(self, item: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
         """Fitted attractiveness of items (of (query, item) pairs); unseen ones get the prior mean."""
-        self._require_fit()
-        key = self.keys_.index(np.asarray(item, dtype=np.int64), query)
-        return np.where(key >= 0, self.attractiveness_[np.maximum(key, 0)], self._fallback())
+        return self._keyed_attractiveness(item, query)
 
     def _probs(self, log, query):
         rows = as_rows(log, query)

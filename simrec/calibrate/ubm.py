@@ -23,11 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int
 from ..data import BanditLog, SlateLog
 from ..errors import ConfigError
 from ._data import Slates, as_slates
-from .base import ClickModel, Keys, check_prior
+from .base import ClickModel, Keys
 from .pbm import _cells, pbm_em, pbm_stderr
 
 __all__ = ["UserBrowsingModel"]
@@ -61,12 +60,7 @@ class UserBrowsingModel(ClickModel):
 
     def __init__(self, prior: tuple[float, float] = (1.0, 1.0), init: float = 0.5, max_iter: int = 10_000,
                  tol: float = 1e-8, max_prob: float = 1 - 1e-6, accelerate: bool = True) -> None:
-        self.prior = check_prior(prior)
-        if not 0 < float(init) < 1:
-            raise ConfigError(f"`init` must lie in (0, 1); got {init!r}")
-        self.init = float(init)
-        self.max_iter = check_int(max_iter, name="max_iter", minimum=1)
-        self.tol = float(tol)
+        self._set_em(prior, init, max_iter, tol)
         if not 0 < float(max_prob) <= 1:
             raise ConfigError(f"`max_prob` must lie in (0, 1]; got {max_prob!r}")
         self.max_prob = float(max_prob)
@@ -99,9 +93,7 @@ class UserBrowsingModel(ClickModel):
         return self
 
     def attractiveness_of(self, item: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
-        self._require_fit()
-        key = self.keys_.index(np.asarray(item, dtype=np.int64), query)
-        return np.where(key >= 0, self.attractiveness_[np.maximum(key, 0)], self._fallback())
+        return self._keyed_attractiveness(item, query)
 
     def _probs(self, log, query):
         s = as_slates(log, query, model="UserBrowsingModel")
