@@ -13,18 +13,9 @@ Times are the best of ``--repeat`` runs; the same-run ratio is what matters on a
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    out, t_best = None, np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        t_best = min(t_best, time.perf_counter() - t)
-    return t_best, out
+from _timing import best  # benchmarks/_timing.py (scripts run from their folder)
 
 
 def main() -> None:

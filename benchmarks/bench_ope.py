@@ -20,6 +20,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _timing import best  # benchmarks/_timing.py (scripts run from their folder)
 
 from simrec.estimators import ope
 
@@ -28,13 +29,6 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
 
 
-def best(fn, repeat: int) -> tuple[float, object]:
-    out, t_best = None, np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        t_best = min(t_best, time.perf_counter() - t)
-    return t_best, out
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:

@@ -24,18 +24,10 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _timing import best  # benchmarks/_timing.py (scripts run from their folder)
 
 from simrec.data import Trajectories
 from simrec.estimators import ope
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    out, t_best = None, np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        t_best = min(t_best, time.perf_counter() - t)
-    return t_best, out
 
 
 def make(n_steps: int, k: int, T: int, seed: int = 0):
