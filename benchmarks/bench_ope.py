@@ -82,11 +82,11 @@ def main() -> None:
                   ope.SNDR(), ope.SwitchDR(), ope.DRos(), ope.SubGaussianIPS(), ope.Replay()]
     dr_est = None
     for est in estimators:
-        t, e = best(lambda est=est: est.estimate(log, ad, q, rng=0), args.repeat)
-        if est.name == "dr":
+        t, e = best(lambda est=est: est.estimate(log, ad, q), args.repeat)
+        if est.label == "DR":
             dr_est = e
             assert abs(e.value - v_np) < 1e-9, (e.value, v_np)
-        print(f"  {est.name:<10} dense  {t * 1e3:8.1f} ms  ratio {t / t_floor:5.2f}x floor  "
+        print(f"  {est.label:<10} dense  {t * 1e3:8.1f} ms  ratio {t / t_floor:5.2f}x floor  "
               f"value {e.value:.5f}  peak RSS {peak_rss_gb():.2f} GB")
 
     tracemalloc.start()
@@ -99,7 +99,7 @@ def main() -> None:
     for est in (ope.IPS(), ope.SNIPS(), ope.DR()):
         t, _ = best(lambda est=est: est.estimate(log, pi_logged=red.pi_logged, q_pi=red.q_pi,
                                                  q_logged=red.q_logged), args.repeat + 2)
-        print(f"  {est.name:<10} reduced {t * 1e3:7.1f} ms  {n / t / 1e6:7.1f} M rows/s")
+        print(f"  {est.label:<10} reduced {t * 1e3:7.1f} ms  {n / t / 1e6:7.1f} M rows/s")
 
     c = dr_est.contributions
     t_boot, ci = best(lambda: dr_est.interval("bootstrap", n_boot=args.n_boot, rng=0), 1)
