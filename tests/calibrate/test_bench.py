@@ -25,10 +25,11 @@ def test_numpy_baseline_is_the_same_em():
     slates, clicks, _ = bench.make_log(3000, 40, 3, seed=1)
     assert all(len(set(r)) == 3 for r in slates.tolist())  # distinct items per impression
     item, pos, click = slates.ravel(), np.tile(np.arange(3), 3000), clicks.ravel()
-    theta, alpha = bench.numpy_row_em(item, pos, click, 40, 3, iters=30)
     m = PositionBasedModel(max_iter=30, tol=0, accelerate=False).fit(BanditLog(action=item, reward=click, position=pos))
-    np.testing.assert_allclose(m.examination_, theta, atol=1e-12)
-    np.testing.assert_allclose(m.attractiveness_, alpha, atol=1e-12)
+    for em in (bench.numpy_count_em, bench.numpy_row_em):  # the baseline and the row-wise reference
+        theta, alpha = em(item, pos, click, 40, 3, iters=30)
+        np.testing.assert_allclose(m.examination_, theta, atol=1e-12)
+        np.testing.assert_allclose(m.attractiveness_, alpha, atol=1e-12)
 
 
 def test_bench_runs_and_prints_the_ratio(capsys):
