@@ -28,6 +28,15 @@ def mean_var(c):
     return m, ss / (n - 1) if n > 1 else np.inf
 
 
+@njit(cache=True, inline="always")
+def _draw_index(state, n):
+    """The next index in ``[0, n)`` of the SplitMix64 stream at ``state`` (Lemire's multiply-shift
+    of the top 32 bits; ``n < 2**32``), and the advanced state."""
+    state += GOLDEN
+    z = mix64(state)
+    return state, np.int64(((z >> np.uint64(32)) * n) >> np.uint64(32))
+
+
 @njit(cache=True)
 def bootstrap_means_exact(c, n_boot, seed):
     """Means of ``n_boot`` multinomial (with-replacement) resamples of ``c``; O(n_boot * n).
@@ -39,13 +48,11 @@ def bootstrap_means_exact(c, n_boot, seed):
     out = np.empty(n_boot)
     state = np.uint64(seed)
     nn = np.uint64(n)
-    s32 = np.uint64(32)
     for b in range(n_boot):
         s = 0.0
         for _ in range(n):
-            state += GOLDEN
-            z = mix64(state)
-            s += c[np.int64(((z >> s32) * nn) >> s32)]
+            state, j = _draw_index(state, nn)
+            s += c[j]
         out[b] = s / n
     return out
 
@@ -59,14 +66,11 @@ def bootstrap_ratio_exact(s, m, n_boot, seed):
     out = np.empty(n_boot)
     state = np.uint64(seed)
     gg = np.uint64(g)
-    s32 = np.uint64(32)
     for b in range(n_boot):
         num = 0.0
         den = 0.0
         for _ in range(g):
-            state += GOLDEN
-            z = mix64(state)
-            j = np.int64(((z >> s32) * gg) >> s32)
+            state, j = _draw_index(state, gg)
             num += s[j]
             den += m[j]
         out[b] = num / den
