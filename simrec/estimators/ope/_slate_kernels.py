@@ -72,6 +72,17 @@ def joint_terms(r, pi, p):
     return c, st, nz, nbad, 0
 
 
+@njit(cache=True)
+def _pack(s, s2, mx, swr):
+    """Per-slot statistics as a (K, N_STATS) array: sum w, sum w^2, max w, sum w r."""
+    st = np.empty((s.shape[0], N_STATS))
+    st[:, 0] = s
+    st[:, 1] = s2
+    st[:, 2] = mx
+    st[:, 3] = swr
+    return st
+
+
 @njit(cache=True, fastmath=_FM, error_model="numpy")
 def slot_terms(r2, pi2, p2, prefix):
     """Per-slot IPS (IIPS with marginals, RIPS with prefix probabilities): ``c_i = sum_k w_ik r_ik``.
@@ -85,10 +96,7 @@ def slot_terms(r2, pi2, p2, prefix):
     pi = pi2.ravel()
     p = p2.ravel()
     c = np.empty(n)
-    s = np.zeros(K)
-    s2 = np.zeros(K)
-    mx = np.full(K, -np.inf)
-    swr = np.zeros(K)
+    s, s2, mx, swr = np.zeros(K), np.zeros(K), np.full(K, -np.inf), np.zeros(K)  # per-slot weight stats
     nz = 0
     nbad = 0
     ninc = 0
@@ -110,12 +118,7 @@ def slot_terms(r2, pi2, p2, prefix):
             mx[k] = max(mx[k], w)
             swr[k] += x
         c[i] = acc
-    st = np.empty((K, N_STATS))
-    st[:, 0] = s
-    st[:, 1] = s2
-    st[:, 2] = mx
-    st[:, 3] = swr
-    return c, st, nz, nbad, ninc
+    return c, _pack(s, s2, mx, swr), nz, nbad, ninc
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
@@ -131,10 +134,7 @@ def cascade_dr_terms(r2, pi2, p2, ql2, qp2):
     q_log = ql2.ravel()
     q_pi = qp2.ravel()
     c = np.empty(n)
-    s = np.zeros(K)
-    s2 = np.zeros(K)
-    mx = np.full(K, -np.inf)
-    swr = np.zeros(K)
+    s, s2, mx, swr = np.zeros(K), np.zeros(K), np.full(K, -np.inf), np.zeros(K)  # per-slot weight stats
     nz = 0
     nbad = 0
     ninc = 0
@@ -158,12 +158,7 @@ def cascade_dr_terms(r2, pi2, p2, ql2, qp2):
             mx[k] = max(mx[k], w)
             swr[k] += w * r[j]
         c[i] = acc
-    st = np.empty((K, N_STATS))
-    st[:, 0] = s
-    st[:, 1] = s2
-    st[:, 2] = mx
-    st[:, 3] = swr
-    return c, st, nz, nbad, ninc
+    return c, _pack(s, s2, mx, swr), nz, nbad, ninc
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
