@@ -51,7 +51,7 @@ from ..sim.conversation import (
     score_explanation,
 )
 from ..text import TextEncoder, make_encoder
-from ._base import Core, SimrecEnv, SimrecVectorEnv, check_int_actions, obs_box
+from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box
 
 __all__ = ["ConversationCore", "ConversationEnv", "ConversationVectorEnv", "ConversationObservation",
            "TextObservations"]
@@ -214,8 +214,7 @@ class ConversationCore(Core):
             raise InvalidActionError(
                 f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
                 f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}")
-        out = _int_slates(arr)  # released ids and repeats: World.step makes them empty slots
-        return check_int_actions(out, out.shape, self.world.n_items)
+        return _int_slates(arr)  # ids outside the catalog raise in World.step; repeats become empty slots
 
     def dummy_action(self) -> np.ndarray:
         return np.arange(self.K, dtype=np.int64)

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import ConfigError, InvalidActionError
-from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, check_int_actions, obs_box
+from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, obs_box
 from ._kernels import reset_session_stats, session_obs, session_stats
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
@@ -78,10 +78,8 @@ class SlateCore(Core):
                 f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
                 f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}"
             )
-        out = self.world._slate_array(arr, self.n_rows)  # dtype; released ids and repeats: in World.step
-        if not self.strict:  # lenient: any element of the action space is valid, nothing outside it
-            check_int_actions(out, out.shape, self.world.n_items)
-        return out
+        # dtype here; ids, repeats and unreleased items in World.step (errors, or empty slots when lenient)
+        return self.world._slate_array(arr, self.n_rows)
 
     def dummy_action(self) -> np.ndarray:
         return np.arange(self.K, dtype=np.int64)

@@ -55,18 +55,23 @@ def _slate_row_problem(slates, b, n_available):
 
 
 @njit(cache=True, parallel=True)
-def empty_invalid_slots(slates, active, n_available, n_empty):
-    """Lenient slates, in place: a slot naming an unreleased item or repeating an item already
-    shown earlier in its row becomes empty (-1: nothing is shown there); ``n_empty[b]`` counts
-    them (0 for inactive rows, which are not touched)."""
+def empty_invalid_slots(slates, active, n_available, n_items, n_empty, bad):
+    """Lenient slates, in place: a slot naming an unreleased item (``n_available <= id < n_items``)
+    or repeating an item already shown earlier in its row becomes empty (-1: nothing is shown
+    there); ``n_empty[b]`` counts them (0 for inactive rows, which are not touched). An id outside
+    the catalog (< 0 or >= ``n_items``) is no action at all: ``bad[b]`` = 1 + its slot (else 0)."""
     for b in prange(slates.shape[0]):
         n_empty[b] = 0
+        bad[b] = 0
         if not active[b]:
             continue
         seen = np.uint64(0)
         for k in range(slates.shape[1]):
             a = slates[b, k]
-            if a < 0 or a >= n_available:
+            if a < 0 or a >= n_items:
+                bad[b] = 1 + k
+                break
+            if a >= n_available:
                 slates[b, k] = -1
                 n_empty[b] += 1
                 continue

@@ -215,6 +215,19 @@ class World:
             raise InvalidActionError("`slates` must have at least one slot")
         return np.ascontiguousarray(arr, dtype=np.int64)
 
+    def _lenient_slates(self, sl: np.ndarray, active: np.ndarray, copy: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``sl`` (a copy when ``copy``) with unreleased and repeated items made empty slots (-1), and
+        the number of empty slots per row; ids outside the catalog raise (before any change)."""
+        sl = sl.copy() if copy else sl
+        n_empty, bad = np.empty(sl.shape[0], np.int64), np.empty(sl.shape[0], np.int64)
+        K.empty_invalid_slots(sl, active, self.n_available, self.n_items, n_empty, bad)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            col = int(bad[row]) - 1
+            raise InvalidActionError(f"`slates` must hold item ids in [0, {self.n_items}) (the catalog); "
+                                     f"row {row} slot {col} is {int(sl[row, col])}")
+        return sl, n_empty
+
     def _raise_slate_problem(self, slates: np.ndarray, bad: np.ndarray) -> None:
         """Raise for the first row flagged in ``bad`` (codes of ``_kernels._slate_row_problem``)."""
         if not bad.any():
@@ -245,9 +258,7 @@ class World:
         act = np.ones(B, dtype=bool) if active is None else _active_mask(active, B)
         n_empty = None
         if lenient:
-            sl = sl.copy() if np.shares_memory(sl, np.asarray(slates)) else sl
-            n_empty = np.empty(B, np.int64)
-            K.empty_invalid_slots(sl, act, self.n_available, n_empty)
+            sl, n_empty = self._lenient_slates(sl, act, np.shares_memory(sl, np.asarray(slates)))
             validate = False
         Kn = sl.shape[1]
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
@@ -352,9 +363,8 @@ class World:
         """
         n_rows = len(self._require_state()) if users is None else None
         if lenient:
-            sl = self._slate_array(slates, n_rows).copy()
-            rows = sl.shape[0]
-            K.empty_invalid_slots(sl, np.ones(rows, dtype=bool), self.n_available, np.empty(rows, np.int64))
+            sl = self._slate_array(slates, n_rows)
+            sl = self._lenient_slates(sl, np.ones(sl.shape[0], dtype=bool), True)[0]
         if users is None:
             s = self._require_state()
             theta, bored, eta = s.theta, s.bored, s.eta

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import simrec
-from simrec.errors import InvalidObservationError, NotSupportedError
+from simrec.errors import InvalidActionError, InvalidObservationError, NotSupportedError
 from simrec.policies import make_policy
 
 SMALL = {"preset": "default", "population": {"n_users": 30}, "catalog": {"n_items": 6}, "slate_size": 2}
@@ -180,6 +180,9 @@ def test_repeated_and_unreleased_items_are_empty_slots_unless_strict():
     assert list(info["empty_slots"]) == [0, k - 1, 1]
     np.testing.assert_allclose(info["expected_reward"], before, atol=1e-12)
     assert (info["slot_expected_reward"][1, 1:] == 0).all() and info["slot_expected_reward"][2, -1] == 0
+    for outside in (-1, cap):  # not an element of the action space: an error even when lenient
+        with pytest.raises(InvalidActionError, match=r"catalog.*row 0 slot 1"):
+            env.step(np.stack([np.r_[0, outside, np.arange(2, k)]] * 3))
     strict = gym.make_vec("simrec/Slate-v0", num_envs=3, world=world, strict_slates=True)
     strict.reset(seed=1)
     with pytest.raises(Exception, match="twice"):
