@@ -159,11 +159,13 @@ class Truth:
         X = np.asarray(obs, dtype=np.float32)
         if X.ndim != 2:
             raise InvalidObservationError(f"`obs` must be 2-D (rows, features); got shape {X.shape}")
-        feats = np.clip(self.user_features(), -10.0, 10.0)
-        d = feats.shape[1]
+        cached = self.__dict__.get("_user_lookup")
+        if cached is None:  # features of a static population never change: build the map once
+            feats = np.clip(self.user_features(), -10.0, 10.0)
+            cached = self._user_lookup = ({row.tobytes(): u for u, row in enumerate(feats)}, feats.shape[1])
+        lookup, d = cached
         if X.shape[1] < d:
             raise InvalidObservationError(f"`obs` must have at least {d} columns (user features); got {X.shape[1]}")
-        lookup = {row.tobytes(): u for u, row in enumerate(feats)}
         out = np.empty(X.shape[0], dtype=np.int64)
         for i, row in enumerate(np.ascontiguousarray(X[:, :d])):
             u = lookup.get(row.tobytes())
