@@ -111,9 +111,13 @@ class Estimator:
         return out
 
     @classmethod
+    def _parameters(cls) -> dict[str, Any]:
+        """Constructor parameters and their defaults (``inspect.Parameter.empty`` when required)."""
+        return {k: p.default for k, p in list(inspect.signature(cls.__init__).parameters.items())[1:]}
+
+    @classmethod
     def _defaults(cls) -> dict[str, Any]:
-        sig = inspect.signature(cls.__init__)
-        return {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
+        return {k: v for k, v in cls._parameters().items() if v is not inspect.Parameter.empty}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor arguments, by name."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from .base import Estimator, Needs
+from .base import Estimator, Needs, check_keywords
 
 __all__ = ["EstimatorInfo", "register", "get", "names", "infos", "make", "FAMILY_MODULES"]
 
@@ -45,10 +45,7 @@ class EstimatorInfo:
 
     def params(self) -> dict[str, Any]:
         """Constructor parameters and their defaults (``inspect.Parameter.empty`` when required)."""
-        import inspect
-
-        sig = inspect.signature(self.cls.__init__)
-        return {k: p.default for k, p in list(sig.parameters.items())[1:]}
+        return self.cls._parameters()
 
 
 _REGISTRY: dict[str, EstimatorInfo] = {}
@@ -116,7 +113,5 @@ def make(estimator: str, /, **params: Any) -> Estimator:
     """An instance of the estimator called ``estimator``; unknown parameters raise, naming the accepted ones."""
     info = get(estimator)
     accepted = info.params()
-    from .base import check_keywords
-
     check_keywords(params, frozenset(accepted), info.name)
     return info.cls(**params)
