@@ -122,7 +122,7 @@ def run_cmd(sweep: Path, backend: str | None, n_jobs: int | None, address: str |
         from .sweeps.experiment import run_experiment_cli
 
         run_experiment_cli(sweep, overrides, out_dir, max_runs=max_runs, dry_run=dry_run, no_report=no_report,
-                           progress=bool(progress), n_jobs=n_jobs, backend=backend)
+                           progress=progress, n_jobs=n_jobs, backend=backend, address=address)
         return
     try:
         spec = load_sweep(sweep, overrides)

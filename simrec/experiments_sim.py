@@ -8,8 +8,9 @@ An experiment randomises users (the unit) between a control and a treatment slat
 each user for ``horizon_days`` days: sessions of slate steps, the session ends when the user leaves,
 the next one starts after a gap in days (shorter when satisfied), and the user may churn. Per user it
 records short-term metrics (the first session), long-term ones (the whole horizon) and a
-pre-experiment covariate (clicks in one session under the control policy before the experiment,
-with independent random numbers).
+pre-experiment covariate for every metric: ``pre_<metric>``, the same metric over a pre-period of
+``horizon_days`` under the control policy before the experiment, with independent random numbers
+(the user's history: what CUPED adjusts for and what a surrogate index conditions on).
 
 **Truth.** Every user has two potential outcomes; the simulator can produce both with common random
 numbers (same user, same seed). The true effect of a metric is the population average of
@@ -278,13 +279,16 @@ def simulate_ab(world: Any = "clickbait", control: Any = "relevance", treatment:
         Paired users for the true effect (default ``max(2 * n_users, 4000)``); 0 skips it.
     treatment_sessions : int, optional
         If set, treated users see the treatment only in their first ``treatment_sessions`` sessions
-        and the control policy afterwards (an early-only treatment: surrogacy holds approximately).
+        and the control policy afterwards (an early-only treatment: its long-term effect runs through
+        the user's state after those sessions, so surrogacy holds given the first-session metrics
+        and the user's history).
 
     Returns
     -------
     ABSimulation
-        ``data`` has one row per user: ``user``, ``treatment`` (0/1), ``pre_clicks`` and the
-        metrics of :data:`METRICS`; ``true_effect[metric]`` is the population effect.
+        ``data`` has one row per user: ``user``, ``treatment`` (0/1), ``pre_<metric>`` (the
+        metric in a pre-period under the control policy) and the metrics of :data:`METRICS`;
+        ``true_effect[metric]`` is the population effect.
     """
     n = check_int(n_users, name="n_users", minimum=4)
     h = check_int(horizon_days, name="horizon_days", minimum=1)
@@ -304,8 +308,9 @@ def simulate_ab(world: Any = "clickbait", control: Any = "relevance", treatment:
             for k in METRICS:
                 y[k][m] = res[k]
     pre_seeds = r_pre.integers(0, 2**62, size=n)
-    pre = run_users(w, ctl, users, pre_seeds, 1)["clicks_first"]
-    data = pd.DataFrame({"user": users, "treatment": t.astype(np.int64), "pre_clicks": pre, **y})
+    pre = run_users(w, ctl, users, pre_seeds, h)  # the pre-period: same users, control policy, own streams
+    data = pd.DataFrame({"user": users, "treatment": t.astype(np.int64),
+                         **{f"pre_{k}": pre[k] for k in METRICS}, **y})
     nt = max(2 * n, 4000) if n_truth is None else int(n_truth)
     te, se = true_effects(w, ctl, trt, nt, h, r_truth, treatment_sessions) if nt > 1 else ({}, {})
     return ABSimulation(data, te, se, ctl, trt, {"world": getattr(w.config, "name", str(world)),

@@ -379,6 +379,12 @@ def surrogate_index(train: pd.DataFrame, experiment: pd.DataFrame, surrogates: l
     :math:`T \\perp Y \\mid S, X`) and *comparability* (the same :math:`Y \\mid S, X` in both samples);
     :func:`surrogate_validation` tests it on a corpus with known long-term effects.
 
+    Put the unit's pre-treatment history (e.g. its activity in a pre-period) in ``covariates``:
+    surrogacy is conditional on it. Units of different types reach the same ``s`` by different
+    routes, and a treatment changes which types do, so an index without them is biased even when
+    the treatment acts only through ``s`` (in simrec's ``clickbait`` world, first-session treatments
+    scored with first-session metrics are unbiased given ``pre_clicks`` and ``pre_sessions``).
+
     Parameters
     ----------
     model : scikit-learn regressor, optional

@@ -9,17 +9,22 @@ records the estimate, its interval, the true effect, coverage and the launch dec
 run's sample-ratio-mismatch p-value (``srm_p_value``) and Holm-adjusted p-values across the metrics
 of each method (``p_holm``).
 
-Methods: ``welch`` (difference in means), ``cuped`` (covariate: the user's clicks in a pre-period
-session), ``lift`` (relative), ``msprt`` (always-valid test at ``msprt_peeks`` equally spaced looks;
-its confidence sequence is the interval), ``ratio`` (clicks per session, delta method), or the name
-of any registered estimator of the ``experiment`` family (``DiffInMeans``, ``CUPED``, ...), run on an
-:class:`~simrec.estimators.experiments.ExperimentLog` of the metric with ``pre_clicks`` as covariate
+Methods: ``welch`` (difference in means), ``cuped`` (covariate: the same metric in a pre-period of the
+same length under the control policy), ``lift`` (relative), ``msprt`` (always-valid test at
+``msprt_peeks`` equally spaced looks; its confidence sequence is the interval), ``ratio`` (clicks per
+session, delta method), or the name of any registered estimator of the ``experiment`` family
+(``DiffInMeans``, ``CUPED``, ...), run on an
+:class:`~simrec.estimators.experiments.ExperimentLog` of the metric with its pre-period value as covariate
 and ``sessions`` as denominator.
 
 >>> spec = ExperimentSweepSpec.model_validate({"kind": "experiment", "name": "demo", "seeds": 2,
 ...     "comparisons": [{"name": "cb", "control": "relevance", "treatment": {"clickbait": 0.3}}]})
 >>> spec.seeds, spec.analysis.methods
 ((0, 1), ('welch', 'cuped', 'lift', 'msprt'))
+
+Runs execute on the ``local`` backend (serial or a process pool), ``dask`` or ``ray`` (section
+``[execution]``: ``backend``, ``n_jobs``, ``address``; ``simrec run --backend/-j/--address`` override
+it); the results do not depend on where they ran.
 
 Output (like every sweep) under ``reports/<name>/``: ``runs/`` (one Parquet file per run, written
 atomically; a rerun skips finished runs), ``truth.parquet``, ``results.parquet`` and the report.
@@ -28,9 +33,10 @@ atomically; a rerun skips finished runs), ``truth.parquet``, ``results.parquet``
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,6 +44,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import ConfigError
 from .grid import derive_seed, stable_hash
+from .schema import ExecutionSpec
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 __all__ = ["ExperimentSweepSpec", "is_experiment_file", "load_experiment_sweep", "run_experiment_sweep",
            "analyse_run", "METHODS"]
@@ -105,6 +115,7 @@ class ExperimentSweepSpec(_Strict):
     comparisons: tuple[Comparison, ...]
     experiment: ExperimentDesign = ExperimentDesign()
     analysis: AnalysisSpec = AnalysisSpec()
+    execution: ExecutionSpec = ExecutionSpec()
     output: str | None = None
 
     @field_validator("seeds", mode="before")
@@ -196,7 +207,7 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
                     r = ex.analyze_ab(y, t, alpha=alpha)
                     e = r.lift
                 elif meth == "cuped":
-                    r = ex.cuped(y, t, data["pre_clicks"].to_numpy(), alpha=alpha, balance_threshold=0.0)
+                    r = ex.cuped(y, t, data[f"pre_{m}"].to_numpy(float), alpha=alpha, balance_threshold=0.0)
                     e = r.diff
                     row["variance_reduction"] = r.diagnostics["variance_reduction"]
                 elif meth == "ratio":
@@ -206,7 +217,7 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
                     e = r.diff
                     row["metric"] = "clicks_per_session"
                 elif meth not in METHODS:  # a registered estimator of the experiment family
-                    log = ex.ExperimentLog(y, t, covariate=data["pre_clicks"].to_numpy(float),
+                    log = ex.ExperimentLog(y, t, covariate=data[f"pre_{m}"].to_numpy(float),
                                            denominator=data["sessions"].to_numpy(float))
                     est = registry.make(meth)
                     e = est.estimate(log, alpha=alpha)
@@ -257,9 +268,8 @@ def _score(rows: list[dict[str, Any]], truth: dict[str, float], truth_lift: dict
 def _truth(spec: ExperimentSweepSpec, w: WorldEntry, c: Comparison) -> dict[str, Any]:
     """True effects of a comparison: ``n_truth`` paired users under both policies (common random numbers)."""
     from ..experiments_sim import METRICS, _treated, make_policy, run_users
-    from ..sim import World
 
-    world = World({"preset": w.preset, **w.overrides}, seed=w.seed)
+    world = _world(w)
     rng = np.random.default_rng(derive_seed("truth", w.key, c.model_dump(mode="json"), spec.experiment.horizon_days))
     n = spec.experiment.n_truth
     users, seeds = rng.integers(0, world.n_users, n), rng.integers(0, 2**62, n)
@@ -288,18 +298,33 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
 _WORLDS: dict[str, Any] = {}
 
 
-def _run_one(spec_data: dict[str, Any], wi: int, ci: int, seed: int, te: dict[str, float], tl: dict[str, float],
-             rid: str, path: str) -> pd.DataFrame:
-    """One experiment run (a process-pool task: plain arguments; the world is cached per process)."""
-    from ..experiments_sim import simulate_ab
+def _world(w: WorldEntry) -> Any:
+    """The world of an entry, built once per process."""
     from ..sim import World
 
-    spec = ExperimentSweepSpec.model_validate(spec_data)
-    w, c = spec.worlds[wi], spec.comparisons[ci]
     key = stable_hash([w.model_dump(mode="json")])
     if key not in _WORLDS:
         _WORLDS[key] = World({"preset": w.preset, **w.overrides}, seed=w.seed)
-    sim = simulate_ab(_WORLDS[key], c.control, c.treatment, n_users=spec.experiment.n_users,
+    return _WORLDS[key]
+
+
+def _task(task: tuple) -> tuple[str, str, Any]:
+    """A backend task (plain, picklable arguments): ``("truth", key, spec, wi, ci)`` computes the true
+    effects of a comparison, ``("run", run_id, spec, wi, ci, seed, te, tl)`` one experiment run."""
+    what, key, spec_data, wi, ci, *rest = task
+    spec = ExperimentSweepSpec.model_validate(spec_data)
+    if what == "truth":
+        return what, key, {**_truth(spec, spec.worlds[wi], spec.comparisons[ci]), "truth_key": key}
+    return what, key, _run_one(spec, wi, ci, *rest)
+
+
+def _run_one(spec: ExperimentSweepSpec, wi: int, ci: int, seed: int, te: dict[str, float], tl: dict[str, float]
+             ) -> pd.DataFrame:
+    """One experiment run: simulate, analyse with every method, score against the truth."""
+    from ..experiments_sim import simulate_ab
+
+    w, c = spec.worlds[wi], spec.comparisons[ci]
+    sim = simulate_ab(_world(w), c.control, c.treatment, n_users=spec.experiment.n_users,
                       horizon_days=spec.experiment.horizon_days, p_treatment=spec.experiment.p_treatment,
                       seed=derive_seed("run", w.key, c.name, seed), n_truth=0, treatment_sessions=c.treatment_sessions)
     rows = analyse_run(sim.data, spec.analysis.metrics, spec.analysis.methods, spec.analysis.alpha,
@@ -307,7 +332,7 @@ def _run_one(spec_data: dict[str, Any], wi: int, ci: int, seed: int, te: dict[st
     _score(rows, te, tl, spec.analysis.alpha)
     from ..estimators.experiments import multiple_testing, srm_check
 
-    df = pd.DataFrame(rows).assign(run_id=rid, world=w.key, comparison=c.name, seed=seed,
+    df = pd.DataFrame(rows).assign(world=w.key, comparison=c.name, seed=seed,
                                    n_users=spec.experiment.n_users, north_star=spec.analysis.north_star,
                                    srm_p_value=srm_check(treatment=sim.data["treatment"].to_numpy(),
                                                          ratio=spec.experiment.p_treatment
@@ -316,60 +341,80 @@ def _run_one(spec_data: dict[str, Any], wi: int, ci: int, seed: int, te: dict[st
         df["p_holm"] = np.nan
         for _, idx in df[df["p_value"].notna()].groupby("method").groups.items():
             df.loc[idx, "p_holm"] = multiple_testing(df.loc[idx, "p_value"].to_numpy(), "holm")[1]
-    _atomic_parquet(df, Path(path))
     return df
 
 
 def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None = None, *,
-                         max_runs: int | None = None, progress: bool = False, n_jobs: int = 1) -> pd.DataFrame:
+                         max_runs: int | None = None, progress: bool | None = False,
+                         backend: Backend | str | None = None, n_jobs: int | None = None,
+                         address: str | None = None) -> pd.DataFrame:
     """Run (or resume) an experiment sweep; returns the results table (also written to ``results.parquet``).
 
-    ``n_jobs > 1`` runs the experiments in a local process pool (same run ids, same results)."""
+    The true effects of each (world, comparison) and then the experiment runs execute on ``backend``
+    (``"local"``, ``"dask"`` or ``"ray"``, or a :class:`~simrec.sweeps.backends.Backend`; default the
+    file's ``[execution]``), with ``n_jobs`` workers at ``address``. Every result is written as soon as
+    it arrives (``truth.parquet``, ``runs/<run_id>.parquet``, atomically), so an interrupted sweep
+    resumes where it stopped; the table does not depend on the backend or the number of workers.
+    """
+    from tqdm.auto import tqdm
+
     from ..experiments_sim import METRICS
+    from .backends import Backend, make_backend
+    from .runner import SweepInterrupted
 
     out = Path(out_dir) if out_dir is not None else spec.output_dir
     (out / "runs").mkdir(parents=True, exist_ok=True)
     truth_path = out / "truth.parquet"
     truth_old = pd.read_parquet(truth_path) if truth_path.exists() else pd.DataFrame()
-    truths: list[dict[str, Any]] = []
-    frames: dict[str, pd.DataFrame] = {}
-    todo: list[tuple] = []
-    order: list[str] = []
     spec_data = spec.model_dump(mode="json")
-    for wi, w in enumerate(spec.worlds):
-        for ci, c in enumerate(spec.comparisons):
-            tkey = stable_hash([w.key, c.model_dump(mode="json"), spec.experiment.model_dump(mode="json")])[:12]
-            old = truth_old[truth_old.get("truth_key", pd.Series(dtype=str)) == tkey] if len(truth_old) else []
-            tr = old.iloc[0].to_dict() if len(old) else {**_truth(spec, w, c), "truth_key": tkey}
-            truths.append(tr)
-            te = {m: tr[f"true_{m}"] for m in METRICS}
-            te["clicks_per_session"] = tr["true_clicks_per_session"]
-            tl = {m: tr[f"true_lift_{m}"] for m in METRICS}
-            for s in spec.seeds:
-                rid = stable_hash([tkey, spec.analysis.model_dump(mode="json"), s])[:16]
-                path = out / "runs" / f"{rid}.parquet"
-                order.append(rid)
-                if path.exists():
-                    frames[rid] = pd.read_parquet(path)
-                elif max_runs is None or len(todo) < max_runs:
-                    todo.append((spec_data, wi, ci, s, te, tl, rid, str(path)))
-    _atomic_parquet(pd.DataFrame(truths), truth_path)
-    if n_jobs > 1 and len(todo) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # spawn, not fork: the parent may already run OpenMP (numba, scikit-learn) threads
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for args, df in zip(todo, pool.map(_run_one, *zip(*todo))):
-                frames[args[6]] = df
-                if progress:
-                    print(f"  run {args[6]}: done", flush=True)
-    else:
-        for args in todo:
-            frames[args[6]] = _run_one(*args)
-            if progress:
-                print(f"  run {args[6]}: done", flush=True)
-    got = [frames[r] for r in order if r in frames]
+    pairs = [(wi, ci, stable_hash([w.key, c.model_dump(mode="json"), spec.experiment.model_dump(mode="json")])[:12])
+             for wi, w in enumerate(spec.worlds) for ci, c in enumerate(spec.comparisons)]
+    truths: dict[str, dict[str, Any]] = {}
+    if len(truth_old):
+        truths = {r["truth_key"]: r for r in truth_old.to_dict("records") if r["truth_key"] in {k for *_, k in pairs}}
+    frames: dict[str, pd.DataFrame] = {}
+    runs: dict[str, tuple[int, int, str, int]] = {}  # run id -> (world, comparison, truth key, seed), in order
+    for wi, ci, tkey in pairs:
+        for seed in spec.seeds:
+            rid = stable_hash([tkey, spec.analysis.model_dump(mode="json"), seed])[:16]
+            runs[rid] = (wi, ci, tkey, seed)
+            if (out / "runs" / f"{rid}.parquet").exists():
+                frames[rid] = pd.read_parquet(out / "runs" / f"{rid}.parquet")
+    missing = [rid for rid in runs if rid not in frames][:max_runs]
+    own = not isinstance(backend, Backend)
+    if own:
+        ex = spec.execution
+        backend = make_backend(backend or ex.backend, n_jobs if n_jobs is not None else ex.n_jobs,
+                               address if address is not None else ex.address)
+    assert isinstance(backend, Backend)
+    bar = tqdm(total=len(missing), desc=f"{spec.name} [{backend.describe()}]", unit="run",
+               disable=None if progress is None else not progress, file=sys.stderr, dynamic_ncols=True)
+    try:
+        todo_truth = sorted({runs[rid][:3] for rid in missing if runs[rid][2] not in truths})
+        for _, key, tr in backend.map_unordered(_task, [("truth", k, spec_data, wi, ci) for wi, ci, k in todo_truth]):
+            truths[key] = tr
+            _atomic_parquet(pd.DataFrame(list(truths.values())), truth_path)
+        tasks = []
+        for rid in missing:
+            wi, ci, tkey, seed = runs[rid]
+            tr = truths[tkey]
+            te = {m: tr[f"true_{m}"] for m in METRICS} | {"clicks_per_session": tr["true_clicks_per_session"]}
+            tasks.append(("run", rid, spec_data, wi, ci, seed, te, {m: tr[f"true_lift_{m}"] for m in METRICS}))
+        for _, rid, df in backend.map_unordered(_task, tasks):
+            df.insert(0, "run_id", rid)
+            _atomic_parquet(df, out / "runs" / f"{rid}.parquet")
+            frames[rid] = df
+            bar.update(1)
+    except KeyboardInterrupt:
+        raise SweepInterrupted(f"interrupted: {len(frames)} of {len(runs)} runs are finished and saved under "
+                               f"{str(out / 'runs')!r}; rerun the same command to resume") from None
+    finally:
+        bar.close()
+        if own:
+            backend.close()
+    if truths:
+        _atomic_parquet(pd.DataFrame([truths[k] for *_, k in pairs if k in truths]), truth_path)
+    got = [frames[r] for r in runs if r in frames]
     table = pd.concat(got, ignore_index=True) if got else pd.DataFrame()
     if not table.empty:
         _atomic_parquet(table, out / "results.parquet")
@@ -378,7 +423,8 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
 
 def run_experiment_cli(path: str | Path, overrides: tuple[str, ...], out_dir: Path | None, *,
                        max_runs: int | None = None, dry_run: bool = False, no_report: bool = False,
-                       progress: bool = False, n_jobs: int | None = None, backend: str | None = None) -> None:
+                       progress: bool | None = None, n_jobs: int | None = None, backend: str | None = None,
+                       address: str | None = None) -> None:
     """What ``simrec run FILE`` does for an experiment sweep: validate, run or resume, report."""
     import click
 
@@ -395,9 +441,18 @@ def run_experiment_cli(path: str | Path, overrides: tuple[str, ...], out_dir: Pa
         click.echo(f"{spec.name}: {n_runs} experiment runs ({len(spec.worlds)} world(s) x {len(spec.comparisons)} "
                    f"comparison(s) x {len(spec.seeds)} seed(s)) -> {out}")
         return
-    if backend not in (None, "local"):
-        click.echo(f"note: experiment sweeps run on the local backend; --backend {backend} is ignored", err=True)
-    table = run_experiment_sweep(spec, out, max_runs=max_runs, progress=progress, n_jobs=n_jobs or 1)
+    from ..errors import SweepError
+    from .runner import SweepInterrupted
+
+    try:
+        table = run_experiment_sweep(spec, out, max_runs=max_runs, progress=progress, backend=backend,
+                                     n_jobs=n_jobs, address=address)
+    except SweepInterrupted as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(130) from None
+    except SweepError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
     n_done = table["run_id"].nunique() if not table.empty else 0
     click.echo(f"{spec.name}: {n_done}/{n_runs} runs finished -> {out}")
     if not no_report and not table.empty:

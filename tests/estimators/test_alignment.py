@@ -93,6 +93,43 @@ def test_surrogate_index_is_flagged_when_surrogacy_is_violated():
     assert v.flagged and abs(v.bias_z) > 3
 
 
+_FIRST_SESSION = ["clicks_first", "ctr_first", "steps_first", "watch_first", "return_first"]
+_HISTORY = ["pre_clicks", "pre_sessions"]  # the user's pre-period activity: pre-treatment covariates
+
+
+@pytest.fixture(scope="module")
+def production_corpora():
+    """Random treatments against one production policy (so ``Y | S, X`` is the same in every experiment):
+    acting in the first session only (surrogacy holds: the long-term effect runs through the user's
+    state after it) and acting for the whole horizon (surrogacy violated)."""
+    kw = dict(n_users=1500, horizon_days=10, seed=3, n_truth=2500, control="relevance")
+    return simulate_corpus("clickbait", 60, treatment_sessions=1, **kw), simulate_corpus("clickbait", 40, **kw)
+
+
+def test_surrogate_index_recovers_the_long_term_effect_in_the_simulator(production_corpora):
+    early, _ = production_corpora
+    v = al.surrogate_validation(early, _FIRST_SESSION, "sessions", covariates=_HISTORY)
+    print(f"early-only treatments: bias {v.bias:.4f} (z {v.bias_z:.2f}), slope {v.slope:.3f} +- {v.slope_se:.3f}, "
+          f"coverage {v.coverage:.3f}")
+    assert not v.flagged and abs(v.bias_z) < 3 and abs(v.slope - 1) < 3 * v.slope_se and v.coverage >= 0.8
+    # one new experiment at a time: the index fit on the units of the earlier experiments
+    j = early.index("sessions")
+    train = pd.concat(early.units[:45], ignore_index=True)
+    hits, narrower = 0, 0
+    for k in range(45, 60):
+        est = al.surrogate_index(train, early.units[k], _FIRST_SESSION, "sessions", covariates=_HISTORY)
+        hits += est.ci[0] <= early.true_effects[k, j] <= est.ci[1]
+        narrower += est.stderr < early.stderr[k, j]
+    assert hits >= 12 and narrower == 15, (hits, narrower)
+
+
+def test_surrogacy_violation_in_the_simulator_is_flagged_with_the_same_surrogates(production_corpora):
+    _, whole = production_corpora
+    v = al.surrogate_validation(whole, _FIRST_SESSION, "sessions", covariates=_HISTORY)
+    print(f"whole-horizon treatments: bias {v.bias:.4f} (z {v.bias_z:.2f}), slope {v.slope:.3f}")
+    assert v.flagged and v.bias_z > 3
+
+
 def test_surrogacy_violation_in_the_simulator_is_flagged(clickbait_corpus):
     # the treatment acts for the whole horizon: first-session metrics miss much of its long-term effect
     v = al.surrogate_validation(clickbait_corpus, ["clicks_first", "ctr_first", "steps_first", "return_first"],

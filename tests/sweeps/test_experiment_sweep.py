@@ -1,9 +1,12 @@
 """The experiment sweep: validation, one small run end to end (resume, report), the CLI dispatch."""
 
+import importlib.util
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import simrec.sweeps.backends as bk
 from simrec.cli import cli
 from simrec.sweeps.experiment import ExperimentSweepSpec, load_experiment_sweep, run_experiment_sweep
 from simrec.sweeps.spec import SweepSpecError
@@ -84,13 +87,29 @@ def test_cli_run_dispatches_experiment_sweeps(tmp_path):
     assert res.exit_code == 0 and "2 experiment runs" in res.output
 
 
-def test_process_pool_gives_the_same_table(tmp_path):
+@pytest.mark.parametrize("backend", ["local", "dask", "ray"])
+def test_every_backend_gives_the_serial_table(tmp_path, backend, monkeypatch):
+    if backend != "local" and importlib.util.find_spec("distributed" if backend == "dask" else "ray") is None:
+        pytest.skip(f'{backend} is not installed (pip install "simrec[{backend}]")')
     p = tmp_path / "tiny.toml"
-    p.write_text(SMALL.replace("seeds = 3", "seeds = 2"))
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 2") + f'[execution]\nbackend = "{backend}"\nn_jobs = 2\n')
     spec = load_experiment_sweep(p)
-    serial = run_experiment_sweep(spec, tmp_path / "a")
-    pooled = run_experiment_sweep(spec, tmp_path / "b", n_jobs=2)
-    pd.testing.assert_frame_equal(serial, pooled)
+    assert spec.execution.backend == backend
+    serial = run_experiment_sweep(spec, tmp_path / "a", backend="local", n_jobs=1)
+    used = []
+    real = bk.make_backend
+
+    def spy(name, n_jobs, address):  # the file's [execution] section chooses the backend
+        b = real(name, n_jobs, address)
+        used.append(b.describe())
+        return b
+
+    monkeypatch.setattr(bk, "make_backend", spy)
+    other = run_experiment_sweep(spec, tmp_path / "b")
+    assert used and used[0].startswith(backend) and "2 workers" in used[0], used
+    pd.testing.assert_frame_equal(serial, other)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "truth.parquet"),
+                                  pd.read_parquet(tmp_path / "b" / "truth.parquet"))
 
 
 def test_runs_carry_srm_and_holm_adjusted_p_values(tmp_path):
