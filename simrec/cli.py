@@ -177,7 +177,15 @@ def report_cmd(results: Path, out_dir: Path | None) -> None:
     """
     from .errors import SweepError
     from .reports import report_from_results
+    from .sweeps.experiment import experiment_report, is_experiment_dir
 
+    if is_experiment_dir(results):  # an experiment sweep's folder: its own report
+        try:
+            h, m = experiment_report(results, out_dir)
+        except SweepError as exc:
+            _fail(str(exc))
+        click.echo(f"report: {h}  (Markdown: {m})")
+        return
     try:
         rep = report_from_results(results, out_dir)
     except SweepError as exc:

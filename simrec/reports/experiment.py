@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["summary_table", "decision_table", "build_experiment_report"]
+__all__ = ["summary_table", "decision_table", "answer_lines", "build_experiment_report"]
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -67,6 +67,38 @@ def decision_table(df: pd.DataFrame, method: str = "welch") -> pd.DataFrame:
                          "good_launch": float(launch.mean()) if t > 0 else 0.0,
                          "agreement": float((launch == (t > 0)).mean())})
     return pd.DataFrame(rows)
+
+
+def answer_lines(summ: pd.DataFrame, dec: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """The report's first section in a few sentences: per comparison, the true north-star effect and
+    which metrics' launch decisions follow it; per method, the coverage of the true effects."""
+    lines = []
+    for (w, c), g in dec.groupby(["world", "comparison"], sort=False):
+        t = float(g["true_north_star_effect"].iloc[0])
+        ns = g["north_star"].iloc[0]
+        wrong = g[g["agreement"] < 0.5]
+        good = g[g["agreement"] >= 0.8]["metric"].tolist()
+        txt = f"**{c}** ({w}): the true effect on {ns} is {t:+.4g}."
+        if len(wrong):
+            txt += " Deciding on " + ", ".join(f"{r.metric} ({r.launch_rate:.0%} of runs launched)"
+                                               for r in wrong.itertuples()) + " goes against it"
+            txt += ("; " if good else ".")
+        if good:
+            txt += (" " if not len(wrong) else "") + ", ".join(good) + " agree with it in at least 80% of runs."
+        lines.append(txt)
+    if not summ.empty:
+        nominal = 1 - alpha
+        parts = []
+        for meth, g in summ.groupby("method", sort=False):
+            low = g[g["coverage"] < nominal - 3 * g["coverage_mcse"]]
+            below = f" ({len(low)} of {len(g)} cells more than 3 MC SE below {nominal:.2f})" if len(low) else ""
+            parts.append(f"{meth} {g['coverage'].mean():.2f}{below}")
+        lines.append(f"Mean coverage of the true effects by method (nominal {nominal:.2f}): " + "; ".join(parts) + ".")
+        if "variance_reduction" in summ and summ["variance_reduction"].notna().any():
+            vr = summ["variance_reduction"].dropna()
+            lines.append(f"CUPED (each metric's pre-period value as covariate) removed {vr.min():.0%} to "
+                         f"{vr.max():.0%} of the variance.")
+    return lines
 
 
 # -- figures -----------------------------------------------------------------------------------------------
@@ -191,11 +223,13 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
              "of a non-zero effect.")
     sections = [("Estimates vs truth", summ, "estimates"), ("Coverage", None, "coverage"),
                 ("Launch decisions vs the north star", dec, "decisions")]
-    md = [f"# Experiment sweep: {name}\n", intro + "\n"]
+    answer = answer_lines(summ, dec, float(config.get("analysis", {}).get("alpha", 0.05)))
+    md = [f"# Experiment sweep: {name}\n", intro + "\n", "## Answer\n", "\n".join(f"- {a}" for a in answer) + "\n"]
     ht = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title><style>"
           "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}"
           "td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>",
-          f"<h1>Experiment sweep: {html.escape(name)}</h1><p>{html.escape(intro)}</p>"]
+          f"<h1>Experiment sweep: {html.escape(name)}</h1><p>{html.escape(intro)}</p>", "<h2>Answer</h2><ul>"
+          + "".join(f"<li>{html.escape(a).replace('**', '')}</li>" for a in answer) + "</ul>"]
     for title, table, fig in sections:
         md.append(f"## {title}\n")
         ht.append(f"<h2>{html.escape(title)}</h2>")

@@ -32,6 +32,7 @@ atomically; a rerun skips finished runs), ``truth.parquet``, ``results.parquet``
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tomllib
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from .backends import Backend
 
 __all__ = ["ExperimentSweepSpec", "is_experiment_file", "load_experiment_sweep", "run_experiment_sweep",
-           "analyse_run", "METHODS"]
+           "analyse_run", "is_experiment_dir", "experiment_report", "METHODS"]
 
 #: analysis methods a sweep may name
 METHODS = ("welch", "cuped", "lift", "msprt", "ratio")
@@ -364,6 +365,9 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
 
     out = Path(out_dir) if out_dir is not None else spec.output_dir
     (out / "runs").mkdir(parents=True, exist_ok=True)
+    tmp = out / ".sweep.json.tmp"  # the config beside the results: `simrec report` re-renders from it
+    tmp.write_text(json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "sweep.json")
     truth_path = out / "truth.parquet"
     truth_old = pd.read_parquet(truth_path) if truth_path.exists() else pd.DataFrame()
     spec_data = spec.model_dump(mode="json")
@@ -456,8 +460,30 @@ def run_experiment_cli(path: str | Path, overrides: tuple[str, ...], out_dir: Pa
     n_done = table["run_id"].nunique() if not table.empty else 0
     click.echo(f"{spec.name}: {n_done}/{n_runs} runs finished -> {out}")
     if not no_report and not table.empty:
-        from ..reports.experiment import build_experiment_report
-
-        truth = pd.read_parquet(Path(out) / "truth.parquet")
-        h, m = build_experiment_report(table, truth, spec.model_dump(mode="json"), out)
+        h, m = experiment_report(out)
         click.echo(f"report: {h}  (Markdown: {m})")
+
+
+def is_experiment_dir(path: str | Path) -> bool:
+    """Whether ``path`` (a sweep folder or its ``results.parquet``) holds an experiment sweep's output."""
+    p = Path(path)
+    d = p.parent if p.suffix == ".parquet" else p
+    try:
+        return json.loads((d / "sweep.json").read_text(encoding="utf-8")).get("kind") == "experiment"
+    except (OSError, ValueError):
+        return False
+
+
+def experiment_report(path: str | Path, out_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """(Re)write the report of the experiment sweep whose output is at ``path`` (its folder or its
+    ``results.parquet``) into ``out_dir`` (default: that folder); returns the HTML and Markdown paths."""
+    from ..errors import SweepError
+    from ..reports.experiment import build_experiment_report
+
+    p = Path(path)
+    d = p.parent if p.suffix == ".parquet" else p
+    if not (d / "results.parquet").exists():
+        raise SweepError(f"no results.parquet under {str(d)!r}: run the experiment sweep first")
+    config = json.loads((d / "sweep.json").read_text(encoding="utf-8"))
+    truth = pd.read_parquet(d / "truth.parquet") if (d / "truth.parquet").exists() else None
+    return build_experiment_report(pd.read_parquet(d / "results.parquet"), truth, config, out_dir or d)

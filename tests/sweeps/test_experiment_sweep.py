@@ -2,6 +2,7 @@
 
 import importlib.util
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -83,8 +84,28 @@ def test_cli_run_dispatches_experiment_sweeps(tmp_path):
     md = (out / "report.md").read_text()
     assert "Coverage" in md and "Launch decisions" in md and (out / "figures" / "estimates.svg").exists()
     assert "<img" in (out / "report.html").read_text()
+    assert "## Answer" in md and "Mean coverage of the true effects by method" in md
+    (out / "report.md").unlink()
+    res = CliRunner().invoke(cli, ["report", str(out)])  # re-rendered from the saved results and config
+    assert res.exit_code == 0, res.output
+    assert (out / "report.md").read_text() == md
     res = CliRunner().invoke(cli, ["run", str(p), "--dry-run"])
     assert res.exit_code == 0 and "2 experiment runs" in res.output
+
+
+def test_the_answer_names_the_metric_whose_decisions_go_against_the_north_star():
+    from simrec.reports.experiment import answer_lines
+
+    dec = pd.DataFrame({"world": "w", "comparison": "cb", "metric": ["sessions", "ctr_first"], "north_star": "sessions",
+                        "true_north_star_effect": -1.3, "launch_rate": [0.0, 0.9], "harmful_launch": [0.0, 0.9],
+                        "good_launch": 0.0, "agreement": [1.0, 0.1]})
+    summ = pd.DataFrame({"method": ["welch", "welch", "cuped"], "coverage": [0.95, 0.5, 0.94],
+                         "coverage_mcse": [0.02, 0.02, 0.02], "variance_reduction": [np.nan, np.nan, 0.3]})
+    a = answer_lines(summ, dec)
+    assert a[0] == ("**cb** (w): the true effect on sessions is -1.3. Deciding on ctr_first (90% of runs launched) "
+                    "goes against it; sessions agree with it in at least 80% of runs.")
+    assert "welch 0.72 (1 of 2 cells more than 3 MC SE below 0.95); cuped 0.94" in a[1]
+    assert "removed 30% to 30%" in a[2]
 
 
 @pytest.mark.parametrize("backend", ["local", "dask", "ray"])
