@@ -56,8 +56,8 @@ def model_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, st
         desc = (f.description or "").replace("|", "\\|")
         if nested is not None:
             if seq:
-                rows.append((key, f"list of {nested.__name__}", _default(f), desc or (nested.__doc__ or "").strip()
-                             .splitlines()[0]))
+                doc = (nested.__doc__ or "").strip().splitlines() or [""]
+                rows.append((key, f"list of {nested.__name__}", _default(f), desc or doc[0]))
                 rows += model_fields(nested, key + "[].")
             else:
                 rows += model_fields(nested, key + ".")
@@ -103,9 +103,11 @@ def env_table() -> str:
 
 def _generators() -> dict[str, Any]:
     from simrec.sim import WorldConfig
+    from simrec.sweeps.experiment import ExperimentSweepSpec
     from simrec.sweeps.spec import SweepSpec
 
     return {"sweep-fields": lambda: fields_table(SweepSpec), "world-fields": lambda: fields_table(WorldConfig),
+            "experiment-fields": lambda: fields_table(ExperimentSweepSpec),
             "estimators": estimator_table, "envs": env_table}
 
 

@@ -35,6 +35,11 @@ def test_docs_build_strict(tmp_path):
     html = (site / "sweeps" / "index.html").read_text()
     for key, *_ in _hooks().model_fields(__import__("simrec.sweeps.spec", fromlist=["SweepSpec"]).SweepSpec):
         assert f"<code>{key}</code>" in html, key
+    exp = (site / "experiments" / "index.html").read_text()
+    from simrec.sweeps.experiment import ExperimentSweepSpec
+
+    for key, *_ in _hooks().model_fields(ExperimentSweepSpec):
+        assert f"<code>{key}</code>" in exp, key
     est = (site / "estimators" / "index.html").read_text()
     from simrec.estimators import registry
 

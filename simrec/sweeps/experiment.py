@@ -62,9 +62,11 @@ class _Strict(BaseModel):
 
 
 class WorldEntry(_Strict):
-    preset: str = "clickbait"
-    overrides: dict[str, Any] = Field(default_factory=dict)
-    seed: int = Field(0, ge=0)
+    """A world: a preset with dotted-key overrides."""
+
+    preset: str = Field("clickbait", description="world preset (`simrec presets`)")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="dotted keys, e.g. `population.n_users`")
+    seed: int = Field(0, ge=0, description="the world's seed (catalog and population)")
 
     @property
     def key(self) -> str:
@@ -72,25 +74,34 @@ class WorldEntry(_Strict):
 
 
 class Comparison(_Strict):
+    """A control and a treatment policy tested against each other."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    control: Any = "relevance"
-    treatment: Any = "clickbait"
-    treatment_sessions: int | None = Field(None, ge=1)
+    control: Any = Field("relevance", description="`relevance`, `clickbait`, `mix:<w>` or a table of "
+                         "MixPolicy fields (`clickbait`, `noise`, `seed`)")
+    treatment: Any = Field("clickbait", description="as `control`")
+    treatment_sessions: int | None = Field(None, ge=1, description="treated users see the treatment in their "
+                                           "first sessions only, the control afterwards")
 
 
 class ExperimentDesign(_Strict):
-    n_users: int = Field(2000, ge=8)
-    horizon_days: int = Field(14, ge=1)
-    p_treatment: float = Field(0.5, gt=0, lt=1)
+    """The size and length of each simulated experiment."""
+
+    n_users: int = Field(2000, ge=8, description="units per experiment")
+    horizon_days: int = Field(14, ge=1, description="days each user is followed (and the pre-period's length)")
+    p_treatment: float = Field(0.5, gt=0, lt=1, description="share of units assigned to the treatment")
     n_truth: int = Field(8000, ge=100, description="paired users for the true effects")
 
 
 class AnalysisSpec(_Strict):
-    methods: tuple[str, ...] = ("welch", "cuped", "lift", "msprt")
-    metrics: tuple[str, ...] = ("sessions", "clicks", "ctr_first")
-    north_star: str = "sessions"
-    alpha: float = Field(0.05, gt=0, lt=1)
-    msprt_peeks: int = Field(50, ge=2)
+    """How each experiment is analysed and judged."""
+
+    methods: tuple[str, ...] = Field(("welch", "cuped", "lift", "msprt"), description="built-in analyses "
+                                     "(`welch`, `cuped`, `lift`, `msprt`, `ratio`) or registered estimators")
+    metrics: tuple[str, ...] = Field(("sessions", "clicks", "ctr_first"), description="per-user metrics analysed")
+    north_star: str = Field("sessions", description="the long-term outcome launch decisions are judged against")
+    alpha: float = Field(0.05, gt=0, lt=1, description="test level; intervals are 1 - alpha")
+    msprt_peeks: int = Field(50, ge=2, description="equally spaced looks of the always-valid test")
 
     @field_validator("methods")
     @classmethod
