@@ -255,7 +255,8 @@ class DRLearner(_DMLParams):
 
     _method = "dr"
 
-    def _fit(self, y, t, x, e, alpha, seed):  # noqa: ANN001, ANN202 - private, typed in the base
+    def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
+             seed: int | None) -> Estimate:
         return ate(y, t, X=x, propensity=e, method="dr", model_y=self.model_y, model_t=self.model_t, cv=self.cv,
                    alpha=alpha, random_state=seed)
 
@@ -279,7 +280,8 @@ class LinearDML(_DMLParams):
 
     _method = "dml"
 
-    def _fit(self, y, t, x, e, alpha, seed):  # noqa: ANN001, ANN202 - private, typed in the base
+    def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
+             seed: int | None) -> Estimate:
         return ate(y, t, X=x, propensity=e, method="dml", model_y=self.model_y, model_t=self.model_t, cv=self.cv,
                    alpha=alpha, random_state=seed)
 
@@ -290,7 +292,8 @@ class CausalForestDML(_EconmlEstimator):
     An honest generalized random forest of the effect :math:`\\tau(x)` on the features (residuals from
     ``model_y`` / ``model_t`` as in :class:`LinearDML`); the ATE is the mean of the out-of-bag doubly
     robust scores :math:`\\hat\\tau(x_i) + (\\tilde y_i - \\hat\\tau(x_i)\\tilde t_i)\\tilde t_i / (e_i(1-e_i))`
-    with their standard error (:func:`simrec.estimators.causal.cate`, ``method="causal_forest"``).
+    (econml floors :math:`e_i(1-e_i)` at 0.01) with their standard error
+    (:func:`simrec.estimators.causal.cate`, ``method="causal_forest"``).
     No contributions.
 
     Parameters
@@ -327,7 +330,8 @@ class CausalForestDML(_EconmlEstimator):
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
 
-    def _fit(self, y, t, x, e, alpha, seed):  # noqa: ANN001, ANN202 - private, typed in the base
+    def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
+             seed: int | None) -> Estimate:
         return cate(y, t, x, propensity=e, method="causal_forest", model_y=self.model_y, model_t=self.model_t,
                     cv=self.cv, alpha=alpha, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
                     random_state=seed, n_jobs=self.n_jobs, X_eval=x[:1]).ate
