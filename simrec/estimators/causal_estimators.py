@@ -212,6 +212,8 @@ class _EconmlEstimator(_CausalEstimator):
         diag = {**est.diagnostics, "method": self._method, "known_propensity": e is not None, "cv": self.cv}
         if e is not None:
             diag.update(propensity_min=float(e.min()), propensity_max=float(e.max()))
+        if log.cluster is not None:
+            diag["clusters_used"] = False  # econml's standard errors treat units as independent
         ci, method = est.ci, est.ci_method
         if ci_method == "bootstrap":
             n_boot = check_int(kw.get("n_boot", 100), name="n_boot", minimum=10)

@@ -157,6 +157,9 @@ def test_aipw_clusters_make_the_standard_error_cluster_robust():
     _, se, n_clusters = cluster_mean_se(plain.contributions, g)
     assert got.stderr == pytest.approx(se, rel=1e-12) and got.stderr != plain.stderr
     assert got.diagnostics["n_clusters"] == n_clusters == 150
+    dr = _quiet(DRLearner(random_state=1).estimate, clustered)
+    assert dr.diagnostics["clusters_used"] is False
+    assert "clusters_used" not in _quiet(DRLearner(random_state=1).estimate, log).diagnostics
 
 
 # -- the known propensity is really used ------------------------------------------------------------
