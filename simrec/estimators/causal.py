@@ -43,8 +43,8 @@ from ..errors import ConfigError, InvalidLogError
 from .estimate import Estimate
 from .experiments.data import as_metric, as_treatment, check_arm_sizes
 
-__all__ = ["KnownPropensity", "aipw", "ate", "cate", "CateResult", "learn_policy", "PolicyResult",
-           "uplift_curve", "UpliftResult"]
+__all__ = ["KnownPropensity", "aipw", "ate", "cate", "CateResult", "estimate_propensity", "learn_policy",
+           "PolicyResult", "uplift_curve", "UpliftResult"]
 
 
 class KnownPropensity:
@@ -129,6 +129,59 @@ def _cross_fit_mu(y: np.ndarray, t: np.ndarray, x: np.ndarray | None, model: Any
             else:
                 out[te] = sk_clone(model).fit(x[m], y[m]).predict(x[te])
     return mu0, mu1
+
+
+def estimate_propensity(treatment: Any, X: Any, *, model: Any = None, n_folds: int = 5, clip: float = 0.01,
+                        random_state: int | np.random.Generator | None = 0) -> np.ndarray:
+    """Cross-fitted propensity :math:`\\hat e(x_i) = \\hat P(T=1 \\mid x_i)`, clipped to ``[clip, 1 - clip]``.
+
+    Units are split into ``n_folds`` folds (``rng.permutation(n) % n_folds``, the split of the
+    outcome models of :func:`aipw`); each fold's propensities come from ``model`` (default
+    ``LogisticRegression()``) fit on the other folds. Use it when the propensities are not known;
+    known ones (a logging policy's, an experiment's assignment rate) are always better.
+
+    Parameters
+    ----------
+    treatment : array_like (n,) of {0, 1}
+    X : array_like (n, d)
+        Pre-treatment features.
+    model : scikit-learn classifier, optional
+        Anything with ``fit`` and ``predict_proba``.
+    n_folds : int
+        Folds of the cross-fitting (>= 2).
+    clip : float
+        Bound in [0, 0.5) that keeps the inverse weights finite (0: no clipping; then an estimated
+        propensity of exactly 0 or 1 is an error downstream).
+    random_state : int, Generator or None
+        The fold split.
+
+    Returns
+    -------
+    numpy.ndarray (n,)
+    """
+    from sklearn.base import clone as sk_clone
+
+    _, t, x, _ = _inputs(np.zeros(np.shape(treatment)[:1]), treatment, X)
+    if x is None:
+        raise ConfigError("`X` (features) is required to estimate the propensity")
+    k = check_int(n_folds, name="n_folds", minimum=2)
+    if not 0 <= clip < 0.5:
+        raise ConfigError(f"`clip` must lie in [0, 0.5); got {clip!r}")
+    if model is None:
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression()
+    fold = as_rng(random_state).permutation(t.size) % k
+    e = np.empty(t.size)
+    for j in range(k):
+        te, tr = fold == j, fold != j
+        if t[tr].all() or not t[tr].any():
+            raise InvalidLogError(f"fold {j} of the propensity cross-fitting has one arm only in its training "
+                                  f"units; use fewer `n_folds` or more units of the rarer arm")
+        m = sk_clone(model).fit(x[tr], t[tr].astype(np.int64))
+        cls = list(np.asarray(m.classes_))
+        e[te] = np.asarray(m.predict_proba(x[te]), dtype=np.float64)[:, cls.index(1)]
+    return np.clip(e, clip, 1 - clip)
 
 
 def aipw(y: Any, treatment: Any, propensity: Any, *, mu0: Any = None, mu1: Any = None, X: Any = None,
@@ -268,12 +321,14 @@ class CateResult:
 
 def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = None, method: str = "linear_dml",
          model_y: Any = None, model_t: Any = None, cv: int = 5, alpha: float = 0.05, n_estimators: int = 200,
-         min_samples_leaf: int = 10, random_state: int | None = 0, X_eval: Any = None) -> CateResult:
+         min_samples_leaf: int = 10, random_state: int | None = 0, X_eval: Any = None,
+         n_jobs: int | None = -1) -> CateResult:
     """Heterogeneous effects with econml: ``linear_dml`` (LinearDML, a linear CATE with analytic
     intervals), ``causal_forest`` (CausalForestDML: honest forest, pointwise intervals; the ATE is its
     doubly-robust ``ate_`` on the training data, not the average of the pointwise intervals) or
     ``dr`` (LinearDRLearner on ``X``). ``propensity``: known :math:`P(T=1|x)` (see :func:`ate`).
-    Effects are returned on ``X_eval`` (default ``X``)."""
+    Effects are returned on ``X_eval`` (default ``X``). ``n_jobs``: processes of the forest (its
+    results do not depend on it)."""
     v, t, x, e = _inputs(y, treatment, X, propensity)
     if x is None:
         raise ConfigError("`X` (effect modifiers) is required for CATE")
@@ -298,7 +353,7 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
 
             est = CausalForestDML(model_y=my, model_t=mt, discrete_treatment=True, cv=cv,
                                   n_estimators=check_int(n_estimators, name="n_estimators", minimum=4),
-                                  min_samples_leaf=min_samples_leaf, random_state=random_state)
+                                  min_samples_leaf=min_samples_leaf, random_state=random_state, n_jobs=n_jobs)
             est.fit(v, t.astype(np.int64), X=x, W=Wm)
             lo, hi = (np.ravel(z) for z in est.ate__inference().conf_int(alpha=alpha))
             a = Estimate(value=float(np.ravel(est.ate_)[0]), stderr=float(np.ravel(est.ate_stderr_)[0]),

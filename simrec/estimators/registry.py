@@ -25,7 +25,7 @@ from .base import Estimator, Needs, check_keywords
 __all__ = ["EstimatorInfo", "register", "get", "names", "infos", "make", "FAMILY_MODULES"]
 
 #: modules whose import registers each family (loaded lazily, in this order)
-FAMILY_MODULES = ("simrec.estimators.ope", "simrec.estimators.experiments")
+FAMILY_MODULES = ("simrec.estimators.ope", "simrec.estimators.experiments", "simrec.estimators.causal_estimators")
 
 
 @dataclass(frozen=True)

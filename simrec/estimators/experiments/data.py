@@ -95,10 +95,15 @@ class ExperimentLog:
         Pre-treatment unit features (CUPAC, heterogeneous effects).
     cluster : array_like (n,), optional
         Cluster ids when units are not independent (e.g. households).
+    propensity : float or array_like (n,), optional
+        Known :math:`P(T=1 \\mid x)` of each unit, in (0, 1]: the logging policy's propensity for
+        logged (observational) data, or the assignment rate of a randomised experiment (a single
+        number applies to every unit). A control unit cannot have propensity 1. The causal estimators
+        use it instead of estimating the propensity.
     """
 
     def __init__(self, outcome: Any, treatment: Any, *, covariate: Any = None, denominator: Any = None,
-                 features: Any = None, cluster: Any = None) -> None:
+                 features: Any = None, cluster: Any = None, propensity: Any = None) -> None:
         self.treatment = as_treatment(treatment)
         n = self.treatment.shape[0]
         self.outcome = as_metric(outcome, "outcome", n)
@@ -125,25 +130,47 @@ class ExperimentLog:
             if c.ndim != 1 or c.shape[0] != n:
                 raise InvalidLogError(f"`cluster` must have one id per unit ({n}); got shape {c.shape}")
             self.cluster = c
+        self.propensity = None if propensity is None else _as_propensity(propensity, self.treatment)
 
     def __len__(self) -> int:
         return int(self.treatment.shape[0])
 
     def __repr__(self) -> str:
-        extra = [k for k in ("covariate", "denominator", "features", "cluster") if getattr(self, k) is not None]
+        extra = [k for k in ("covariate", "denominator", "features", "cluster", "propensity")
+                 if getattr(self, k) is not None]
         return (f"ExperimentLog(n={len(self)}, treated={int(self.treatment.sum())}"
                 + (f", with {', '.join(extra)}" if extra else "") + ")")
 
     @classmethod
     def from_frame(cls, df: Any, outcome: str, treatment: str, *, covariate: str | None = None,
                    denominator: str | None = None, features: list[str] | None = None,
-                   cluster: str | None = None) -> ExperimentLog:
+                   cluster: str | None = None, propensity: str | None = None) -> ExperimentLog:
         """Build from the columns of a pandas DataFrame."""
-        for col in [outcome, treatment, covariate, denominator, cluster, *(features or [])]:
+        for col in [outcome, treatment, covariate, denominator, cluster, propensity, *(features or [])]:
             if col is not None and col not in df.columns:
                 raise InvalidLogError(f"column {col!r} is not in the frame; columns: {', '.join(map(str, df.columns))}")
         return cls(df[outcome].to_numpy(), df[treatment].to_numpy(),
                    covariate=None if covariate is None else df[covariate].to_numpy(),
                    denominator=None if denominator is None else df[denominator].to_numpy(),
                    features=None if not features else df[features].to_numpy(),
-                   cluster=None if cluster is None else df[cluster].to_numpy())
+                   cluster=None if cluster is None else df[cluster].to_numpy(),
+                   propensity=None if propensity is None else df[propensity].to_numpy())
+
+
+def _as_propensity(values: Any, t: np.ndarray) -> np.ndarray:
+    """Known ``P(T=1|x)`` per unit: a number or one finite value in (0, 1] per unit, below 1 for controls."""
+    n = t.shape[0]
+    if np.ndim(values) == 0:
+        try:
+            values = np.full(n, float(values))
+        except (TypeError, ValueError):
+            raise InvalidLogError(f"`propensity` must be numeric; got {values!r}") from None
+    e = as_metric(values, "propensity", n)
+    out = ~((e > 0) & (e <= 1))
+    if out.any():
+        raise InvalidLogError(f"`propensity` (P(T=1|x) per unit) must lie in (0, 1]; {first_bad(out, e)}")
+    impossible = ~t & (e == 1)
+    if impossible.any():
+        raise InvalidLogError("`propensity` must be below 1 for control units (a unit with P(T=1|x) = 1 "
+                              "cannot be in control); " + first_bad(impossible, e))
+    return e
