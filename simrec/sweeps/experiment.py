@@ -13,9 +13,10 @@ Methods: ``welch`` (difference in means), ``cuped`` (covariate: the same metric 
 same length under the control policy), ``lift`` (relative), ``msprt`` (always-valid test at
 ``msprt_peeks`` equally spaced looks; its confidence sequence is the interval), ``ratio`` (clicks per
 session, delta method), or the name of any registered estimator of the ``experiment`` family
-(``DiffInMeans``, ``CUPED``, ...), run on an
-:class:`~simrec.estimators.experiments.ExperimentLog` of the metric with its pre-period value as covariate
-and ``sessions`` as denominator.
+(``DiffInMeans``, ``CUPED``, ...) or the ``causal`` family (``AIPW``, ``DRLearner``, ``LinearDML``,
+``CausalForestDML``), run on an :class:`~simrec.estimators.experiments.ExperimentLog` of the metric
+with its pre-period value as covariate, ``sessions`` as denominator, every pre-period metric as the
+unit features and the known assignment rate as propensity.
 
 >>> spec = ExperimentSweepSpec.model_validate({"kind": "experiment", "name": "demo", "seeds": 2,
 ...     "comparisons": [{"name": "cb", "control": "relevance", "treatment": {"clickbait": 0.3}}]})
@@ -108,11 +109,11 @@ class AnalysisSpec(_Strict):
     def _methods(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         from ..estimators import registry
 
-        known = registry.names("experiment")
+        known = [*registry.names("experiment"), *registry.names("causal")]
         bad = [m for m in v if m not in METHODS and m.lower() not in {k.lower() for k in known}]
         if bad:
             raise ValueError(f"unknown method(s) {bad}; known: {', '.join(METHODS)} or a registered experiment "
-                             f"estimator ({', '.join(known)})")
+                             f"or causal estimator ({', '.join(known)})")
         return v
 
 
@@ -200,12 +201,13 @@ def load_experiment_sweep(path: str | Path, overrides: tuple[str, ...] | list[st
 
 # -- one run -----------------------------------------------------------------------------------------------
 def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str, ...], alpha: float,
-                msprt_peeks: int = 50) -> list[dict[str, Any]]:
+                msprt_peeks: int = 50, p_treatment: float = 0.5) -> list[dict[str, Any]]:
     """Analyse one simulated experiment: one row per metric x method (effect, interval, p-value)."""
     from ..estimators import experiments as ex
     from ..estimators import registry
 
     t = data["treatment"].to_numpy()
+    features = data[[c for c in data.columns if c.startswith("pre_")]].to_numpy(float)
     rows = []
     for m in metrics:
         y = data[m].to_numpy(dtype=np.float64)
@@ -228,13 +230,19 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
                     r = ex.ratio_metric(y, data["sessions"].to_numpy(float), t, alpha=alpha)
                     e = r.diff
                     row["metric"] = "clicks_per_session"
-                elif meth not in METHODS:  # a registered estimator of the experiment family
+                elif meth not in METHODS:  # a registered estimator of the experiment or causal family
                     log = ex.ExperimentLog(y, t, covariate=data[f"pre_{m}"].to_numpy(float),
-                                           denominator=data["sessions"].to_numpy(float))
-                    est = registry.make(meth)
+                                           denominator=data["sessions"].to_numpy(float), features=features,
+                                           propensity=p_treatment)
+                    est = registry.make(meth, random_state=0)
                     e = est.estimate(log, alpha=alpha)
+                    p_val = e.diagnostics.get("p_value")
+                    if p_val is None and e.stderr > 0:  # a normal test where the estimator reports none
+                        from scipy.stats import norm
+
+                        p_val = float(2 * norm.sf(abs(e.value) / e.stderr))
                     row.update(estimate=e.value, stderr=e.stderr, ci_low=e.ci[0], ci_high=e.ci[1],
-                               p_value=e.diagnostics.get("p_value", float("nan")))
+                               p_value=float("nan") if p_val is None else p_val)
                     if registry.get(meth).name == "RelativeLift":
                         row["method"] = "lift"
                     rows.append(row)
@@ -340,7 +348,7 @@ def _run_one(spec: ExperimentSweepSpec, wi: int, ci: int, seed: int, te: dict[st
                       horizon_days=spec.experiment.horizon_days, p_treatment=spec.experiment.p_treatment,
                       seed=derive_seed("run", w.key, c.name, seed), n_truth=0, treatment_sessions=c.treatment_sessions)
     rows = analyse_run(sim.data, spec.analysis.metrics, spec.analysis.methods, spec.analysis.alpha,
-                       spec.analysis.msprt_peeks)
+                       spec.analysis.msprt_peeks, spec.experiment.p_treatment)
     _score(rows, te, tl, spec.analysis.alpha)
     from ..estimators.experiments import multiple_testing, srm_check
 
