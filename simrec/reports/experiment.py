@@ -44,14 +44,26 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def decision_table(df: pd.DataFrame, method: str = "welch") -> pd.DataFrame:
+def decision_method(df: pd.DataFrame) -> str | None:
+    """The analysis launch decisions are taken with: ``welch`` when the sweep ran it, else the first
+    method with significance decisions (None when there is none)."""
+    if "decision" not in df:
+        return None
+    ok = df[df["decision"].notna()]
+    methods = list(dict.fromkeys(ok["method"]))
+    return "welch" if "welch" in methods else (methods[0] if methods else None)
+
+
+def decision_table(df: pd.DataFrame, method: str | None = None) -> pd.DataFrame:
     """Launch decisions taken on each metric vs the north star's true effect, per comparison.
 
-    ``harmful_launch``: share of runs where the metric says launch (significant gain) while the true
-    north-star effect is negative; ``good_launch``: launches with a positive true north-star effect;
-    ``agreement``: share of runs whose decision matches the sign of the true north-star effect
-    (launch when it is positive, not launch otherwise)."""
-    d = df[(df["method"] == method) & df["estimate"].notna()] if "estimate" in df else df.iloc[:0]
+    ``method``: the analysis deciding (default :func:`decision_method`). ``harmful_launch``: share of
+    runs where the metric says launch (significant gain) while the true north-star effect is negative;
+    ``good_launch``: launches with a positive true north-star effect; ``agreement``: share of runs
+    whose decision matches the sign of the true north-star effect (launch when it is positive, not
+    launch otherwise)."""
+    method = method or decision_method(df)
+    d = df[(df["method"] == method) & df["estimate"].notna()] if "estimate" in df and method else df.iloc[:0]
     rows = []
     for (w, c), g in d.groupby(["world", "comparison"], sort=False):
         ns = g["north_star"].iloc[0]
@@ -73,7 +85,7 @@ def answer_lines(summ: pd.DataFrame, dec: pd.DataFrame, alpha: float = 0.05) -> 
     """The report's first section in a few sentences: per comparison, the true north-star effect and
     which metrics' launch decisions follow it; per method, the coverage of the true effects."""
     lines = []
-    for (w, c), g in dec.groupby(["world", "comparison"], sort=False):
+    for (w, c), g in (dec.groupby(["world", "comparison"], sort=False) if len(dec) else []):
         t = float(g["true_north_star_effect"].iloc[0])
         ns = g["north_star"].iloc[0]
         wrong = g[g["agreement"] < 0.5]
@@ -208,7 +220,8 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     summ = summary_table(df)
-    dec = decision_table(df)
+    dmeth = decision_method(df)
+    dec = decision_table(df, dmeth)
     figs = {"estimates": fig_estimates(df), "coverage": fig_coverage(summ), "decisions": fig_decisions(dec)}
     svgs = {k: _svg(f) for k, f in figs.items()}
     for k, b in svgs.items():
@@ -218,11 +231,11 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
     intro = (f"{config.get('description', '')}\n\n{len(df['run_id'].unique()) if 'run_id' in df else 0} simulated "
              f"experiments; {config.get('experiment', {}).get('n_users', '?')} users each, followed for "
              f"{config.get('experiment', {}).get('horizon_days', '?')} days. True effects: paired users with common "
-             "random numbers. Coverage is the share of runs whose interval contains the true effect (3 Monte Carlo "
-             "SE shown); sign errors are significant results of the wrong sign; misses are non-significant results "
-             "of a non-zero effect.")
+             "random numbers. Coverage is the share of runs whose interval contains the true effect (coverage_mcse: "
+             "its Monte Carlo SE; the figure shows 3 SE); sign errors are significant results of the wrong sign; "
+             "misses are non-significant results of a non-zero effect.")
     sections = [("Estimates vs truth", summ, "estimates"), ("Coverage", None, "coverage"),
-                ("Launch decisions vs the north star", dec, "decisions")]
+                (f"Launch decisions vs the north star (decided by {dmeth or 'no method'})", dec, "decisions")]
     answer = answer_lines(summ, dec, float(config.get("analysis", {}).get("alpha", 0.05)))
     md = [f"# Experiment sweep: {name}\n", intro + "\n", "## Answer\n", "\n".join(f"- {a}" for a in answer) + "\n"]
     ht = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title><style>"

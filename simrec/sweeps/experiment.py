@@ -97,9 +97,11 @@ class ExperimentDesign(_Strict):
 class AnalysisSpec(_Strict):
     """How each experiment is analysed and judged."""
 
-    methods: tuple[str, ...] = Field(("welch", "cuped", "lift", "msprt"), description="built-in analyses "
-                                     "(`welch`, `cuped`, `lift`, `msprt`, `ratio`) or registered estimators")
-    metrics: tuple[str, ...] = Field(("sessions", "clicks", "ctr_first"), description="per-user metrics analysed")
+    methods: tuple[str, ...] = Field(("welch", "cuped", "lift", "msprt"), min_length=1,
+                                     description="built-in analyses (`welch`, `cuped`, `lift`, `msprt`, `ratio`) "
+                                     "or registered estimators (launch decisions: `welch`, else the first with a test)")
+    metrics: tuple[str, ...] = Field(("sessions", "clicks", "ctr_first"), min_length=1,
+                                     description="per-user metrics analysed")
     north_star: str = Field("sessions", description="the long-term outcome launch decisions are judged against")
     alpha: float = Field(0.05, gt=0, lt=1, description="test level; intervals are 1 - alpha")
     msprt_peeks: int = Field(50, ge=2, description="equally spaced looks of the always-valid test")
@@ -189,9 +191,13 @@ def load_experiment_sweep(path: str | Path, overrides: tuple[str, ...] | list[st
                 make_policy(getattr(c, side))
             except Exception as exc:  # noqa: BLE001
                 problems.append((f"comparisons.{i}.{side}", str(exc)))
-    for m in (*spec.analysis.metrics, spec.analysis.north_star):
+    for m in spec.analysis.metrics:
         if m not in METRICS:
             problems.append(("analysis.metrics", f"unknown metric {m!r}; known: {', '.join(METRICS)}"))
+    if spec.analysis.north_star not in spec.analysis.metrics:
+        problems.append(("analysis.north_star", f"the north star {spec.analysis.north_star!r} must be one of "
+                         f"analysis.metrics ({', '.join(spec.analysis.metrics)}): decisions are judged against "
+                         "its true effect"))
     if len({c.name for c in spec.comparisons}) != len(spec.comparisons):
         problems.append(("comparisons", "comparison names must be unique"))
     if problems:
@@ -231,6 +237,10 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
                     e = r.diff
                     row["metric"] = "clicks_per_session"
                 elif meth not in METHODS:  # a registered estimator of the experiment or causal family
+                    if "denominator" in registry.get(meth).needs.inputs:  # a ratio estimator: clicks / sessions
+                        if m != "clicks":
+                            continue
+                        row["metric"] = "clicks_per_session"
                     log = ex.ExperimentLog(y, t, covariate=data[f"pre_{m}"].to_numpy(float),
                                            denominator=data["sessions"].to_numpy(float), features=features,
                                            propensity=p_treatment)

@@ -115,4 +115,7 @@ def load_sweep(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
     data = _read(path)
     if overrides:
         data = apply_overrides(data, overrides)
+    if isinstance(data, dict) and "kind" in data:  # an OPE sweep has no kind; the other kind is "experiment"
+        raise SweepSpecError([("kind", f"unknown sweep kind {data['kind']!r}: write kind = \"experiment\" for an "
+                                       "experiment sweep, or leave `kind` out for an OPE sweep")], str(path))
     return parse_sweep(data, source=str(path))

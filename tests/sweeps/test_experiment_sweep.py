@@ -91,12 +91,41 @@ def test_cli_run_dispatches_experiment_sweeps(tmp_path):
     assert "Coverage" in md and "Launch decisions" in md and (out / "figures" / "estimates.svg").exists()
     assert "<img" in (out / "report.html").read_text()
     assert "## Answer" in md and "Mean coverage of the true effects by method" in md
+    assert "Launch decisions vs the north star (decided by welch)" in md
     (out / "report.md").unlink()
     res = CliRunner().invoke(cli, ["report", str(out)])  # re-rendered from the saved results and config
     assert res.exit_code == 0, res.output
     assert (out / "report.md").read_text() == md
     res = CliRunner().invoke(cli, ["run", str(p), "--dry-run"])
     assert res.exit_code == 0 and "2 experiment runs" in res.output
+
+
+def test_sweeps_without_welch_decide_with_their_first_tested_method_and_ratio_estimators_score_the_ratio(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 1").replace(
+        '["welch", "cuped", "msprt", "ratio", "DiffInMeans", "AIPW"]', '["RatioDelta", "CUPED"]'))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["run", str(p), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    t = pd.read_parquet(out / "results.parquet")
+    r = t[t["method"] == "RatioDelta"]  # scored against the true clicks-per-session effect, not per-user clicks
+    assert set(r["metric"]) == {"clicks_per_session"} and r["covered"].all()
+    truth = pd.read_parquet(out / "truth.parquet").set_index("comparison")["true_clicks_per_session"]
+    assert (r["true_effect"].to_numpy() == truth[r["comparison"]].to_numpy()).all()
+    md = (out / "report.md").read_text()
+    assert "decided by CUPED" in md and "the true effect on sessions" in md
+
+
+@pytest.mark.parametrize("edit, where", [
+    (('metrics = ["sessions", "clicks", "ctr_first"]', 'metrics = ["clicks"]'), "analysis.north_star"),
+    (('methods = ["welch", "cuped", "msprt", "ratio", "DiffInMeans", "AIPW"]', "methods = []"), "analysis.methods"),
+    (('kind = "experiment"', 'kind = "experiments"'), "kind"),
+])
+def test_sweep_files_that_cannot_give_an_answer_are_refused(tmp_path, edit, where):
+    p = tmp_path / "bad.toml"
+    p.write_text(SMALL.replace(*edit))
+    res = CliRunner().invoke(cli, ["run", str(p), "--dry-run"])
+    assert res.exit_code == 2 and f"  {where}" in res.output, res.output
 
 
 def test_the_answer_names_the_metric_whose_decisions_go_against_the_north_star():
