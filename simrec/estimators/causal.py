@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_int
+from .._validation import as_rng, check_int, first_bad
 from ..errors import ConfigError, InvalidLogError
 from .estimate import Estimate
 from .experiments.data import as_metric, as_treatment, check_arm_sizes
@@ -93,19 +93,30 @@ class KnownPropensity:
         return f"KnownPropensity(column={self.column})"
 
 
+def _matrix(X: Any, name: str, n: int | None, d: int | None = None) -> np.ndarray:
+    """``X`` as a finite float (n, d) matrix (a vector is one column); clear errors otherwise."""
+    x = np.asarray(X, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    if x.ndim != 2 or (n is not None and x.shape[0] != n) or (d is not None and x.shape[1] != d):
+        raise InvalidLogError(f"`{name}` must have shape ({n if n is not None else 'rows'}, "
+                              f"{d if d is not None else 'd'}); got {x.shape}")
+    if not np.isfinite(x).all():
+        raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(~np.isfinite(x), x)}")
+    return x
+
+
 def _inputs(y: Any, treatment: Any, X: Any = None, propensity: Any = None) -> tuple[np.ndarray, ...]:
     t = as_treatment(treatment)
     v = as_metric(y, "y", t.shape[0])
     check_arm_sizes(t)
-    x = None
-    if X is not None:
-        x = np.asarray(X, dtype=np.float64)
-        x = x[:, None] if x.ndim == 1 else x
-        if x.ndim != 2 or x.shape[0] != t.shape[0] or not np.isfinite(x).all():
-            raise InvalidLogError(f"`X` must be finite with shape ({t.shape[0]}, d); got {x.shape}")
+    x = None if X is None else _matrix(X, "X", t.shape[0])
     e = None
     if propensity is not None:
-        e = as_metric(np.broadcast_to(np.asarray(propensity, dtype=np.float64), t.shape), "propensity")
+        p = np.asarray(propensity, dtype=np.float64)
+        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != t.shape[0]):
+            raise InvalidLogError(f"`propensity` must be a number or one value per unit ({t.shape[0]}); "
+                                  f"got shape {p.shape}")
+        e = as_metric(np.broadcast_to(p, t.shape), "propensity")
         if not ((e > 0) & (e < 1)).all():
             bad = int(np.flatnonzero(~((e > 0) & (e < 1)))[0])
             raise InvalidLogError(f"`propensity` must lie in (0, 1); row {bad} has {e[bad]!r}")
@@ -332,7 +343,7 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
     v, t, x, e = _inputs(y, treatment, X, propensity)
     if x is None:
         raise ConfigError("`X` (effect modifiers) is required for CATE")
-    xe = x if X_eval is None else np.asarray(X_eval, dtype=np.float64).reshape(-1, x.shape[1])
+    xe = x if X_eval is None else _matrix(X_eval, "X_eval", None, x.shape[1])
     Wm = _W(W, e, v.size)
     my, mt = _nuisances(propensity, model_y, model_t)
     if propensity is not None and Wm is not None:

@@ -142,6 +142,16 @@ def test_bad_input():
         causal.aipw(y, np.where(t, 2, 0), e)
     with pytest.raises(ConfigError, match="method"):
         causal.ate(y, t, propensity=e, method="magic")
+    with pytest.raises(InvalidLogError, match=r"propensity. must be a number or one value per unit"):
+        causal.aipw(y, t, e[:10])
+    xn = x.copy()
+    xn[3, 0] = np.nan
+    with pytest.raises(InvalidLogError, match=r"X. must be finite.*first at index \(3, 0\)"):
+        causal.ate(y, t, X=xn, propensity=e, method="aipw")
+    with pytest.raises(InvalidLogError, match=r"X_eval. must have shape"):  # not silently reshaped
+        causal.cate(y, t, x, propensity=e, X_eval=np.ones((3, x.shape[1] + 1)))
+    with pytest.raises(InvalidLogError, match=r"X_eval. must be finite"):
+        causal.cate(y, t, x, propensity=e, X_eval=np.full((2, x.shape[1]), np.nan))
 
 
 def test_causal_forest_and_dr_learner_cate():

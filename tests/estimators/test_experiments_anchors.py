@@ -136,15 +136,14 @@ def test_multiple_testing_uses_statsmodels_definitions():
     assert ex.multiple_testing(p, "holm")[0].sum() < ex.multiple_testing(p, "bh")[0].sum()
 
 
-# -- tea-tasting (optional test dependency: the [dev] extra) ------------------------------------------
-tt = pytest.importorskip("tea_tasting", reason="tea-tasting not installed (pip install tea-tasting)")
-
-
+# -- tea-tasting (optional test dependency: the [dev] extra; only these tests skip without it) --------
 def _tea(df, **metrics):
+    tt = pytest.importorskip("tea_tasting", reason="tea-tasting not installed (pip install tea-tasting)")
     return tt.Experiment(variant="variant", **metrics).analyze(df, control=0)
 
 
 def test_relative_lift_ratio_cuped_and_srm_equal_tea_tasting():
+    tt = pytest.importorskip("tea_tasting", reason="tea-tasting not installed (pip install tea-tasting)")
     t, x, y, s, clicks = _data(5)
     df = pd.DataFrame({"y": y, "x": x, "s": s, "c": clicks, "variant": t})
     res = _tea(df, m=tt.Mean("y"), r=tt.RatioOfMeans("c", "s"), cu=tt.Mean("y", covariate="x"),

@@ -22,6 +22,9 @@ T = np.array([0, 1] * 4)
     (lambda: ex.srm_check([10]), "counts"),
     (lambda: ex.multiple_testing([0.1, 1.2]), "first at index 1"),
     (lambda: ex.ExperimentLog(Y, T, covariate=np.full(8, np.inf)), "covariate.*finite"),
+    (lambda: ex.ExperimentLog(Y, T, cluster=np.where(Y == 6, np.nan, Y)), "cluster.*missing.*first at index 6"),
+    (lambda: ex.cluster_robust(Y, T, np.array([1, 2, None, 2, 1, 2, 1, 2])), "cluster.*missing.*first at index 2"),
+    (lambda: ex.MSPRT(mde=0.1).update(Y, np.ones(8, int)), "both arms.*0 control"),
 ])
 def test_bad_input_raises_clear_errors(call, match):
     with pytest.raises(InvalidLogError, match=match):
@@ -30,6 +33,10 @@ def test_bad_input_raises_clear_errors(call, match):
 
 @pytest.mark.parametrize("call, match", [
     (lambda: ex.analyze_ab(Y, T, alpha=1.5), "alpha"),
+    (lambda: ex.analyze_ab(Y, T, alpha=0), r"alpha. must lie in \(0, 1\)"),
+    (lambda: ex.analyze_ab(Y, T, alpha=1), r"alpha. must lie in \(0, 1\)"),
+    (lambda: ex.power(effect=0.1, n=100, alpha=1.0), r"alpha. must lie in \(0, 1\)"),
+    (lambda: ex.power(effect=np.nan, power=0.8), "effect.*finite"),
     (lambda: ex.analyze_ab(Y, T, alternative="bigger"), "alternative"),
     (lambda: ex.power(effect=0.1), "exactly two"),
     (lambda: ex.MSPRT(alpha=0.05), "tau2"),

@@ -101,8 +101,12 @@ class ABResult:
 
 
 def _check_alpha_alt(alpha: float, alternative: str) -> float:
-    a = check_probability(alpha, name="alpha", open_left=True)
-    if a >= 1:
+    """``alpha`` in (0, 1) and a known ``alternative``."""
+    try:
+        a = check_probability(alpha, name="alpha", open_left=True)
+    except ConfigError:
+        a = float("nan")
+    if not 0 < a < 1:
         raise ConfigError(f"`alpha` must lie in (0, 1); got {alpha!r}")
     if alternative not in ALTERNATIVES:
         raise ConfigError(f"`alternative` must be one of {ALTERNATIVES}; got {alternative!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..._validation import first_bad
 from ...errors import InvalidLogError
@@ -129,6 +130,8 @@ class ExperimentLog:
             c = np.asarray(cluster)
             if c.ndim != 1 or c.shape[0] != n:
                 raise InvalidLogError(f"`cluster` must have one id per unit ({n}); got shape {c.shape}")
+            if pd.isna(c).any():
+                raise InvalidLogError(f"`cluster` ids must not be missing (NaN/None); {first_bad(pd.isna(c), c)}")
             self.cluster = c
         self.propensity = None if propensity is None else _as_propensity(propensity, self.treatment)
 

@@ -27,7 +27,7 @@ from scipy import optimize
 
 from ..._validation import check_positive, check_probability
 from ...errors import ConfigError, InvalidLogError
-from .ab import ALTERNATIVES
+from .ab import _check_alpha_alt
 
 __all__ = ["power", "sample_size", "mde", "effective_sd", "multiple_testing", "MULTIPLE_TESTING_METHODS"]
 
@@ -99,9 +99,14 @@ def _solve(effect: float | None, n: float | None, pw_: float | None, *, sd: floa
     if sum(given) != 1:
         raise ConfigError("give exactly two of `effect`, `n` and `power` (the third is solved for); "
                           f"got effect={effect!r}, n={n!r}, power={pw_!r}")
-    if alternative not in ALTERNATIVES:
-        raise ConfigError(f"`alternative` must be one of {ALTERNATIVES}; got {alternative!r}")
-    a = check_probability(alpha, name="alpha", open_left=True)
+    a = _check_alpha_alt(alpha, alternative)
+    if effect is not None:
+        try:
+            ok = bool(np.isfinite(float(effect)))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"`effect` must be a finite number; got {effect!r}")
     r = check_positive(ratio, name="ratio")
     s = effective_sd(sd, variance_reduction=variance_reduction, icc=icc, cluster_size=cluster_size)
     if pw_ is None:

@@ -130,6 +130,10 @@ class MSPRT:
         """Add a batch of units and re-evaluate (one look)."""
         t = as_treatment(treatment)
         v = as_metric(y, "y", t.shape[0])
+        try:  # a batch may hold one arm only; the units seen so far must hold both
+            check_arm_sizes(np.concatenate([*self._t, t]), min_per_arm=1)
+        except InvalidLogError as exc:
+            raise InvalidLogError(f"MSPRT needs both arms among the units seen so far: {exc}") from None
         self._y.append(v)
         self._t.append(t)
         r = msprt_path(np.concatenate(self._y), np.concatenate(self._t), tau2=self.tau2, alpha=self.alpha,

@@ -26,8 +26,9 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from ..._validation import as_rng, check_int
+from ..._validation import as_rng, check_int, first_bad
 from ...errors import ConfigError, InvalidLogError, SimrecWarning
 from ..estimate import Estimate
 from .ab import ABResult, _check_alpha_alt, _make, welch
@@ -223,6 +224,9 @@ def cluster_robust(y: Any, treatment: Any, cluster: Any, *, covariates: Any = No
     g = np.asarray(cluster)
     if g.ndim != 1 or g.shape[0] != t.shape[0]:
         raise InvalidLogError(f"`cluster` must have one id per row ({t.shape[0]}); got shape {g.shape}")
+    missing = pd.isna(g)
+    if missing.any():
+        raise InvalidLogError(f"`cluster` ids must not be missing (NaN/None); {first_bad(missing, g)}")
     cols = [np.ones_like(v), t.astype(np.float64)]
     if covariates is not None:
         c = np.asarray(covariates, dtype=np.float64)
