@@ -538,8 +538,17 @@ def estimators_cmd(family: str | None) -> None:
         doc = (info.cls.__doc__ or "").strip().splitlines()
         click.echo(f"{info.name}  [{info.family}; {info.needs.log} log; needs {needs or 'nothing'}]")
         if doc:
-            click.echo(f"  {doc[0]}")
+            click.echo(f"  {_plain(doc[0])}")
         click.echo("  parameters: " + (", ".join(f"{k}={_default(v)}" for k, v in params.items()) or "none"))
+
+
+def _plain(text: str) -> str:
+    """A docstring line without reStructuredText markup: ``:func:`~a.b.f``` -> ``f``, ``:math:`x``` -> ``x``,
+    double backquotes -> single."""
+    import re
+
+    text = re.sub(r":\w+:`~?(?:[\w.]+\.)?([^`]+)`", r"\1", text)
+    return text.replace("``", "`").replace("\\", "")
 
 
 @cli.command("presets", short_help="List the world presets, or show one's full configuration.")

@@ -133,6 +133,8 @@ def test_listing_commands(runner):
     for name in registry.names():
         assert name in est.output
     assert "SwitchDR  [bandit" in est.output and "tau=" in est.output
+    assert ":func:" not in est.output and ":math:" not in est.output and "``" not in est.output  # plain text
+    assert "Difference in means with Welch's interval (analyze_ab)." in est.output
     assert runner.invoke(cli, ["estimators", "--family", "nope"]).exit_code != 0
     pre = runner.invoke(cli, ["presets"])
     for name in presets.names():

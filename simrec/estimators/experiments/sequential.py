@@ -1,7 +1,7 @@
 """Sequential tests: the mixture SPRT (always-valid p-values) and group-sequential boundaries.
 
 **MSPRT.** After :math:`n` units the difference of means :math:`\\hat d_n` has (plug-in) variance
-:math:`V_n = s_1^2/n_1 + s_0^2/n_0`. Mixing the likelihood ratio of :math:`N(\\theta, V_n)` against
+:math:`V_n = s_1^2/n_1 + s_0^2/n_0` (sample variances with ddof=1). Mixing the likelihood ratio of :math:`N(\\theta, V_n)` against
 :math:`N(0, V_n)` over :math:`\\theta \\sim N(0, \\tau^2)` gives
 
 .. math::
@@ -101,7 +101,8 @@ class MSPRT:
     mde : float, optional
         Alternatively, the effect the test should be most sensitive to: :math:`\\tau^2 = \\text{mde}^2`.
     burn_in : int
-        Units per arm before the first evaluation (the plug-in variance needs a few).
+        Units per arm before the first evaluation (the plug-in variance, per-arm sample variances
+        with ddof=1, needs a few).
 
     Examples
     --------
