@@ -239,6 +239,12 @@ class _DMLParams(_EconmlEstimator):
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
 
+    def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
+             seed: int | None) -> Estimate:
+        """:func:`simrec.estimators.causal.ate` with this class' ``method`` (the features as controls)."""
+        return ate(y, t, X=x, propensity=e, method=self._method, model_y=self.model_y, model_t=self.model_t,
+                   cv=self.cv, alpha=alpha, random_state=seed)
+
 
 class DRLearner(_DMLParams):
     """Doubly robust ATE by econml's ``LinearDRLearner`` (AIPW pseudo-outcomes, linear final stage).
@@ -256,11 +262,6 @@ class DRLearner(_DMLParams):
     """
 
     _method = "dr"
-
-    def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
-             seed: int | None) -> Estimate:
-        return ate(y, t, X=x, propensity=e, method="dr", model_y=self.model_y, model_t=self.model_t, cv=self.cv,
-                   alpha=alpha, random_state=seed)
 
 
 class LinearDML(_DMLParams):
@@ -281,11 +282,6 @@ class LinearDML(_DMLParams):
     """
 
     _method = "dml"
-
-    def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
-             seed: int | None) -> Estimate:
-        return ate(y, t, X=x, propensity=e, method="dml", model_y=self.model_y, model_t=self.model_t, cv=self.cv,
-                   alpha=alpha, random_state=seed)
 
 
 class CausalForestDML(_EconmlEstimator):

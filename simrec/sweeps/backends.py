@@ -24,7 +24,8 @@ from typing import Any
 
 from ..errors import SweepError
 
-__all__ = ["Backend", "LocalBackend", "DaskBackend", "RayBackend", "BackendUnavailable", "make_backend", "BACKENDS"]
+__all__ = ["Backend", "LocalBackend", "DaskBackend", "RayBackend", "BackendUnavailable", "make_backend",
+           "resolve_backend", "BACKENDS"]
 
 BACKENDS = ("local", "dask", "ray")
 
@@ -250,6 +251,17 @@ class RayBackend(Backend):
     def close(self) -> None:
         if self._owns and self._ray.is_initialized():
             self._ray.shutdown()
+
+
+def resolve_backend(backend: Backend | str | None, execution: Any, n_jobs: int | None = None,
+                    address: str | None = None) -> tuple[Backend, bool]:
+    """The backend a sweep runs on, and whether the caller started it (and must close it): ``backend``
+    itself when it is a :class:`Backend`, else one made from its name, ``n_jobs`` and ``address``,
+    each defaulting to the sweep file's ``execution`` section."""
+    if isinstance(backend, Backend):
+        return backend, False
+    return make_backend(backend or execution.backend, n_jobs if n_jobs is not None else execution.n_jobs,
+                        address if address is not None else execution.address), True
 
 
 def make_backend(name: str = "local", n_jobs: int = 1, address: str | None = None) -> Backend:

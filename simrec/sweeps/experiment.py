@@ -389,7 +389,7 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
     from tqdm.auto import tqdm
 
     from ..experiments_sim import METRICS
-    from .backends import Backend, make_backend
+    from .backends import resolve_backend
     from .runner import SweepInterrupted
 
     out = Path(out_dir) if out_dir is not None else spec.output_dir
@@ -414,12 +414,7 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
             if (out / "runs" / f"{rid}.parquet").exists():
                 frames[rid] = pd.read_parquet(out / "runs" / f"{rid}.parquet")
     missing = [rid for rid in runs if rid not in frames][:max_runs]
-    own = not isinstance(backend, Backend)
-    if own:
-        ex = spec.execution
-        backend = make_backend(backend or ex.backend, n_jobs if n_jobs is not None else ex.n_jobs,
-                               address if address is not None else ex.address)
-    assert isinstance(backend, Backend)
+    backend, own = resolve_backend(backend, spec.execution, n_jobs, address)
     bar = tqdm(total=len(missing), desc=f"{spec.name} [{backend.describe()}]", unit="run",
                disable=None if progress is None else not progress, file=sys.stderr, dynamic_ncols=True)
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SweepError
-from .backends import Backend, make_backend
+from .backends import Backend, resolve_backend
 from .compute import execute
 from .grid import RunTask, expand
 from .schema import SweepSpec
@@ -151,12 +151,7 @@ def run_sweep(
     tasks, todo, statuses = plan(spec, out, retry_failed)
     if max_runs is not None:
         todo = todo[:max_runs]
-    own = not isinstance(backend, Backend)
-    if own:
-        ex = spec.execution
-        backend = make_backend(backend or ex.backend, n_jobs if n_jobs is not None else ex.n_jobs,
-                               address if address is not None else ex.address)
-    assert isinstance(backend, Backend)
+    backend, own = resolve_backend(backend, spec.execution, n_jobs, address)
     store.write_config(spec.model_dump(mode="json"))
     failed_now: list[str] = []
     try:

@@ -1,8 +1,8 @@
 """Sequential tests: the mixture SPRT (always-valid p-values) and group-sequential boundaries.
 
 **MSPRT.** After :math:`n` units the difference of means :math:`\\hat d_n` has (plug-in) variance
-:math:`V_n = s_1^2/n_1 + s_0^2/n_0` (sample variances with ddof=1). Mixing the likelihood ratio of :math:`N(\\theta, V_n)` against
-:math:`N(0, V_n)` over :math:`\\theta \\sim N(0, \\tau^2)` gives
+:math:`V_n = s_1^2/n_1 + s_0^2/n_0` (sample variances with ddof=1). Mixing the likelihood ratio of
+:math:`N(\\theta, V_n)` against :math:`N(0, V_n)` over :math:`\\theta \\sim N(0, \\tau^2)` gives
 
 .. math::
 
