@@ -457,6 +457,6 @@ class CascadeDR(SlateEstimator):
             ql = slot_array(kw.get("q_logged"), "q_logged", n, K, self.label)
             qp = slot_array(kw.get("q_pi"), "q_pi", n, K, self.label)
             key = "pi_cascade"
-        c, st, nz, nbad, ninc = _k.cascade_dr_terms(log.reward, pi, p, ql, qp)
+        c, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, True, ql, qp)
         self._checked(pi, key, nbad, ninc)
         return c, _slot_diagnostics(st, nz, n)
