@@ -180,15 +180,18 @@ class SlateEstimator(Estimator):
 class _SlotIPS(SlateEstimator):
     """Per-slot IPS, ``c_i = sum_k w_ik r_ik``: IIPS (marginal weights) and RIPS (prefix weights)."""
 
-    #: the log's logging probabilities of the weights
-    _pscore: ClassVar[str]
-    #: prefix probabilities (RIPS): they cannot increase along the slots; else marginals (IIPS)
+    #: prefix probabilities (RIPS: ``pi_cascade``, ``log.pscore_cascade``), which cannot increase along
+    #: the slots; else per-slot marginals (IIPS: ``pi_marginal``, ``log.pscore_marginal``)
     _prefix: ClassVar[bool]
 
     def _weights(self, log: SlateLog, kw: dict[str, Any]):
         """Target and logging probabilities of the logged slots, and the kernel's per-slot terms."""
-        p = _logged(log, self._pscore, self.label)
-        pi, key = (self._pi_cascade if self._prefix else self._pi_marginal)(log, kw)
+        if self._prefix:
+            p = _logged(log, "pscore_cascade", self.label)
+            pi, key = self._pi_cascade(log, kw)
+        else:
+            p = _logged(log, "pscore_marginal", self.label)
+            pi, key = self._pi_marginal(log, kw)
         c, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, self._prefix)
         self._checked(pi, key, nbad, ninc)
         return pi, p, c, st, nz
@@ -285,7 +288,6 @@ class IIPS(_SlotIPS):
 
     needs = Needs("slate", ("pi_marginal", "pscore_marginal"))
     estimate_keywords = INTERVAL_KEYWORDS | {"pi_marginal", "slot_dist"}
-    _pscore = "pscore_marginal"
     _prefix = False
 
 
@@ -317,7 +319,6 @@ class RIPS(_SlotIPS):
 
     needs = Needs("slate", ("pi_cascade", "pscore_cascade"))
     estimate_keywords = INTERVAL_KEYWORDS | {"pi_cascade", "cascade_dist"}
-    _pscore = "pscore_cascade"
     _prefix = True
 
 
