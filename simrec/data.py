@@ -49,6 +49,14 @@ def _arr(value: Any, name: str, *, dtype: str, ndim: int | tuple[int, ...], n: i
     return arr
 
 
+def _per_slot(value: Any, name: str, n: int, k: int) -> np.ndarray:
+    """``value`` as a float (n, K) array: one number per slot of each logged slate."""
+    arr = _arr(value, name, dtype="float", ndim=2, n=n)
+    if arr.shape[1] != k:
+        raise _E(f"`{name}` must have shape ({n}, {k}) like `slate`; got {arr.shape}")
+    return arr
+
+
 def _check_distinct_rows(slate: np.ndarray, name: str) -> None:
     """Raise if a row of the (n, K) ``slate`` repeats an item."""
     srt = np.sort(slate, axis=1)
@@ -380,33 +388,20 @@ class SlateLog(_Columnar):
         _nonneg_int(slate, "slate", high=items, what=f" (n_items={items})")
         _frozen_setattr(self, "slate", slate)
         _frozen_setattr(self, "n_items", items)
-        r = _arr(self.reward, "reward", dtype="float", ndim=2, n=n)
-        if r.shape[1] != k:
-            raise _E(f"`reward` must have shape ({n}, {k}) like `slate`; got {r.shape}")
-        _frozen_setattr(self, "reward", r)
+        _frozen_setattr(self, "reward", _per_slot(self.reward, "reward", n, k))
         _set_pscore(self, n)
-        if self.pscore_marginal is not None:
-            pm = _arr(self.pscore_marginal, "pscore_marginal", dtype="float", ndim=2, n=n)
-            if pm.shape[1] != k:
-                raise _E(f"`pscore_marginal` must have shape ({n}, {k}); got {pm.shape}")
-            check_in_range(pm, name="pscore_marginal", low=0.0, high=1.0, low_open=True, error=_E)
-            _frozen_setattr(self, "pscore_marginal", pm)
-        if self.pscore_cascade is not None:
-            pc = _arr(self.pscore_cascade, "pscore_cascade", dtype="float", ndim=2, n=n)
-            if pc.shape[1] != k:
-                raise _E(f"`pscore_cascade` must have shape ({n}, {k}); got {pc.shape}")
-            check_in_range(pc, name="pscore_cascade", low=0.0, high=1.0, low_open=True, error=_E)
-            _frozen_setattr(self, "pscore_cascade", pc)
+        for name in ("pscore_marginal", "pscore_cascade"):
+            if getattr(self, name) is not None:
+                ps = _per_slot(getattr(self, name), name, n, k)
+                check_in_range(ps, name=name, low=0.0, high=1.0, low_open=True, error=_E)
+                _frozen_setattr(self, name, ps)
         _check_slate_pscores(self.pscore, self.pscore_marginal, self.pscore_cascade)
         if self.context is not None:
             ctx = np.asarray(self.context)
             ctx = ctx[:, None] if ctx.ndim == 1 else ctx
             _frozen_setattr(self, "context", _arr(ctx, "context", dtype="float", ndim=2, n=n))
         if self.expected_reward is not None:
-            er = _arr(self.expected_reward, "expected_reward", dtype="float", ndim=2, n=n)
-            if er.shape[1] != k:
-                raise _E(f"`expected_reward` must have shape ({n}, {k}); got {er.shape}")
-            _frozen_setattr(self, "expected_reward", er)
+            _frozen_setattr(self, "expected_reward", _per_slot(self.expected_reward, "expected_reward", n, k))
         _set_ids(self, n)
 
     @property

@@ -3,7 +3,6 @@ Python example in docs/ runs, and the generated reference tables cover every fie
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -11,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests._env import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 
 
 def _hooks():
-    spec = importlib.util.spec_from_file_location("simrec_docs_hooks", DOCS / "hooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("docs/hooks.py", "simrec_docs_hooks")
 
 
 def test_docs_build_strict(tmp_path):

@@ -50,6 +50,7 @@ from ..sim.conversation import (
     request_text,
     score_explanation,
 )
+from ..streams import GOLDEN, mix64_np
 from ..text import TextEncoder, make_encoder
 from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box
 
@@ -61,11 +62,11 @@ _U64 = (1 << 64) - 1
 
 
 def _splitmix(z: int) -> int:
-    """SplitMix64's finaliser on a Python int (a stable hash: the same on every machine)."""
-    z = (z + 0x9E3779B97F4A7C15) & _U64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _U64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _U64
-    return z ^ (z >> 31)
+    """One SplitMix64 step on a Python int (the golden-ratio increment, then the mixer of
+    :mod:`simrec.streams`): a stable hash, the same on every machine."""
+    return int(mix64_np(np.uint64((z + int(GOLDEN)) & _U64)))
+
+
 _TEXT_MEMORY = 65_536  # observations remembered by texts_for
 
 

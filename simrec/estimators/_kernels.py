@@ -38,30 +38,15 @@ def _draw_index(state, n):
 
 
 @njit(cache=True)
-def bootstrap_means_exact(c, n_boot, seed):
-    """Means of ``n_boot`` multinomial (with-replacement) resamples of ``c``; O(n_boot * n).
-
-    Row indices come from a SplitMix64 stream started at ``seed`` (Lemire's multiply-shift maps
-    the top 32 bits to ``[0, n)``; ``n < 2**32``).
-    """
-    n = c.shape[0]
-    out = np.empty(n_boot)
-    state = np.uint64(seed)
-    nn = np.uint64(n)
-    for b in range(n_boot):
-        s = 0.0
-        for _ in range(n):
-            state, j = _draw_index(state, nn)
-            s += c[j]
-        out[b] = s / n
-    return out
-
-
-@njit(cache=True)
 def bootstrap_ratio_exact(s, m, n_boot, seed):
-    """Cluster bootstrap: ``n_boot`` draws of ``G`` clusters with replacement (SplitMix64 stream from
-    ``seed``, as in :func:`bootstrap_means_exact`), each giving ``sum(s[g]) / sum(m[g])`` over the drawn
-    clusters (cluster totals ``s``, cluster sizes ``m``). O(n_boot * G)."""
+    """``n_boot`` resamples of the ``G`` rows of ``s`` drawn with replacement, each giving
+    ``sum(s[g]) / sum(m[g])`` over the drawn rows; O(n_boot * G).
+
+    With cluster totals ``s`` and cluster sizes ``m`` this is the cluster bootstrap of a mean; with
+    ``m=None`` every size is 1 and each draw is the plain mean of a resample (numba compiles that
+    form on its own, without reading ``m``). Row indices come from a SplitMix64 stream started at
+    ``seed`` (Lemire's multiply-shift maps the top 32 bits to ``[0, G)``; ``G < 2**32``).
+    """
     g = s.shape[0]
     out = np.empty(n_boot)
     state = np.uint64(seed)
@@ -72,6 +57,14 @@ def bootstrap_ratio_exact(s, m, n_boot, seed):
         for _ in range(g):
             state, j = _draw_index(state, gg)
             num += s[j]
-            den += m[j]
-        out[b] = num / den
+            if m is not None:
+                den += m[j]
+        out[b] = num / g if m is None else num / den
     return out
+
+
+@njit(cache=True)
+def bootstrap_means_exact(c, n_boot, seed):
+    """Means of ``n_boot`` multinomial (with-replacement) resamples of ``c``: the bootstrap of
+    :func:`bootstrap_ratio_exact` with unit sizes."""
+    return bootstrap_ratio_exact(c, None, n_boot, seed)

@@ -180,7 +180,8 @@ class BernoulliTS(_CountingBandit):
 
 
 class _LinearPolicy(BasePolicy):
-    """Shared plumbing of the linear bandits: the context map, the model, growth."""
+    """Shared plumbing of the linear bandits: the context map, the model, growth, the ridge update
+    (LogisticTS replaces it with its Laplace update)."""
 
     def __init__(self, n_actions: int, obs_dim: int, *, model: str, item_features: Any, reg: float,
                  fit_intercept: bool, rng: int | np.random.Generator | None) -> None:
@@ -204,6 +205,13 @@ class _LinearPolicy(BasePolicy):
         """Posterior mean score and its standard deviation (UCB width), each (n, n_actions)."""
         X, _ = self._check_obs(obs)
         return self.model_.mean_width(self._z(X))
+
+    def update(self, obs: Any, actions: Any, rewards: Any, propensities: Any = None, **feedback: Any) -> None:
+        """Ridge regression update of the logged actions' models with the observed rewards."""
+        X, _ = self._check_obs(obs)
+        a = self._check_actions(actions, X.shape[0])
+        r = self._check_rewards(rewards, X.shape[0])
+        self.model_.ridge_update(self._z(X), a, r)
 
 
 class LinUCB(_LinearPolicy):
@@ -258,12 +266,6 @@ class LinUCB(_LinearPolicy):
         else:
             a, ties = argmax_ties(self.score(X), g)
         return self._out(a, 1.0 / ties, single)
-
-    def update(self, obs: Any, actions: Any, rewards: Any, propensities: Any = None, **feedback: Any) -> None:
-        X, _ = self._check_obs(obs)
-        a = self._check_actions(actions, X.shape[0])
-        r = self._check_rewards(rewards, X.shape[0])
-        self.model_.ridge_update(self._z(X), a, r)
 
 
 class _ThompsonLinear(_LinearPolicy):
@@ -320,12 +322,6 @@ class LinearTS(_ThompsonLinear):
                          fit_intercept=fit_intercept, rng=rng)
         self.scale = self.v = check_nonnegative(v, name="v", error=_E)
         self._mc_setup(mc_samples)
-
-    def update(self, obs: Any, actions: Any, rewards: Any, propensities: Any = None, **feedback: Any) -> None:
-        X, _ = self._check_obs(obs)
-        a = self._check_actions(actions, X.shape[0])
-        r = self._check_rewards(rewards, X.shape[0])
-        self.model_.ridge_update(self._z(X), a, r)
 
 
 class LogisticTS(_ThompsonLinear):

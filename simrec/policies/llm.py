@@ -45,30 +45,12 @@ import numpy as np
 from .._validation import check_int, check_nonnegative
 from ..errors import ConfigError, InvalidObservationError, InvalidPolicyInputError
 from ..text import TextEncoder, make_encoder
+from . import llm_backends
 from .base import BasePolicy
-from .llm_backends import (
-    Backend,
-    BackendError,
-    Completion,
-    OpenAICompatibleBackend,
-    ScriptedBackend,
-    TransformersBackend,
-    make_backend,
-)
+from .llm_backends import *  # noqa: F403 - the backends are part of this module's public face
+from .llm_backends import make_backend
 
-__all__ = [
-    "LLMRecommender",
-    "PromptTemplate",
-    "DEFAULT_TEMPLATE",
-    "parse_answer",
-    "Backend",
-    "BackendError",
-    "Completion",
-    "ScriptedBackend",
-    "OpenAICompatibleBackend",
-    "TransformersBackend",
-    "make_backend",
-]
+__all__ = ["LLMRecommender", "PromptTemplate", "DEFAULT_TEMPLATE", "parse_answer", *llm_backends.__all__]
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BAD_FIELD = re.compile(r"\{[^{}]*[^A-Za-z0-9_{}][^{}]*\}")

@@ -198,24 +198,48 @@ def _feats(ctx: _Ctx, params: dict[str, Any]) -> Any:
     return params
 
 
-@register_policy("uniform")
-def _uniform(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return Uniform(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+def _plain(cls: type) -> _Builder:
+    """The builder of a policy that needs only the number of actions and the observation size."""
+
+    def build(ctx: _Ctx, **p: Any) -> BasePolicy:
+        return cls(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+
+    return build
 
 
-@register_policy("popularity")
-def _popularity(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return Popularity(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
+def _linear(cls: type) -> _Builder:
+    """The builder of a linear contextual bandit (``model="shared"`` takes the env's item features)."""
+
+    def build(ctx: _Ctx, **p: Any) -> BasePolicy:
+        return cls(ctx.n_actions, ctx.obs_dim, **_feats(ctx, p))
+
+    return build
+
+
+def _scored_slate(name: str) -> _Builder:
+    """The builder of a slate policy over per-item ``scores`` (``topk``, ``plackett-luce``)."""
+    cls = _CLASSES[name]
+
+    def build(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any) -> BasePolicy:
+        k = slate_size or ctx.slate_size
+        if k is None:
+            raise InvalidPolicyInputError(f"{name!r} needs a slate env or slate_size=")
+        return cls(ctx.n_actions, k, ctx.scores(scores, p.get("rng")), obs_dim=ctx.obs_dim, **p)
+
+    return build
+
+
+for _name in ("uniform", "popularity", "epsilon-greedy", "ucb1", "bernoulli-ts"):
+    register_policy(_name)(_plain(_CLASSES[_name]))
+for _name in ("linucb", "linear-ts", "logistic-ts"):
+    register_policy(_name)(_linear(_CLASSES[_name]))
+for _name in ("topk", "plackett-luce"):
+    register_policy(_name)(_scored_slate(_name))
 
 
 @register_policy("softmax")
 def _softmax(ctx: _Ctx, scores: Any = None, **p: Any) -> BasePolicy:
     return Softmax(ctx.n_actions, ctx.scores(scores, p.get("rng")), obs_dim=ctx.obs_dim, **p)
-
-
-@register_policy("epsilon-greedy")
-def _eps_greedy(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return EpsilonGreedy(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
 
 
 @register_policy("epsilon-mixture")
@@ -225,52 +249,11 @@ def _eps_mix(ctx: _Ctx, base: str = "softmax", epsilon: float = 0.1, base_params
     return EpsilonMixture(inner, epsilon, **p)
 
 
-@register_policy("ucb1")
-def _ucb1(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return UCB1(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
-
-
-@register_policy("bernoulli-ts")
-def _bts(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return BernoulliTS(ctx.n_actions, obs_dim=ctx.obs_dim, **p)
-
-
-@register_policy("linucb")
-def _linucb(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return LinUCB(ctx.n_actions, ctx.obs_dim, **_feats(ctx, p))
-
-
-@register_policy("linear-ts")
-def _lints(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return LinearTS(ctx.n_actions, ctx.obs_dim, **_feats(ctx, p))
-
-
-@register_policy("logistic-ts")
-def _logts(ctx: _Ctx, **p: Any) -> BasePolicy:
-    return LogisticTS(ctx.n_actions, ctx.obs_dim, **_feats(ctx, p))
-
-
 @register_policy("oracle")
 def _oracle(ctx: _Ctx, **p: Any) -> BasePolicy:
     if isinstance(ctx.env, (tuple, list, dict)):
         raise InvalidPolicyInputError("the oracle needs a simrec env, not just spaces")
     return Oracle.from_env(ctx.env, **p)
-
-
-@register_policy("topk")
-def _topk(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any) -> BasePolicy:
-    k = slate_size or ctx.slate_size
-    if k is None:
-        raise InvalidPolicyInputError("'topk' needs a slate env or slate_size=")
-    return TopK(ctx.n_actions, k, ctx.scores(scores, p.get("rng")), obs_dim=ctx.obs_dim, **p)
-
-
-@register_policy("plackett-luce")
-def _pl(ctx: _Ctx, scores: Any = None, slate_size: int | None = None, **p: Any) -> BasePolicy:
-    k = slate_size or ctx.slate_size
-    if k is None:
-        raise InvalidPolicyInputError("'plackett-luce' needs a slate env or slate_size=")
-    return PlackettLuce(ctx.n_actions, k, ctx.scores(scores, p.get("rng")), obs_dim=ctx.obs_dim, **p)
 
 
 @register_policy("reinforce")

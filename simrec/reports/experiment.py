@@ -126,6 +126,12 @@ def _figure(w: float, h: float) -> Any:
     return Figure(figsize=(w, h), layout="constrained")
 
 
+def _bars(n: int, inch_per_bar: float, h: float) -> tuple[Any, Any]:
+    """A one-axes figure for ``n`` bars, wider with more of them (at least 5 inches)."""
+    fig = _figure(max(5.0, inch_per_bar * n + 2), h)
+    return fig, fig.subplots()
+
+
 def fig_estimates(df: pd.DataFrame) -> Any:
     """Estimates and intervals of every run vs the true effect, one panel per (comparison, metric)."""
     d = df[df["estimate"].notna() & (df["method"] != "lift")]
@@ -157,8 +163,7 @@ def fig_estimates(df: pd.DataFrame) -> Any:
 
 def fig_coverage(summ: pd.DataFrame) -> Any:
     """Coverage of the true effect per method and metric, with the nominal level and a 3 MC SE band."""
-    fig = _figure(max(5.0, 0.5 * len(summ) + 2), 3.2)
-    ax = fig.subplots()
+    fig, ax = _bars(len(summ), 0.5, 3.2)
     if summ.empty:
         return fig
     labels = [f"{r.comparison}\n{r.metric}\n{r.method}" for r in summ.itertuples()]
@@ -173,8 +178,7 @@ def fig_coverage(summ: pd.DataFrame) -> Any:
 
 def fig_decisions(dec: pd.DataFrame) -> Any:
     """Launch rate per metric next to the sign of the true north-star effect."""
-    fig = _figure(max(5.0, 0.6 * len(dec) + 2), 3.0)
-    ax = fig.subplots()
+    fig, ax = _bars(len(dec), 0.6, 3.0)
     if dec.empty:
         return fig
     x = np.arange(len(dec))

@@ -17,10 +17,12 @@ from __future__ import annotations
 import base64
 import html
 import math
+import operator
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import matplotlib
 import numpy as np
@@ -104,31 +106,35 @@ class Between(Tolerance):
 
 
 @dataclass(frozen=True)
-class AtLeast(Tolerance):
-    """``measured >= bound``."""
+class _OneSided(Tolerance):
+    """``measured`` on one side of ``bound`` (infinite values allowed, NaN never)."""
 
     bound: float
+    _compare: ClassVar[Callable[[float, float], bool]]
+    _symbol: ClassVar[str]
 
     def accepts(self, measured: Any) -> bool:
         m = _num(measured, self)
-        return not math.isnan(m) and m >= self.bound
+        return not math.isnan(m) and self._compare(m, self.bound)
 
     def describe(self) -> str:
-        return f"≥ {self.bound:g}"
+        return f"{self._symbol} {self.bound:g}"
 
 
 @dataclass(frozen=True)
-class AtMost(Tolerance):
+class AtLeast(_OneSided):
+    """``measured >= bound``."""
+
+    _compare = operator.ge
+    _symbol = "≥"
+
+
+@dataclass(frozen=True)
+class AtMost(_OneSided):
     """``measured <= bound``."""
 
-    bound: float
-
-    def accepts(self, measured: Any) -> bool:
-        m = _num(measured, self)
-        return not math.isnan(m) and m <= self.bound
-
-    def describe(self) -> str:
-        return f"≤ {self.bound:g}"
+    _compare = operator.le
+    _symbol = "≤"
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,8 @@ from numba import njit, prange
 from . import behavior as bh
 from ._rng import _GOLDEN, episode_key, uniform
 
-_D_CLICK = np.uint64(0)
-_D_LEAVE = np.uint64(1)
-_D_GAP = np.uint64(2)
-_D_CHURN = np.uint64(3)
-_D_OPEN = np.uint64(4)
-_D_UNSUB = np.uint64(5)
-_D_ORGANIC = np.uint64(6)
+# the draw indices of the module docstring, in its order
+_D_CLICK, _D_LEAVE, _D_GAP, _D_CHURN, _D_OPEN, _D_UNSUB, _D_ORGANIC = (np.uint64(k) for k in range(7))
 _ONE = np.uint64(1)
 _S58 = np.uint64(58)
 # Reassociation lets LLVM vectorise the dot products; no nnan/ninf, so NaN checks keep their meaning.

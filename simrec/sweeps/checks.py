@@ -8,6 +8,7 @@ is read defensively, since the structural pass may have failed on parts of it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from . import _registry
 from .overrides import Problem, merge, validation_problems, value_problems
 from .profiles import INPUTS, PROFILES, make_env, profile, world_overrides
-from .schema import ENV_AXES, EstimatorSpec, WorldSpec, _named
+from .schema import ENV_AXES, EstimatorSpec, LoggingSpec, WorldSpec, _named
 
 __all__ = ["semantic_problems"]
 
@@ -123,16 +124,32 @@ def _duplicate(seen: dict[str, str], key: str, path: str, what: str) -> list[Pro
     return []
 
 
-def _policy_problems(raw: dict[str, Any], probe: Any, prof: Any) -> list[Problem]:
-    pols = raw.get("policies")
-    if not isinstance(pols, list):
+def _duplicate_spec(seen: dict[str, str], spec: type, entry: Any, path: str, what: str) -> list[Problem]:
+    """:func:`_duplicate` keyed by ``entry``'s identity as the model ``spec`` reads it (no problem
+    when ``entry`` does not validate: the schema pass reports that)."""
+    try:
+        key = spec.model_validate(entry).key
+    except ValidationError:
         return []
+    return _duplicate(seen, key, path, what)
+
+
+def _named_entries(raw: dict[str, Any], section: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(index, entry)`` of the entries of list ``section`` that name something (a bare name is read as
+    ``{name = ...}``); the schema pass reports the others."""
+    entries = raw.get(section)
+    if not isinstance(entries, list):
+        return
+    for i, e in enumerate(entries):
+        e = _named(e)
+        if isinstance(e, dict) and isinstance(e.get("name"), str):
+            yield i, e
+
+
+def _policy_problems(raw: dict[str, Any], probe: Any, prof: Any) -> list[Problem]:
     problems: list[Problem] = []
     keys: dict[str, str] = {}
-    for i, p in enumerate(pols):
-        p = _named(p)
-        if not isinstance(p, dict) or not isinstance(p.get("name"), str):
-            continue
+    for i, p in _named_entries(raw, "policies"):
         path = f"policies.{i}"
         found = _registry.policy_problems(p["name"], p.get("params") or {}, probe)
         if p["name"] == "oracle" and prof is not None and prof.env != "simrec/Bandit-v0":
@@ -182,37 +199,21 @@ def _logging_problems(raw: dict[str, Any], probe: Any) -> list[Problem]:
                 if isinstance(c, dict) and isinstance(c.get("policy"), str):
                     found = _registry.policy_problems(c["policy"], c.get("params") or {}, probe)
                     problems += [(f"logging.{i}.mixture.{j}.{'policy' if k == 'name' else k}", m) for k, m in found]
-        try:
-            from .schema import LoggingSpec
-
-            key = LoggingSpec.model_validate(lg).key
-        except ValidationError:
-            continue
-        problems += _duplicate(keys, key, f"logging.{i}", "logging policy")
+        problems += _duplicate_spec(keys, LoggingSpec, lg, f"logging.{i}", "logging policy")
     return problems
 
 
 def _estimator_problems(raw: dict[str, Any], prof: Any) -> list[Problem]:
-    ests = raw.get("estimators")
-    if not isinstance(ests, list):
-        return []
     problems: list[Problem] = []
     keys: dict[str, str] = {}
-    for i, e in enumerate(ests):
-        e = _named(e)
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-            continue
+    for i, e in _named_entries(raw, "estimators"):
         if prof is None:
             found = _registry.estimator_problems(e["name"], e.get("params"))
         else:
             found = _registry.estimator_problems(e["name"], e.get("params"), prof.log_kinds, prof.env, INPUTS,
                                                  prof.slate)
         problems += [(f"estimators.{i}.{k}", m) for k, m in found]
-        try:
-            key = EstimatorSpec.model_validate(e).key
-        except ValidationError:
-            continue
-        problems += _duplicate(keys, key, f"estimators.{i}", "estimator")
+        problems += _duplicate_spec(keys, EstimatorSpec, e, f"estimators.{i}", "estimator")
     return problems
 
 

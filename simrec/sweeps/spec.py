@@ -15,28 +15,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from . import schema
 from .checks import semantic_problems
 from .overrides import assign, validation_problems
-from .schema import (
-    EstimatorSpec,
-    ExecutionSpec,
-    IntervalSpec,
-    LoggingSpec,
-    MixtureComponent,
-    PolicySpec,
-    RewardModelSpec,
-    ShapingSpec,
-    SweepSpec,
-    SweepSpecError,
-    TruthSpec,
-    WorldSpec,
-)
+from .schema import *  # noqa: F403 - the sweep file's models are part of this module's face
+from .schema import SweepSpec, SweepSpecError
 
-__all__ = [
-    "SweepSpec", "WorldSpec", "PolicySpec", "ShapingSpec", "LoggingSpec", "MixtureComponent", "EstimatorSpec",
-    "RewardModelSpec", "TruthSpec", "IntervalSpec", "ExecutionSpec", "SweepSpecError",
-    "load_sweep", "parse_sweep", "apply_overrides",
-]
+__all__ = [*schema.__all__, "load_sweep", "parse_sweep", "apply_overrides"]
 
 
 def parse_sweep(data: dict[str, Any], source: str = "sweep file") -> SweepSpec:

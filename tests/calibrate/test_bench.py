@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from simrec.calibrate import PositionBasedModel
 from simrec.data import BanditLog
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests._env import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_calibrate", ROOT / "benchmarks" / "bench_calibrate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/bench_calibrate.py")
 
 
 def test_numpy_baseline_is_the_same_em():

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests._env import load_script
 
 
 def test_calibrate_obd_example(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("calibrate_obd", ROOT / "examples" / "calibrate_obd.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("examples/calibrate_obd.py")
     mod.main(["-o", str(tmp_path)])
     out = capsys.readouterr().out
     assert "calibrated world: 80 items, 3 slots" in out and "do not show that examination differs" in out

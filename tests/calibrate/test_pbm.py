@@ -18,36 +18,28 @@ from ._worlds import EXAM, pbm_rows, pbm_world
 # document) and per rank, updated row by row from the previous iteration's model; 50 iterations.)
 
 
-class _ParamEM:
+class _PBMParamEM:
+    """PyClick's ``PBMAttrEM`` (``kind="attr"``) and ``PBMExamEM`` (``kind="exam"``): the same EM update
+    with the roles of the two parameters swapped. For a non-click the posterior that this parameter's
+    event happened (the other one did not) is ``(1 - other) * own / (1 - exam * attr)``."""
+
     PROB_MIN = 0.000001
 
-    def __init__(self):
+    def __init__(self, kind):
+        self.kind, self.other = kind, {"attr": "exam", "exam": "attr"}[kind]
         self._numerator = 1
         self._denominator = 2
 
     def value(self):
         return min(self._numerator / float(self._denominator), 1 - self.PROB_MIN)
 
-
-class _PBMAttrEM(_ParamEM):
     def update(self, click, rank, session_params):
-        attr = session_params[rank]["attr"].value()
-        exam = session_params[rank]["exam"].value()
+        own = session_params[rank][self.kind].value()
+        other = session_params[rank][self.other].value()
         if click:
             self._numerator += 1
         else:
-            self._numerator += (1 - exam) * attr / (1 - exam * attr)
-        self._denominator += 1
-
-
-class _PBMExamEM(_ParamEM):
-    def update(self, click, rank, session_params):
-        attr = session_params[rank]["attr"].value()
-        exam = session_params[rank]["exam"].value()
-        if click:
-            self._numerator += 1
-        else:
-            self._numerator += (1 - attr) * exam / (1 - exam * attr)
+            self._numerator += (1 - other) * own / (1 - other * own)
         self._denominator += 1
 
 
@@ -60,8 +52,8 @@ class _PyClickPBM:
         query, docs, _ = session
         out = []
         for rank, doc in enumerate(docs):
-            a = self.attr.setdefault((query, doc), _PBMAttrEM())
-            e = self.exam.setdefault(rank, _PBMExamEM())
+            a = self.attr.setdefault((query, doc), _PBMParamEM("attr"))
+            e = self.exam.setdefault(rank, _PBMParamEM("exam"))
             out.append({"attr": a, "exam": e})
         return out
 

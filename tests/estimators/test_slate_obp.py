@@ -74,26 +74,25 @@ def test_standard_ips_equals_obp(problem):
     assert abs(ref - ref_sn) > 1e-6  # the two definitions differ on this data
 
 
-def test_independent_ips_equals_obp(problem):
-    log, t = problem
-    d = obp.to_long(log.slate, log.reward)
-    args = (d["slate_id"], d["reward"], d["position"], log.pscore_marginal.reshape(-1), t["pi_marginal"].reshape(-1))
-    ref, ref_sn = obp.iips(*args), obp.sniips(*args, len_list=K)
-    _close(ope.IIPS().estimate(log, pi_marginal=t["pi_marginal"]).value, ref)
-    _close(ope.IIPS().estimate(log, slot_dist=t["slot_dist"]).value, ref)
-    _close(ope.SNIIPS().estimate(log, pi_marginal=t["pi_marginal"]).value, ref_sn)
-    _close(ope.SNIIPS().estimate(log, slot_dist=t["slot_dist"]).value, ref_sn)
+#: per-slot IPS: (estimator, self-normalised one, OBP's two, logging probabilities, reduced and dense target)
+PER_SLOT = {
+    "independent": (ope.IIPS, ope.SNIIPS, obp.iips, obp.sniips, "pscore_marginal", "pi_marginal", "slot_dist"),
+    "reward-interaction": (ope.RIPS, ope.SNRIPS, obp.rips, obp.snrips, "pscore_cascade", "pi_cascade",
+                           "cascade_dist"),
+}
 
 
-def test_reward_interaction_ips_equals_obp(problem):
+@pytest.mark.parametrize("weights", PER_SLOT)
+def test_per_slot_ips_equals_obp(problem, weights):
+    """IIPS / RIPS and their self-normalised versions, from the reduced and the dense target inputs."""
+    est, sn_est, ref_fn, sn_ref_fn, pscore, reduced, dense = PER_SLOT[weights]
     log, t = problem
     d = obp.to_long(log.slate, log.reward)
-    args = (d["slate_id"], d["reward"], d["position"], log.pscore_cascade.reshape(-1), t["pi_cascade"].reshape(-1))
-    ref, ref_sn = obp.rips(*args), obp.snrips(*args, len_list=K)
-    _close(ope.RIPS().estimate(log, pi_cascade=t["pi_cascade"]).value, ref)
-    _close(ope.RIPS().estimate(log, cascade_dist=t["cascade_dist"]).value, ref)
-    _close(ope.SNRIPS().estimate(log, pi_cascade=t["pi_cascade"]).value, ref_sn)
-    _close(ope.SNRIPS().estimate(log, cascade_dist=t["cascade_dist"]).value, ref_sn)
+    args = (d["slate_id"], d["reward"], d["position"], getattr(log, pscore).reshape(-1), t[reduced].reshape(-1))
+    ref, ref_sn = ref_fn(*args), sn_ref_fn(*args, len_list=K)
+    for key in (reduced, dense):
+        _close(est().estimate(log, **{key: t[key]}).value, ref)
+        _close(sn_est().estimate(log, **{key: t[key]}).value, ref_sn)
 
 
 def test_cascade_dr_equals_obp(problem):

@@ -7,9 +7,26 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import gymnasium as gym
 import pytest
 
+import simrec  # noqa: F401  (registers the envs)
+from simrec.policies import make_policy
+
 SMALL_WORLD = {"preset": "default", "catalog": {"n_items": 60}}
+
+
+def grounded_run(backend, *, num_envs: int, steps: int, n_samples: int):
+    """An ``llm`` policy over ``backend`` acting ``steps`` times on Conversation-v0 (``SMALL_WORLD``,
+    ``num_envs`` rows); every action must be a catalog id with a positive propensity. The policy."""
+    env = gym.make_vec("simrec/Conversation-v0", num_envs=num_envs, world=SMALL_WORLD)
+    pol = make_policy("llm", env, backend=backend, n_samples=n_samples, rng=0)
+    obs, _ = env.reset(seed=0)
+    for _ in range(steps):
+        a, p = pol.act(obs)
+        assert ((a >= 0) & (a < SMALL_WORLD["catalog"]["n_items"])).all() and (p > 0).all()
+        obs, *_ = env.step(a)
+    return pol
 
 
 class FakeOpenAI:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from simrec.policies.llm import ScriptedBackend
+from tests._env import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-SIMREC-example-9d8e7f6a5b4c"
 
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("llm_conversation", ROOT / "examples" / "llm_conversation.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("examples/llm_conversation.py")
 
 
 def test_quick_offline_run(example, tmp_path):

@@ -6,16 +6,14 @@ import json
 import re
 import time
 
-import gymnasium as gym
 import numpy as np
 import pytest
 
 import simrec  # noqa: F401
 from simrec.errors import ConfigError
-from simrec.policies import make_policy
 from simrec.policies.llm import BackendError, OpenAICompatibleBackend
 
-from .conftest import SMALL_WORLD
+from .conftest import grounded_run
 
 MSG = [{"role": "user", "content": "hi"}]
 
@@ -136,16 +134,10 @@ def test_policy_over_http_stays_grounded_and_counts_fallbacks(fake_openai):
             return json.dumps({"items": c[:3], "explanation": "ok"})
         return json.dumps({"items": {"a": 1}})
 
-    env = gym.make_vec("simrec/Conversation-v0", num_envs=10, world=SMALL_WORLD)
     fake_openai.behaviours = [answer] * 30 + [("hang", 1.0)] * 4 + [answer]
     backend = {"kind": "openai", "base_url": fake_openai.base_url, "model": "m", "timeout": 0.3, "max_retries": 0}
-    pol = make_policy("llm", env, backend=backend, n_samples=4, rng=0)
+    pol = grounded_run(backend, num_envs=10, steps=10, n_samples=4)
     assert pol.propensity_type == "monte-carlo"
-    obs, _ = env.reset(seed=0)
-    for _ in range(10):
-        a, p = pol.act(obs)
-        assert ((a >= 0) & (a < 60)).all() and (p > 0).all()
-        obs, *_ = env.step(a)
     s = pol.stats_
     print(f"\nHTTP backend, {s['turns']} turns, {s['answers']} answers: fallback rate {pol.fallback_rate:.3f}, "
           f"timeouts {s['backend_errors']}, invented ids {s['invented_ids']}")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 import simrec  # noqa: E402,F401
-from simrec.policies import make_policy  # noqa: E402
 from simrec.policies.llm import BackendError, TransformersBackend  # noqa: E402
 
-from .conftest import SMALL_WORLD  # noqa: E402
+from .conftest import grounded_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +61,8 @@ def test_logprob_is_the_models_probability_of_its_answer(tiny):
 
 
 def test_policy_with_a_random_model_stays_grounded(tiny):
-    env = gym.make_vec("simrec/Conversation-v0", num_envs=3, world=SMALL_WORLD)
-    backend = TransformersBackend(*tiny, max_new_tokens=24)
-    pol = make_policy("llm", env, backend=backend, n_samples=2, rng=0)
+    pol = grounded_run(TransformersBackend(*tiny, max_new_tokens=24), num_envs=3, steps=3, n_samples=2)
     assert pol.propensity_type == "exact"
-    obs, _ = env.reset(seed=0)
-    for _ in range(3):
-        a, p = pol.act(obs)
-        assert ((a >= 0) & (a < 60)).all() and (p > 0).all()
-        obs, *_ = env.step(a)
     print(f"\nrandom tiny GPT-2: fallback rate {pol.fallback_rate:.2f} over {pol.stats_['answers']} answers")
     assert pol.fallback_rate == 1.0  # a random model writes no usable JSON: all fall back, counted
 

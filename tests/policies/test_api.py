@@ -40,41 +40,41 @@ def _trained(name, env, **kw):
 
 
 @pytest.mark.parametrize("name", BANDIT_NAMES)
-def test_check_policy_bandit(name, bandit_vec, bandit_obs):
-    pol = _trained(name, bandit_vec)
+def test_check_policy_bandit(name, bandit):
+    pol = _trained(name, bandit.vec)
     assert isinstance(pol, P.Policy)
     before = copy.deepcopy(pol.__dict__.get("counts_"))
-    report = check_policy(pol, bandit_obs, n_samples=1500)
+    report = check_policy(pol, bandit.obs, n_samples=1500)
     assert report["propensity_type"] in ("exact", "deterministic", "monte-carlo")
     if before is not None:  # check_policy works on copies
         np.testing.assert_array_equal(pol.counts_, before)
 
 
 @pytest.mark.parametrize("name", SLATE_NAMES)
-def test_check_policy_slate(name, slate_vec, slate_obs):
-    pol = _trained(name, slate_vec)
+def test_check_policy_slate(name, slate):
+    pol = _trained(name, slate.vec)
     assert pol.is_slate
-    report = check_policy(pol, slate_obs, n_samples=1500)
+    report = check_policy(pol, slate.obs, n_samples=1500)
     assert report["is_slate"]
 
 
 @pytest.mark.parametrize("name", ["linucb", "linear-ts", "logistic-ts"])
-def test_check_policy_shared_models(name, bandit_vec, bandit_obs):
-    pol = _trained(name, bandit_vec, model="shared")
-    check_policy(pol, bandit_obs, n_samples=1500)
+def test_check_policy_shared_models(name, bandit):
+    pol = _trained(name, bandit.vec, model="shared")
+    check_policy(pol, bandit.obs, n_samples=1500)
 
 
-def test_check_policy_plackett_luce_temperature_and_pl_wrapper(slate_vec, slate_obs):
-    pol = P.make_policy("linucb", slate_vec, slate="plackett-luce", temperature=0.3, rng=0)
+def test_check_policy_plackett_luce_temperature_and_pl_wrapper(slate):
+    pol = P.make_policy("linucb", slate.vec, slate="plackett-luce", temperature=0.3, rng=0)
     assert isinstance(pol, P.PlackettLuce) and pol.temperature == 0.3
-    check_policy(pol, slate_obs, n_samples=1500)
+    check_policy(pol, slate.obs, n_samples=1500)
 
 
 @pytest.mark.parametrize("name", ["uniform", "softmax", "epsilon-greedy", "linear-ts", "bernoulli-ts", "logistic-ts",
                                   "linucb", "oracle", "reinforce", "popularity", "ucb1", "epsilon-mixture"])
-def test_logs_pass_banditlog_validation(name, bandit_vec):
-    pol = P.make_policy(name, bandit_vec, rng=3)
-    log = P.collect(bandit_vec, pol, 100, seed=2, learn=True)
+def test_logs_pass_banditlog_validation(name, bandit):
+    pol = P.make_policy(name, bandit.vec, rng=3)
+    log = P.collect(bandit.vec, pol, 100, seed=2, learn=True)
     assert isinstance(log, BanditLog) and len(log) == 100
     # re-validate from the raw columns: a new BanditLog must accept them
     again = BanditLog(action=log.action, reward=log.reward, pscore=log.pscore, context=log.context,
@@ -83,9 +83,9 @@ def test_logs_pass_banditlog_validation(name, bandit_vec):
     assert log.meta["propensity_type"] == pol.propensity_type
 
 
-def test_slate_logs_validate(slate_vec):
-    pol = P.make_policy("plackett-luce", slate_vec, rng=0)
-    log = P.collect(slate_vec, pol, 40, seed=0)
+def test_slate_logs_validate(slate):
+    pol = P.make_policy("plackett-luce", slate.vec, rng=0)
+    log = P.collect(slate.vec, pol, 40, seed=0)
     assert isinstance(log, SlateLog) and log.pscore_marginal is not None
     SlateLog(slate=log.slate, reward=log.reward, pscore=log.pscore, pscore_marginal=log.pscore_marginal,
              context=log.context, n_items=log.n_items, expected_reward=log.expected_reward)
@@ -93,14 +93,14 @@ def test_slate_logs_validate(slate_vec):
     assert (log.pscore <= log.pscore_marginal[:, 0] + 1e-12).all()
 
 
-def test_check_policy_catches_a_lying_policy(bandit_obs):
+def test_check_policy_catches_a_lying_policy(bandit):
     class Liar(P.Uniform):
         def act(self, obs, rng=None):
             a, p = super().act(obs, rng)
             return a, p * 0.5  # wrong propensities
 
     with pytest.raises(PolicyCheckError, match="propensities do not match"):
-        check_policy(Liar(5, obs_dim=16), bandit_obs)
+        check_policy(Liar(5, obs_dim=16), bandit.obs)
 
     class McLiar(P.BernoulliTS):
         def act(self, obs, rng=None):
@@ -108,8 +108,8 @@ def test_check_policy_catches_a_lying_policy(bandit_obs):
             return a, p + 0.08  # off by 0.08 on probabilities near 1/30 (the old tolerance allowed 0.1)
 
     with pytest.raises(PolicyCheckError, match="propensities do not match"):
-        check_policy(McLiar(30, obs_dim=16, mc_samples=1000), bandit_obs)
-    check_policy(P.BernoulliTS(30, obs_dim=16, mc_samples=1000), bandit_obs)  # the honest one passes
+        check_policy(McLiar(30, obs_dim=16, mc_samples=1000), bandit.obs)
+    check_policy(P.BernoulliTS(30, obs_dim=16, mc_samples=1000), bandit.obs)  # the honest one passes
 
     class Biased(P.Uniform):
         def act(self, obs, rng=None):
@@ -117,22 +117,22 @@ def test_check_policy_catches_a_lying_policy(bandit_obs):
             return np.zeros_like(a), p  # always action 0 but claims uniform
 
     with pytest.raises(PolicyCheckError):
-        check_policy(Biased(5, obs_dim=16), bandit_obs)
+        check_policy(Biased(5, obs_dim=16), bandit.obs)
 
     class Unseeded(P.Uniform):
         def act(self, obs, rng=None):
             return super().act(obs, np.random.default_rng())  # ignores the seed: fresh entropy
 
     with pytest.raises(PolicyCheckError, match="deterministic"):
-        check_policy(Unseeded(5, obs_dim=16, rng=None), bandit_obs)
+        check_policy(Unseeded(5, obs_dim=16, rng=None), bandit.obs)
     # also on one observation and two actions, where two unseeded draws agree half the time
     for _ in range(20):
         with pytest.raises(PolicyCheckError, match="deterministic"):
-            check_policy(Unseeded(2, obs_dim=16, rng=None), bandit_obs[:1], n_samples=200)
+            check_policy(Unseeded(2, obs_dim=16, rng=None), bandit.obs[:1], n_samples=200)
 
 
-def test_seeded_policies_are_reproducible(bandit_vec):
-    logs = [P.collect(bandit_vec, P.make_policy("linear-ts", bandit_vec, rng=7), 64, seed=5, learn=True)
+def test_seeded_policies_are_reproducible(bandit):
+    logs = [P.collect(bandit.vec, P.make_policy("linear-ts", bandit.vec, rng=7), 64, seed=5, learn=True)
             for _ in range(2)]
     np.testing.assert_array_equal(logs[0].action, logs[1].action)
     np.testing.assert_array_equal(logs[0].pscore, logs[1].pscore)
@@ -177,7 +177,7 @@ def test_bad_rewards():
         _pol("logistic-ts").update(np.zeros((1, 16)), [0], [2.0])
 
 
-def test_probabilities_a_policy_cannot_provide(slate_vec):
+def test_probabilities_a_policy_cannot_provide(slate):
     with pytest.raises(NotSupportedError, match="Monte Carlo"):
         _pol("linear-ts").action_probs(np.zeros((1, 16)), exact=True)
     with pytest.raises(NotSupportedError, match="Monte Carlo"):
@@ -215,8 +215,8 @@ def test_score_function_of_the_wrong_shape():
         pol.act(np.zeros((2, 3)))
 
 
-def test_single_observation_gives_scalars(bandit_vec):
-    pol = P.make_policy("softmax", bandit_vec, rng=0)
+def test_single_observation_gives_scalars(bandit):
+    pol = P.make_policy("softmax", bandit.vec, rng=0)
     a, p = pol.act(np.zeros(16, dtype=np.float32))
     assert np.ndim(a) == 0 and isinstance(p, float) and 0 < p <= 1
     slate = P.make_policy("plackett-luce", gym.make("simrec/Slate-v0", world=SMALL), rng=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests._env import checkout_env
+from tests._env import checkout_env, load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,10 +24,7 @@ def test_bench_policies_prints_ratio_against_numpy():
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("sb3_retention", ROOT / "examples" / "sb3_retention.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("examples/sb3_retention.py")
 
 
 def test_distinct_slate_wrapper_replaces_repeats():
@@ -56,9 +52,7 @@ def test_sb3_example_trains_ppo_when_available():
 
 
 def test_bench_policies_same_arm_check_allows_ties_only():
-    spec = importlib.util.spec_from_file_location("bench_policies", ROOT / "benchmarks" / "bench_policies.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/bench_policies.py")
     rng = np.random.default_rng(0)
     A, d = 6, 3
     X = rng.standard_normal((50, d))

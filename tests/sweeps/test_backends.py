@@ -23,36 +23,49 @@ def _same(res, ref):
     pd.testing.assert_frame_equal(comparable(res.table), comparable(ref.table), check_exact=True)
 
 
-@pytest.mark.slow
-@needs_dask
-def test_dask_local_cluster_gives_the_local_table(tiny_serial, tmp_path):
-    spec, ref = tiny_serial
-    backend = make_backend("dask", n_jobs=2)
-    try:
-        assert backend.workers == 2
-        from dask.distributed import LocalCluster
+def _dask_started(backend):
+    from dask.distributed import LocalCluster
 
-        assert isinstance(backend._cluster, LocalCluster)
-        res = run_sweep(spec, backend, out_dir=tmp_path, progress=False)
-    finally:
-        backend.close()
-    _same(res, ref)
-    assert res.n_executed == 2
+    return isinstance(backend._cluster, LocalCluster)
 
 
-@pytest.mark.slow
-@needs_ray
-def test_ray_local_instance_gives_the_local_table(tiny_serial, tmp_path):
-    spec, ref = tiny_serial
+def _ray_started(backend):
     import ray
 
-    backend = make_backend("ray", n_jobs=2)
+    return ray.is_initialized()
+
+
+def _ray_stopped():
+    import ray
+
+    return not ray.is_initialized()
+
+
+#: each distributed backend, how to tell that it started a local instance and (ray) that close() stopped it
+BACKENDS = [
+    pytest.param("dask", _dask_started, None, marks=[pytest.mark.slow, needs_dask], id="dask"),
+    pytest.param("ray", _ray_started, _ray_stopped, marks=[pytest.mark.slow, needs_ray], id="ray"),
+]
+
+
+def _run_on(name, spec, out_dir, started=None, stopped=None):
+    """Run ``spec`` on a fresh 2-worker local ``name`` backend, closing it whatever happens."""
+    backend = make_backend(name, n_jobs=2)
     try:
-        assert ray.is_initialized() and backend.workers == 2
-        res = run_sweep(spec, backend, out_dir=tmp_path, progress=False)
+        if started is not None:
+            assert started(backend) and backend.workers == 2
+        res = run_sweep(spec, backend, out_dir=out_dir, progress=False)
     finally:
         backend.close()
-    assert not ray.is_initialized()
+    if stopped is not None:
+        assert stopped()
+    return res
+
+
+@pytest.mark.parametrize("name, started, stopped", BACKENDS)
+def test_local_instance_gives_the_local_table(name, started, stopped, tiny_serial, tmp_path):
+    spec, ref = tiny_serial
+    res = _run_on(name, spec, tmp_path, started, stopped)
     _same(res, ref)
     assert res.n_executed == 2
 
@@ -64,28 +77,10 @@ def env_serial(request, tmp_path_factory):
     return spec, run_sweep(spec, "local", out_dir=tmp_path_factory.mktemp("env_serial"), progress=False)
 
 
-@pytest.mark.slow
-@needs_dask
-def test_dask_gives_the_local_table_on_slate_and_long_term_envs(env_serial, tmp_path):
+@pytest.mark.parametrize("name, started, stopped", BACKENDS)
+def test_slate_and_long_term_envs_give_the_local_table(name, started, stopped, env_serial, tmp_path):
     spec, ref = env_serial
-    backend = make_backend("dask", n_jobs=2)
-    try:
-        res = run_sweep(spec, backend, out_dir=tmp_path, progress=False)
-    finally:
-        backend.close()
-    _same(res, ref)
-
-
-@pytest.mark.slow
-@needs_ray
-def test_ray_gives_the_local_table_on_slate_and_long_term_envs(env_serial, tmp_path):
-    spec, ref = env_serial
-    backend = make_backend("ray", n_jobs=2)
-    try:
-        res = run_sweep(spec, backend, out_dir=tmp_path, progress=False)
-    finally:
-        backend.close()
-    _same(res, ref)
+    _same(_run_on(name, spec, tmp_path), ref)
 
 
 def test_backend_arguments_are_checked():

@@ -73,6 +73,8 @@ def test_the_error_message_lists_every_path_and_says_nothing_ran():
     ({"estimators": ["IPS", "ips"]}, "estimators.1", "duplicate estimator"),
     ({"estimators": [{"name": "DR", "params": {"clip": -1}}]}, "estimators.0.params", "clip"),
     ({"logging": {"policy": "uniform", "n": 5}}, "logging.0.n", ">= 10"),
+    ({"logging": [{"policy": "uniform", "n": 50}, {"policy": "uniform", "n": 50}]}, "logging.1",
+     "duplicate logging policy"),
     ({"interval": {"alpha": 2}}, "interval.alpha", "less than 1"),
     ({"reward_model": {"model": "forest"}}, "reward_model.model", "bilinear"),
     ({"execution": {"n_jobs": 0}}, "execution.n_jobs", "-1 (all cores)"),

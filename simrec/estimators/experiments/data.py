@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..._validation import first_bad
+from ..._validation import check_array, first_bad
 from ...errors import InvalidLogError
 
 __all__ = ["ExperimentLog", "as_metric", "as_treatment", "split_arms"]
@@ -26,10 +26,7 @@ def as_metric(values: Any, name: str, n: int | None = None, *, allow_nan: bool =
     """``values`` as a contiguous 1-D float64 array of length ``n`` with finite entries."""
     if values is None:
         raise InvalidLogError(f"`{name}` is required; got None")
-    try:
-        arr = np.ascontiguousarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidLogError(f"`{name}` must be numeric; got {type(values).__name__}") from None
+    arr = check_array(values, name=name, error=InvalidLogError)
     if arr.ndim != 1:
         raise InvalidLogError(f"`{name}` must be 1-dimensional (one value per unit); got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:

@@ -115,25 +115,25 @@ def range_violations(x, lo, hi):
     return count, first
 
 
+#: the empty weight statistics of :func:`_add_weight` (sum u, sum u^2, max |u|, max w, sum w, #(w == 0))
+_NO_WEIGHTS = (0.0, 0.0, 0.0, -np.inf, 0.0, 0)
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _add_weight(st, u, w):
+    """The weight statistics ``st`` with one more row: applied weight ``u``, raw weight ``w``.
+    (A tuple of scalars, so the accumulators stay in registers.)"""
+    s, s2, amax, rmax, rs, nz = st
+    return s + u, s2 + u * u, max(amax, abs(u)), max(rmax, w), rs + w, nz + (w == 0.0)
+
+
 @njit(cache=True, fastmath=_FM)
 def weight_stats(w_raw, w_used):
     """``sum w_used, sum w_used**2, max |w_used|, max w_raw, sum w_raw, #(w_raw == 0)``."""
-    s = 0.0
-    s2 = 0.0
-    amax = 0.0
-    rmax = -np.inf
-    rs = 0.0
-    nz = 0
+    st = _NO_WEIGHTS
     for i in range(w_used.shape[0]):
-        u = w_used[i]
-        r = w_raw[i]
-        s += u
-        s2 += u * u
-        amax = max(amax, abs(u))
-        rmax = max(rmax, r)
-        rs += r
-        nz += r == 0.0
-    return s, s2, amax, rmax, rs, nz
+        st = _add_weight(st, w_used[i], w_raw[i])
+    return st
 
 
 # estimator kinds of ``weighted_terms``
@@ -166,12 +166,7 @@ def weighted_terms(pi, pscore, r, q_pi, q_log, kind, param):
         if sw > 0.0:  # otherwise the caller raises: the estimator is undefined
             wbar = sw / n
             theta = swr / sw
-    s = 0.0
-    s2 = 0.0
-    amax = 0.0
-    rmax = -np.inf
-    rs = 0.0
-    nz = 0
+    st = _NO_WEIGHTS
     nover = 0
     for i in range(n):
         w = pi[i] / pscore[i]
@@ -197,11 +192,6 @@ def weighted_terms(pi, pscore, r, q_pi, q_log, kind, param):
             u = w
             ci = q_pi[i] + theta + w * (r[i] - q_log[i] - theta) / wbar
         c[i] = ci
-        s += u
-        s2 += u * u
-        amax = max(amax, abs(u))
-        rmax = max(rmax, w)
-        rs += w
-        nz += w == 0.0
+        st = _add_weight(st, u, w)
         nover += w > param
-    return c, (s, s2, amax, rmax, rs, nz, nover)
+    return c, st + (nover,)

@@ -84,46 +84,15 @@ def _pack(s, s2, mx, swr):
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
-def slot_terms(r2, pi2, p2, prefix):
-    """Per-slot IPS (IIPS with marginals, RIPS with prefix probabilities): ``c_i = sum_k w_ik r_ik``.
+def slot_terms(r2, pi2, p2, prefix, ql2=None, qp2=None):
+    """Per-slot weights ``w_ik = pi_ik / p_ik`` and the contributions built on them.
 
-    With ``prefix=True`` it also counts rows whose target prefix probability increases along the
-    slots (impossible for probabilities of nested events). Returns ``c, stats (K, 4), #zero
-    weights, #bad pi, #increases``.
-    """
-    n, K = r2.shape
-    r = r2.ravel()
-    pi = pi2.ravel()
-    p = p2.ravel()
-    c = np.empty(n)
-    s, s2, mx, swr = np.zeros(K), np.zeros(K), np.full(K, -np.inf), np.zeros(K)  # per-slot weight stats
-    nz = 0
-    nbad = 0
-    ninc = 0
-    slack = 1.0 + PREFIX_RTOL
-    for i in range(n):
-        acc = 0.0
-        base = i * K
-        for k in range(K):
-            v = pi[base + k]
-            nbad += (v < 0.0) | (v > 1.0)
-            if prefix and k > 0:  # compared with the row's previous slot (no loop-carried state)
-                ninc += v > pi[base + k - 1] * slack
-            w = v / p[base + k]
-            x = w * r[base + k]
-            acc += x
-            nz += w == 0.0
-            s[k] += w
-            s2[k] += w * w
-            mx[k] = max(mx[k], w)
-            swr[k] += x
-        c[i] = acc
-    return c, _pack(s, s2, mx, swr), nz, nbad, ninc
-
-
-@njit(cache=True, fastmath=_FM, error_model="numpy")
-def cascade_dr_terms(r2, pi2, p2, ql2, qp2):
-    """Cascade-DR: ``c_i = sum_k w_ik (r_ik - q_log_ik) + w_i,k-1 q_pi_ik`` with ``w_i,-1 = 1``.
+    Per-slot IPS (IIPS with marginals, RIPS with prefix probabilities): ``c_i = sum_k w_ik r_ik``.
+    Cascade-DR, when the model arrays ``ql2`` (``q_log``) and ``qp2`` (``q_pi``) are given:
+    ``c_i = sum_k w_ik (r_ik - q_log_ik) + w_i,k-1 q_pi_ik`` with ``w_i,-1 = 1``. numba compiles
+    each form on its own (the ``is None`` tests are resolved at compile time), so the per-slot IPS
+    loop carries no model terms. With ``prefix=True`` it also counts rows whose target prefix
+    probability increases along the slots (impossible for probabilities of nested events).
 
     Returns ``c, stats (K, 4), #zero weights, #bad pi, #increases``.
     """
@@ -131,8 +100,9 @@ def cascade_dr_terms(r2, pi2, p2, ql2, qp2):
     r = r2.ravel()
     pi = pi2.ravel()
     p = p2.ravel()
-    q_log = ql2.ravel()
-    q_pi = qp2.ravel()
+    if ql2 is not None:
+        q_log = ql2.ravel()
+        q_pi = qp2.ravel()
     c = np.empty(n)
     s, s2, mx, swr = np.zeros(K), np.zeros(K), np.full(K, -np.inf), np.zeros(K)  # per-slot weight stats
     nz = 0
@@ -147,16 +117,20 @@ def cascade_dr_terms(r2, pi2, p2, ql2, qp2):
             j = base + k
             v = pi[j]
             nbad += (v < 0.0) | (v > 1.0)
-            if k > 0:
+            if prefix and k > 0:  # compared with the row's previous slot (no loop-carried state)
                 ninc += v > pi[j - 1] * slack
             w = v / p[j]
-            acc += w * (r[j] - q_log[j]) + w_prev * q_pi[j]
-            w_prev = w
+            x = w * r[j]
+            if ql2 is None:
+                acc += x
+            else:
+                acc += w * (r[j] - q_log[j]) + w_prev * q_pi[j]
+                w_prev = w
             nz += w == 0.0
             s[k] += w
             s2[k] += w * w
             mx[k] = max(mx[k], w)
-            swr[k] += w * r[j]
+            swr[k] += x
         c[i] = acc
     return c, _pack(s, s2, mx, swr), nz, nbad, ninc
 

@@ -27,9 +27,6 @@ class _Clipped(BanditEstimator):
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
 
-    def _kernel_param(self) -> float:
-        return np.inf if self.clip is None else self.clip
-
     def _share_name(self) -> str | None:
         return None if self.clip is None else "clipped_share"
 
@@ -123,9 +120,6 @@ class SwitchDR(BanditEstimator):
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
 
-    def _kernel_param(self) -> float:
-        return self.tau
-
     def _share_name(self) -> str | None:
         return "switched_share"
 
@@ -151,9 +145,6 @@ class DRos(BanditEstimator):
         self.lam = check_positive(lam, name="lam", allow_inf=True)
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
-
-    def _kernel_param(self) -> float:
-        return self.lam
 
     def _run(self, log, action_dist, q_hat, kw):
         if self.lam == np.inf:  # lambda -> inf recovers DR exactly (the shrunk weight is w)
@@ -181,6 +172,3 @@ class SubGaussianIPS(BanditEstimator):
         self.lam = check_probability(lam, name="lam")
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
-
-    def _kernel_param(self) -> float:
-        return self.lam

@@ -167,7 +167,10 @@ class BanditEstimator(Estimator):
                           q_pi=kw.get("q_pi"), q_logged=kw.get("q_logged"), estimator=self.label)
 
     def _kernel_param(self) -> float:
-        return np.inf
+        """What the fused kernel reads as ``param``: the hyper-parameter's value (``inf`` without one,
+        or when it is None: no clipping)."""
+        value = None if self.hyperparameter is None else getattr(self, self.hyperparameter)
+        return np.inf if value is None else value
 
     def _share_name(self) -> str | None:
         return None

@@ -173,14 +173,39 @@ class SlateEstimator(Estimator):
         n, K = log.slate.shape
         key = _one_of(kw, "pi_cascade", "cascade_dist", self.label)
         if key == "cascade_dist":
-            return cascade_inputs(kw["cascade_dist"], log)["pi_cascade"], "cascade_dist"
+            return cascade_inputs(kw["cascade_dist"], log)["pi_cascade"], "pi_cascade (from cascade_dist)"
         return slot_array(kw["pi_cascade"], "pi_cascade", n, K, self.label), "pi_cascade"
 
 
-class _SelfNormalized:
-    """Mixin: per-slot self-normalisation of the weights (OBP's convention)."""
+class _SlotIPS(SlateEstimator):
+    """Per-slot IPS, ``c_i = sum_k w_ik r_ik``: IIPS (marginal weights) and RIPS (prefix weights)."""
 
-    def _sn(self, log: SlateLog, pi: np.ndarray, p: np.ndarray, st: np.ndarray) -> np.ndarray:
+    #: prefix probabilities (RIPS: ``pi_cascade``, ``log.pscore_cascade``), which cannot increase along
+    #: the slots; else per-slot marginals (IIPS: ``pi_marginal``, ``log.pscore_marginal``)
+    _prefix: ClassVar[bool]
+
+    def _weights(self, log: SlateLog, kw: dict[str, Any]):
+        """Target and logging probabilities of the logged slots, and the kernel's per-slot terms."""
+        if self._prefix:
+            p = _logged(log, "pscore_cascade", self.label)
+            pi, key = self._pi_cascade(log, kw)
+        else:
+            p = _logged(log, "pscore_marginal", self.label)
+            pi, key = self._pi_marginal(log, kw)
+        c, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, self._prefix)
+        self._checked(pi, key, nbad, ninc)
+        return pi, p, c, st, nz
+
+    def _terms(self, log, kw):
+        _, _, c, st, nz = self._weights(log, kw)
+        return c, _slot_diagnostics(st, nz, c.shape[0])
+
+
+class _SelfNormalized(_SlotIPS):
+    """Per-slot IPS with the weights self-normalised per slot (OBP's convention)."""
+
+    def _terms(self, log, kw):
+        pi, p, _, st, nz = self._weights(log, kw)
         n = log.slate.shape[0]
         s = st[:, 0]
         if not (s > 0).all():
@@ -188,7 +213,7 @@ class _SelfNormalized:
             raise InvalidLogError(f"{self.label} is undefined: the target policy gives probability 0 to the logged "
                                   f"item of slot {k} in every row (its weights sum to 0)")
         value = st[:, 3] / s
-        return _k.sn_slot_contributions(log.reward, pi, p, value, s / n)
+        return _k.sn_slot_contributions(log.reward, pi, p, value, s / n), _slot_diagnostics(st, nz, n)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -247,7 +272,7 @@ class SNSlateIPS(SlateIPS):
 
 
 @register
-class IIPS(SlateEstimator):
+class IIPS(_SlotIPS):
     """Independent IPS: per-slot marginal weights (Li et al. 2018).
 
     .. math:: \\hat V_{\\mathrm{IIPS}} = \\frac1n \\sum_i \\sum_{k=1}^K
@@ -263,17 +288,7 @@ class IIPS(SlateEstimator):
 
     needs = Needs("slate", ("pi_marginal", "pscore_marginal"))
     estimate_keywords = INTERVAL_KEYWORDS | {"pi_marginal", "slot_dist"}
-
-    def _inputs(self, log: SlateLog, kw: dict[str, Any]):
-        p = _logged(log, "pscore_marginal", self.label)
-        pi, key = self._pi_marginal(log, kw)
-        return pi, p, key
-
-    def _terms(self, log, kw):
-        pi, p, key = self._inputs(log, kw)
-        c, st, nz, nbad, _ = _k.slot_terms(log.reward, pi, p, False)
-        self._checked(pi, key, nbad)
-        return c, _slot_diagnostics(st, nz, c.shape[0])
+    _prefix = False
 
 
 @register
@@ -285,15 +300,9 @@ class SNIIPS(_SelfNormalized, IIPS):
     Inputs as :class:`IIPS`.
     """
 
-    def _terms(self, log, kw):
-        pi, p, key = self._inputs(log, kw)
-        _, st, nz, nbad, _ = _k.slot_terms(log.reward, pi, p, False)
-        self._checked(pi, key, nbad)
-        return self._sn(log, pi, p, st), _slot_diagnostics(st, nz, pi.shape[0])
-
 
 @register
-class RIPS(SlateEstimator):
+class RIPS(_SlotIPS):
     """Reward-interaction IPS: per-slot prefix weights (McInerney et al. 2020).
 
     .. math:: \\hat V_{\\mathrm{RIPS}} = \\frac1n \\sum_i \\sum_{k=1}^K
@@ -310,17 +319,7 @@ class RIPS(SlateEstimator):
 
     needs = Needs("slate", ("pi_cascade", "pscore_cascade"))
     estimate_keywords = INTERVAL_KEYWORDS | {"pi_cascade", "cascade_dist"}
-
-    def _inputs(self, log: SlateLog, kw: dict[str, Any]):
-        p = _logged(log, "pscore_cascade", self.label)
-        pi, key = self._pi_cascade(log, kw)
-        return pi, p, key
-
-    def _terms(self, log, kw):
-        pi, p, key = self._inputs(log, kw)
-        c, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, True)
-        self._checked(pi, key if key == "pi_cascade" else "pi_cascade (from cascade_dist)", nbad, ninc)
-        return c, _slot_diagnostics(st, nz, c.shape[0])
+    _prefix = True
 
 
 @register
@@ -331,12 +330,6 @@ class SNRIPS(_SelfNormalized, RIPS):
 
     Inputs as :class:`RIPS`.
     """
-
-    def _terms(self, log, kw):
-        pi, p, key = self._inputs(log, kw)
-        _, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, True)
-        self._checked(pi, key if key == "pi_cascade" else "pi_cascade (from cascade_dist)", nbad, ninc)
-        return self._sn(log, pi, p, st), _slot_diagnostics(st, nz, pi.shape[0])
 
 
 @register
@@ -457,6 +450,6 @@ class CascadeDR(SlateEstimator):
             ql = slot_array(kw.get("q_logged"), "q_logged", n, K, self.label)
             qp = slot_array(kw.get("q_pi"), "q_pi", n, K, self.label)
             key = "pi_cascade"
-        c, st, nz, nbad, ninc = _k.cascade_dr_terms(log.reward, pi, p, ql, qp)
+        c, st, nz, nbad, ninc = _k.slot_terms(log.reward, pi, p, True, ql, qp)
         self._checked(pi, key, nbad, ninc)
         return c, _slot_diagnostics(st, nz, n)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._validation import check_array
 from ...data import SlateLog
 from ...errors import ConfigError, InvalidLogError
 
@@ -47,10 +48,7 @@ def slot_array(value: Any, name: str, n: int, K: int | None, estimator: str) -> 
     """``value`` as a contiguous float64 array of shape (n, K) (or (n,) when ``K`` is None)."""
     if value is None:
         raise ConfigError(f"{estimator} needs `{name}`")
-    try:
-        arr = np.ascontiguousarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidLogError(f"`{name}` must be a numeric array; got {type(value).__name__}") from None
+    arr = check_array(value, name=name, error=InvalidLogError)
     shape = (n,) if K is None else (n, K)
     if arr.shape != shape:
         raise InvalidLogError(f"`{name}` must have shape {shape} (one {'value' if K is None else 'row of K slots'}"
