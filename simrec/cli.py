@@ -65,6 +65,7 @@ def cli() -> None:
       simrec report reports/quickstart        rebuild the report from the results table
       simrec envs                             the environments a policy can be run in
       simrec ope log.parquet --policy uniform off-policy evaluation of a log you bring
+      simrec ab users.parquet -y sessions     analyse an A/B test table you bring
       simrec policies / estimators / presets  what exists, with parameters and defaults
 
     A sweep runs every target policy in a simulated world to get its true value, collects a log
@@ -483,9 +484,11 @@ def calibrate_cmd(log_path: Path, out: Path, model: str, columns: tuple[str, ...
 
 
 # ---- reproduce ----------------------------------------------------------------------------------
+from .cli_ab import ab_cmd  # noqa: E402 - registered here, defined in its own module
 from .cli_reproduce import reproduce_cmd  # noqa: E402 - registered here, defined in its own module
 
 cli.add_command(reproduce_cmd)
+cli.add_command(ab_cmd)
 
 
 # ---- listings -----------------------------------------------------------------------------------
