@@ -108,8 +108,15 @@ def check_array(
         arr = np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - any conversion failure is the caller's input
         raise error(f"`{name}` could not be read as an array: {exc}") from None
-    if arr.dtype == object:
-        raise error(f"`{name}` must be a numeric array; got an array of Python objects")
+    if arr.dtype == object:  # e.g. a pandas object column: numbers are converted, anything else refused
+        flat = arr.ravel()
+        texts = np.fromiter((isinstance(v, (str, bytes)) for v in flat), dtype=bool, count=flat.size)
+        if texts.any():
+            raise error(f"`{name}` must be numeric; {first_bad(texts.reshape(arr.shape), arr)} is text")
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise error(f"`{name}` must be a numeric array; got Python objects that are not numbers") from None
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if arr.ndim not in allowed:

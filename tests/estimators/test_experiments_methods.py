@@ -48,6 +48,19 @@ def test_bad_configuration_raises(call, match):
         call()
 
 
+def test_numbers_held_as_python_objects_are_read_and_text_is_refused():
+    from decimal import Decimal
+
+    import pandas as pd
+
+    log = ex.ExperimentLog(pd.Series(Y, dtype=object), T, covariate=[Decimal(int(v)) for v in Y])
+    assert log.outcome.dtype == np.float64 and (log.outcome == Y).all() and (log.covariate == Y).all()
+    with pytest.raises(InvalidLogError, match="`outcome` must be numeric; 1 value does not, first at index 2"):
+        ex.ExperimentLog(np.array([0.0, 1.0, "x", 1.0, 0, 1, 0, 1], dtype=object), T)
+    with pytest.raises(InvalidLogError, match="not numbers"):
+        ex.ExperimentLog(np.array([0.0, 1.0, object(), 1.0, 0, 1, 0, 1], dtype=object), T)
+
+
 def test_estimator_rejects_wrong_log_and_missing_fields():
     log = ex.ExperimentLog(Y, T)
     with pytest.raises(InvalidLogError, match="denominator"):
