@@ -386,11 +386,7 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
     it arrives (``truth.parquet``, ``runs/<run_id>.parquet``, atomically), so an interrupted sweep
     resumes where it stopped; the table does not depend on the backend or the number of workers.
     """
-    from tqdm.auto import tqdm
-
-    from ..experiments_sim import METRICS
     from .backends import resolve_backend
-    from .runner import SweepInterrupted
 
     out = Path(out_dir) if out_dir is not None else spec.output_dir
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -414,7 +410,30 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
             if (out / "runs" / f"{rid}.parquet").exists():
                 frames[rid] = pd.read_parquet(out / "runs" / f"{rid}.parquet")
     missing = [rid for rid in runs if rid not in frames][:max_runs]
-    backend, own = resolve_backend(backend, spec.execution, n_jobs, address)
+    if missing:  # no backend is started when every run is on disk
+        resolved = resolve_backend(backend, spec.execution, n_jobs, address)
+        _execute(spec, spec_data, out, runs, missing, truths, frames, resolved, progress)
+    if truths:
+        _atomic_parquet(pd.DataFrame([truths[k] for *_, k in pairs if k in truths]), truth_path)
+    got = [frames[r] for r in runs if r in frames]
+    table = pd.concat(got, ignore_index=True) if got else pd.DataFrame()
+    if not table.empty:
+        _atomic_parquet(table, out / "results.parquet")
+    return table
+
+
+def _execute(spec: ExperimentSweepSpec, spec_data: dict[str, Any], out: Path,
+             runs: dict[str, tuple[int, int, str, int]], missing: list[str], truths: dict[str, dict[str, Any]],
+             frames: dict[str, pd.DataFrame],
+             resolved: tuple[Backend, bool], progress: bool | None) -> None:
+    """Compute the missing truths, then the missing runs, on the backend; save each as it arrives."""
+    from tqdm.auto import tqdm
+
+    from ..experiments_sim import METRICS
+    from .runner import SweepInterrupted
+
+    backend, own = resolved
+    truth_path = out / "truth.parquet"
     bar = tqdm(total=len(missing), desc=f"{spec.name} [{backend.describe()}]", unit="run",
                disable=None if progress is None else not progress, file=sys.stderr, dynamic_ncols=True)
     try:
@@ -440,13 +459,6 @@ def run_experiment_sweep(spec: ExperimentSweepSpec, out_dir: str | Path | None =
         bar.close()
         if own:
             backend.close()
-    if truths:
-        _atomic_parquet(pd.DataFrame([truths[k] for *_, k in pairs if k in truths]), truth_path)
-    got = [frames[r] for r in runs if r in frames]
-    table = pd.concat(got, ignore_index=True) if got else pd.DataFrame()
-    if not table.empty:
-        _atomic_parquet(table, out / "results.parquet")
-    return table
 
 
 def run_experiment_cli(path: str | Path, overrides: tuple[str, ...], out_dir: Path | None, *,

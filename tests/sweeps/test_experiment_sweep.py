@@ -163,6 +163,8 @@ def test_every_backend_gives_the_serial_table(tmp_path, backend, monkeypatch):
     monkeypatch.setattr(bk, "make_backend", spy)
     other = run_experiment_sweep(spec, tmp_path / "b")
     assert used and used[0].startswith(backend) and "2 workers" in used[0], used
+    pd.testing.assert_frame_equal(run_experiment_sweep(spec, tmp_path / "b"), other)  # resumed from disk ...
+    assert len(used) == 1  # ... without starting a backend
     pd.testing.assert_frame_equal(serial, other)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "truth.parquet"),
                                   pd.read_parquet(tmp_path / "b" / "truth.parquet"))
