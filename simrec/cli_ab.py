@@ -67,7 +67,6 @@ def ab_cmd(table_path: Path, outcome: str, treatment: str, covariate: str | None
       simrec ab users.parquet -y clicks --denominator sessions -e RatioDelta
       simrec ab users.parquet -y sessions --features pre_sessions,pre_clicks --propensity 0.5 -e AIPW -e LinearDML
     """
-    import numpy as np
     import pandas as pd
 
     from .cli import _fail, _parse_call, _plain
@@ -117,13 +116,8 @@ def ab_cmd(table_path: Path, outcome: str, treatment: str, covariate: str | None
                 e = est.estimate(log, alpha=alpha)
         except SimrecError as exc:
             _fail(f"--estimator {text}: {exc}")
-        p = e.diagnostics.get("p_value")
-        if p is None and e.stderr > 0:  # a normal test where the estimator reports none
-            from scipy.stats import norm
-
-            p = float(2 * norm.sf(abs(e.value) / e.stderr))
         rows.append({"estimator": text, "effect": e.value, "stderr": e.stderr, "ci_low": e.ci[0], "ci_high": e.ci[1],
-                     "p_value": np.nan if p is None else p, "n": e.n,
+                     "p_value": e.p_value, "n": e.n,
                      "warnings": "; ".join(_plain(str(w.message)) for w in caught)})
     out = pd.DataFrame(rows)
     srm = srm_check(treatment=log.treatment, ratio=expected_ratio)

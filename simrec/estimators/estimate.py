@@ -122,6 +122,19 @@ class Estimate:
         """Upper end of :attr:`ci`."""
         return self.ci[1]
 
+    @property
+    def p_value(self) -> float:
+        """The p-value of the test of a zero value: the estimator's own (``diagnostics["p_value"]``,
+        e.g. Welch's t test) when it reports one, else the two-sided normal test of
+        ``value / stderr`` (NaN when ``stderr`` is 0)."""
+        if "p_value" in self.diagnostics:
+            return float(self.diagnostics["p_value"])
+        if not self.stderr > 0:
+            return float("nan")
+        from scipy.stats import norm
+
+        return float(2 * norm.sf(abs(self.value) / self.stderr))
+
     def interval(
         self,
         method: str = "normal",

@@ -246,13 +246,8 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
                                            propensity=p_treatment)
                     est = registry.make(meth, random_state=0)
                     e = est.estimate(log, alpha=alpha)
-                    p_val = e.diagnostics.get("p_value")
-                    if p_val is None and e.stderr > 0:  # a normal test where the estimator reports none
-                        from scipy.stats import norm
-
-                        p_val = float(2 * norm.sf(abs(e.value) / e.stderr))
                     row.update(estimate=e.value, stderr=e.stderr, ci_low=e.ci[0], ci_high=e.ci[1],
-                               p_value=float("nan") if p_val is None else p_val)
+                               p_value=e.p_value)
                     if registry.get(meth).name == "RelativeLift":
                         row["method"] = "lift"
                     rows.append(row)

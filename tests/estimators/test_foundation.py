@@ -208,3 +208,11 @@ def test_estimators_never_import_the_simulator_or_envs():
                 if "sim" in parts or "envs" in parts or m.startswith(("simrec.sim", "simrec.envs")):
                     bad.append(f"{f.name}: {m}")
     assert not bad, bad
+
+
+def test_estimate_p_value_is_the_estimators_own_test_else_a_normal_test():
+    own = Estimate(value=1.0, stderr=0.5, ci=(0.0, 2.0), n=10, ess=10.0, diagnostics={"p_value": 0.123})
+    assert own.p_value == 0.123
+    normal = Estimate(value=-1.959963984540054 * 0.5, stderr=0.5, ci=(-2.0, 0.0), n=10, ess=10.0)
+    assert normal.p_value == pytest.approx(0.05, rel=1e-12)
+    assert np.isnan(Estimate(value=1.0, stderr=0.0, ci=(1.0, 1.0), n=10, ess=10.0).p_value)
