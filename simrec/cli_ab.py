@@ -76,18 +76,15 @@ def ab_cmd(table_path: Path, outcome: str, treatment: str, covariate: str | None
 
     df = _read_table(table_path)
     feats = [c.strip() for c in features.split(",") if c.strip()] if features else None
-    prop_col, prop_value = None, None
+    prop: str | float | None = propensity
     if propensity is not None:
         try:
-            prop_value = float(propensity)
+            prop = float(propensity)  # a number: the assignment rate; else a column name
         except ValueError:
-            prop_col = propensity
+            pass
     try:
         log = ExperimentLog.from_frame(df, outcome, treatment, covariate=covariate, denominator=denominator,
-                                       features=feats, cluster=cluster, propensity=prop_col)
-        if prop_value is not None:
-            log = ExperimentLog(log.outcome, log.treatment, covariate=log.covariate, denominator=log.denominator,
-                                features=log.features, cluster=log.cluster, propensity=prop_value)
+                                       features=feats, cluster=cluster, propensity=prop)
     except SimrecError as exc:
         _fail(f"{table_path}: {exc}", code=2)
     given = {"covariate": covariate, "denominator": denominator, "features": feats}

@@ -144,9 +144,11 @@ class ExperimentLog:
     @classmethod
     def from_frame(cls, df: Any, outcome: str, treatment: str, *, covariate: str | None = None,
                    denominator: str | None = None, features: list[str] | None = None,
-                   cluster: str | None = None, propensity: str | None = None) -> ExperimentLog:
-        """Build from the columns of a pandas DataFrame."""
-        for col in [outcome, treatment, covariate, denominator, cluster, propensity, *(features or [])]:
+                   cluster: str | None = None, propensity: str | float | None = None) -> ExperimentLog:
+        """Build from the columns of a pandas DataFrame (``propensity``: a column, or one number for
+        every unit, e.g. a randomised test's assignment rate)."""
+        prop_col = propensity if isinstance(propensity, str) else None
+        for col in [outcome, treatment, covariate, denominator, cluster, prop_col, *(features or [])]:
             if col is not None and col not in df.columns:
                 raise InvalidLogError(f"column {col!r} is not in the frame; columns: {', '.join(map(str, df.columns))}")
         return cls(df[outcome].to_numpy(), df[treatment].to_numpy(),
@@ -154,7 +156,7 @@ class ExperimentLog:
                    denominator=None if denominator is None else df[denominator].to_numpy(),
                    features=None if not features else df[features].to_numpy(),
                    cluster=None if cluster is None else df[cluster].to_numpy(),
-                   propensity=None if propensity is None else df[propensity].to_numpy())
+                   propensity=df[prop_col].to_numpy() if prop_col is not None else propensity)
 
 
 def _as_propensity(values: Any, t: np.ndarray) -> np.ndarray:
