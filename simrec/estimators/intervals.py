@@ -263,6 +263,8 @@ def _clustered_interval(c: np.ndarray, clusters: np.ndarray, method: str, alpha:
         log_term = np.log(4.0 / alpha)
         h = np.sqrt(2.0 * se * se * log_term) + 7.0 * rng_ * log_term / (3.0 * (g - 1))
     elif method == "bootstrap":
+        if g == c.shape[0]:  # every cluster one row (e.g. a fresh user per row): the row bootstrap, whose
+            return bootstrap_ci(c, alpha, n_boot=n_boot, rng=rng)  # resamples are the same, on its fast path
         means = cluster_bootstrap_means(c, clusters, n_boot=n_boot, rng=rng)
         lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
         return float(lo), float(hi)

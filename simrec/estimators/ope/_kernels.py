@@ -179,8 +179,8 @@ def weighted_terms(pi, pscore, r, q_pi, q_log, kind, param):
         elif kind == SWITCH_DR:
             u = w if w <= param else 0.0
             ci = q_pi[i] + u * (r[i] - q_log[i])
-        elif kind == DROS:
-            u = param * w / (w * w + param)
+        elif kind == DROS:  # lambda = inf: no shrinkage, the weight itself (DR)
+            u = w if param == np.inf else param * w / (w * w + param)
             ci = q_pi[i] + u * (r[i] - q_log[i])
         elif kind == SG_IPS:
             u = w / (1.0 - param + param * w)

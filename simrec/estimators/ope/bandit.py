@@ -146,10 +146,6 @@ class DRos(BanditEstimator):
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
 
-    def _run(self, log, action_dist, q_hat, kw):
-        if self.lam == np.inf:  # lambda -> inf recovers DR exactly (the shrunk weight is w)
-            return DR(name=self.label)._run(log, action_dist, q_hat, kw)
-        return super()._run(log, action_dist, q_hat, kw)
 
 
 @register

@@ -22,14 +22,13 @@ from ...errors import ConfigError, InvalidLogError
 from ..base import Estimator, Needs, check_name, check_random_state
 from ..estimate import Estimate
 from . import _kernels
-from .diagnostics import diagnostics_from_stats, warn_diagnostics, weight_diagnostics
+from .diagnostics import INTERVAL_KEYWORDS, diagnostics_from_stats, finish_estimate, weight_diagnostics
 from .inputs import ReducedInputs, as_reduced
 
 __all__ = ["BanditEstimator", "BANDIT_KEYWORDS", "INTERVAL_KEYWORDS", "logged_pscore", "log_clusters",
            "resolve_reward_range"]
 
 #: keywords of every ``estimate`` that tune the interval
-INTERVAL_KEYWORDS = frozenset({"n_boot", "bound"})
 #: the reduced-form keywords of the bandit family
 BANDIT_KEYWORDS = frozenset({"pi_logged", "q_pi", "q_logged"}) | INTERVAL_KEYWORDS
 _EMPTY = np.empty(0)
@@ -137,17 +136,10 @@ class BanditEstimator(Estimator):
         Estimate
         """
         self._check_keywords(kw)
-        c, diag, ess = self._run(log, action_dist, q_hat, kw)
-        ci_kw = {k: kw[k] for k in INTERVAL_KEYWORDS if k in kw}
-        if ci_method == "bootstrap":
-            ci_kw["rng"] = self._random()
-        clusters = log_clusters(log, cluster)
-        est = Estimate.from_contributions(c, name=self.label, ess=ess, diagnostics=diag, alpha=alpha,
-                                          ci_method=ci_method, clusters=clusters,
-                                          reward_range=resolve_reward_range(log.reward, reward_range),
-                                          **ci_kw)
-        warn_diagnostics(diag, est.n, self.label, stacklevel=3)
-        return est
+        c, diag, _ = self._run(log, action_dist, q_hat, kw)
+        return finish_estimate(self, c, diag, alpha=alpha, ci_method=ci_method, kw=kw,
+                               clusters=log_clusters(log, cluster),
+                               reward_range=resolve_reward_range(log.reward, reward_range))
 
     def contributions(self, log: BanditLog, action_dist: Any = None, q_hat: Any = None,
                       **kw: Any) -> np.ndarray:

@@ -11,8 +11,8 @@ import numpy as np
 from ...errors import ExtremeWeightWarning, SmallSampleWarning, SupportDeficiencyWarning
 from . import _kernels
 
-__all__ = ["weight_diagnostics", "diagnostics_from_stats", "warn_diagnostics", "finish_estimate", "ESS_WARN",
-           "WEIGHT_SHARE_WARN", "SUPPORT_WARN"]
+__all__ = ["weight_diagnostics", "diagnostics_from_stats", "warn_diagnostics", "finish_estimate", "INTERVAL_KEYWORDS",
+           "ESS_WARN", "WEIGHT_SHARE_WARN", "SUPPORT_WARN"]
 
 #: warn (``SmallSampleWarning``) when the effective sample size is below this
 ESS_WARN = 30.0
@@ -64,17 +64,23 @@ def warn_diagnostics(diag: dict[str, Any], n: int, name: str, stacklevel: int = 
                       SupportDeficiencyWarning, stacklevel=stacklevel)
 
 
+#: keywords of ``estimate`` that configure the interval (every OPE family)
+INTERVAL_KEYWORDS = frozenset({"n_boot", "bound"})
+
+
 def finish_estimate(est: Any, c: np.ndarray, diag: dict[str, Any], *, alpha: float, ci_method: str,
-                    kw: dict[str, Any], interval_keys: Any) -> Any:
+                    kw: dict[str, Any], clusters: np.ndarray | None = None,
+                    reward_range: tuple[float, float] | None = None) -> Any:
     """The :class:`~simrec.estimators.Estimate` of an OPE estimator ``est`` from its contributions and
-    diagnostics: intervals by ``ci_method`` (the bootstrap draws from ``est``'s ``random_state``), then
-    the diagnostic warnings."""
+    diagnostics (every family ends here): cluster-robust over ``clusters`` (one id per contribution)
+    and clipped to ``reward_range`` when given, intervals by ``ci_method`` (the bootstrap draws from
+    ``est``'s ``random_state``), then the diagnostic warnings."""
     from ..estimate import Estimate
 
-    ci_kw = {k: kw[k] for k in interval_keys if k in kw}
+    ci_kw = {k: kw[k] for k in INTERVAL_KEYWORDS if k in kw}
     if ci_method == "bootstrap":
         ci_kw["rng"] = est._random()
     out = Estimate.from_contributions(c, name=est.label, ess=diag["ess"], diagnostics=diag, alpha=alpha,
-                                      ci_method=ci_method, **ci_kw)
+                                      ci_method=ci_method, clusters=clusters, reward_range=reward_range, **ci_kw)
     warn_diagnostics(diag, out.n, est.label, stacklevel=4)
     return out

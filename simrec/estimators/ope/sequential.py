@@ -33,6 +33,7 @@ from ..base import Estimator, Needs, check_name, check_random_state
 from ..estimate import Estimate
 from ..registry import register
 from . import _kernels, _seq_kernels
+from .base import INTERVAL_KEYWORDS
 from .diagnostics import finish_estimate, weight_diagnostics
 from .inputs import ReducedInputs, _describe_bad_dist
 
@@ -40,9 +41,32 @@ __all__ = ["SequentialEstimator", "TrajectoryIS", "PDIS", "WIS", "WPDIS", "Seque
            "MarginalIS", "prepare_trajectories", "SequentialInputs"]
 
 _E = InvalidLogError
-_INTERVAL = frozenset({"n_boot", "bound"})
-_IS_KEYWORDS = frozenset({"pi_logged"}) | _INTERVAL
-_DR_KEYWORDS = frozenset({"pi_logged", "q_pi", "q_logged"}) | _INTERVAL
+_IS_KEYWORDS = frozenset({"pi_logged"}) | INTERVAL_KEYWORDS
+_DR_KEYWORDS = frozenset({"pi_logged", "q_pi", "q_logged"}) | INTERVAL_KEYWORDS
+
+
+def episode_clusters(log: Trajectories, cluster: str | None) -> np.ndarray | None:
+    """One cluster id per episode: the ``user_id`` (``"user"``; ``"auto"`` when the log has it) or the
+    ``session_id`` (``"session"``) of its steps, which must be the same on every step of an episode;
+    ``None`` treats episodes as independent."""
+    if cluster is None:
+        return None
+    if cluster not in ("auto", "session", "user"):
+        raise ConfigError(f"`cluster` must be 'auto', 'session', 'user' or None; got {cluster!r}")
+    field = "user" if cluster == "auto" else cluster
+    ids = getattr(log, f"{field}_id", None)
+    if ids is None:
+        if cluster == "auto":
+            return None
+        raise InvalidLogError(f"cluster={cluster!r} needs `log.{field}_id`, which this log does not have")
+    new_ep = np.r_[True, log.episode[1:] != log.episode[:-1]]
+    start = np.flatnonzero(new_ep)
+    changes = ~new_ep & np.r_[False, ids[1:] != ids[:-1]]
+    if changes.any():
+        i = int(np.flatnonzero(changes)[0])
+        raise InvalidLogError(f"`log.{field}_id` changes inside episode {log.episode[i]} (row {i}); episodes are "
+                              f"the units here, so cluster on an id that holds for a whole episode")
+    return ids[start]
 _NO_HORIZON = np.iinfo(np.int64).max
 
 
@@ -182,7 +206,7 @@ class SequentialEstimator(Estimator):
         self.random_state = check_random_state(random_state)
 
     def estimate(self, log: Trajectories, action_dist: Any = None, q_hat: Any = None, *, alpha: float = 0.05,
-                 ci_method: str = "normal", **kw: Any) -> Estimate:
+                 ci_method: str = "normal", cluster: str | None = "auto", **kw: Any) -> Estimate:
         """Estimate the target policy's expected discounted return.
 
         Parameters
@@ -193,6 +217,10 @@ class SequentialEstimator(Estimator):
         q_hat : array_like (N, n_actions), optional
             :math:`\\hat Q(s_t, a)` for the DR family.
         alpha, ci_method : interval level and method (``normal``, ``t``, ``bernstein``, ``bootstrap``)
+        cluster : {"auto", "user", "session"} or None
+            Episodes to treat as correlated: the standard error and interval are cluster-robust over
+            the episodes' ``user_id`` (``"auto"``, when the log has it) or ``session_id`` (see
+            :func:`episode_clusters`); ``None`` treats episodes as independent.
         **kw
             ``pi_logged`` (and ``q_pi``, ``q_logged`` for DR), ``n_boot``, ``bound``; anything else
             raises :class:`~simrec.errors.ConfigError`.
@@ -204,7 +232,11 @@ class SequentialEstimator(Estimator):
         """
         self._check_keywords(kw)
         c, diag = self._run(log, action_dist, q_hat, kw)
-        return finish_estimate(self, c, diag, alpha=alpha, ci_method=ci_method, kw=kw, interval_keys=_INTERVAL)
+        clusters = episode_clusters(log, cluster)
+        if clusters is not None and clusters.shape[0] != c.shape[0]:
+            raise InvalidLogError(f"{self.label}: {c.shape[0]} episode contributions but {clusters.shape[0]} "
+                                  "episodes in the log")
+        return finish_estimate(self, c, diag, alpha=alpha, ci_method=ci_method, kw=kw, clusters=clusters)
 
     def contributions(self, log: Trajectories, action_dist: Any = None, q_hat: Any = None, **kw: Any) -> np.ndarray:
         """Per-episode contributions whose mean is the estimate (no warnings)."""

@@ -33,7 +33,7 @@ from ..base import Estimator, Needs, check_name, check_random_state
 from ..estimate import Estimate
 from ..registry import register
 from . import _slate_kernels as _k
-from .base import INTERVAL_KEYWORDS
+from .base import INTERVAL_KEYWORDS, log_clusters
 from .diagnostics import finish_estimate, weight_diagnostics
 from .slate_inputs import (
     cascade_inputs,
@@ -101,7 +101,8 @@ class SlateEstimator(Estimator):
         self.name = check_name(name)
         self.random_state = check_random_state(random_state)
 
-    def estimate(self, log: SlateLog, *, alpha: float = 0.05, ci_method: str = "normal", **kw: Any) -> Estimate:
+    def estimate(self, log: SlateLog, *, alpha: float = 0.05, ci_method: str = "normal",
+                 cluster: str | None = "auto", **kw: Any) -> Estimate:
         """Estimate the target policy's value (expected sum of slot rewards) on ``log``.
 
         Parameters
@@ -111,6 +112,10 @@ class SlateEstimator(Estimator):
             Interval level ``1 - alpha``.
         ci_method : {"normal", "t", "bernstein", "bootstrap"}
             The bootstrap draws from the estimator's ``random_state``.
+        cluster : {"auto", "session", "user"} or None
+            Slates to treat as correlated: the standard error and interval are cluster-robust over
+            ``log.session_id`` or ``log.user_id`` (``"auto"``: session if the log has it, else user,
+            else none; ``None``: independent slates), as for the bandit family.
         **kw
             The target policy's inputs (see the class docstring) and ``n_boot``, ``bound``
             (intervals). Any other keyword raises :class:`~simrec.errors.ConfigError`.
@@ -121,7 +126,8 @@ class SlateEstimator(Estimator):
         """
         self._check_keywords(kw)
         c, diag = self._run(log, kw)
-        return finish_estimate(self, c, diag, alpha=alpha, ci_method=ci_method, kw=kw, interval_keys=INTERVAL_KEYWORDS)
+        return finish_estimate(self, c, diag, alpha=alpha, ci_method=ci_method, kw=kw,
+                               clusters=log_clusters(log, cluster))
 
     def contributions(self, log: SlateLog, **kw: Any) -> np.ndarray:
         """Per-slate contributions whose mean is the estimate (no warnings)."""
