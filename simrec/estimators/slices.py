@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._validation import check_int
+from .._validation import check_int, check_probability
 from ..errors import ConfigError, InvalidLogError
 from .experiments.data import as_treatment
 
@@ -55,10 +55,11 @@ def find_slices(features: pd.DataFrame, outcome: Any, *, treatment: Any = None, 
     """
     from itertools import combinations
 
-    from statsmodels.stats.multitest import multipletests
+    from .experiments.power import multiple_testing
 
     if not isinstance(features, pd.DataFrame):
         raise InvalidLogError(f"`features` must be a DataFrame of unit attributes; got {type(features).__name__}")
+    q = check_probability(q, name="q", open_left=True)
     n = len(features)
     y = np.asarray(outcome, dtype=np.float64)
     if y.shape != (n,) or not np.isfinite(y).all():
@@ -109,6 +110,6 @@ def find_slices(features: pd.DataFrame, outcome: Any, *, treatment: Any = None, 
     out = pd.DataFrame(rows)
     if out.empty:
         return out
-    rej, qv, _, _ = multipletests(out["p_value"].to_numpy(), alpha=q, method="fdr_bh")
+    rej, qv = multiple_testing(out["p_value"].to_numpy(), "bh", alpha=q)
     out["q_value"], out["discovery"] = qv, rej
     return out.sort_values("z", ascending=direction == "lower").reset_index(drop=True)
