@@ -25,7 +25,7 @@ from . import _kernels
 from .diagnostics import INTERVAL_KEYWORDS, diagnostics_from_stats, finish_estimate, weight_diagnostics
 from .inputs import ReducedInputs, as_reduced
 
-__all__ = ["BanditEstimator", "BANDIT_KEYWORDS", "INTERVAL_KEYWORDS", "logged_pscore", "log_clusters",
+__all__ = ["BanditEstimator", "BANDIT_KEYWORDS", "INTERVAL_KEYWORDS", "logged_pscore", "log_clusters", "sn_influence",
            "resolve_reward_range"]
 
 #: keywords of every ``estimate`` that tune the interval
@@ -57,6 +57,14 @@ def resolve_reward_range(reward: np.ndarray, reward_range: Any) -> tuple[float, 
         r = np.asarray(reward)
         return (0.0, 1.0) if bool(((r == 0.0) | (r == 1.0)).all()) else None
     return reward_range
+
+
+def sn_influence(w: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The self-normalised estimate :math:`\\hat V = \\sum_i w_i y_i / \\sum_i w_i` and its per-row
+    influence values :math:`\\hat V + w_i (y_i - \\hat V) / \\bar w` (their mean is :math:`\\hat V`).
+    Callers check first that the weights do not sum to 0."""
+    value = float(np.dot(w, y) / w.sum())
+    return value, value + w * (y - value) / (w.sum() / w.shape[0])
 
 
 def logged_pscore(log: BanditLog, name: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from ...errors import InvalidLogError
 from ..base import Needs, check_name, check_random_state
 from ..estimate import Estimate
 from ..registry import register
-from .base import BanditEstimator, logged_pscore
+from .base import BanditEstimator, logged_pscore, sn_influence
 from .diagnostics import warn_diagnostics
 
 __all__ = ["Replay"]
@@ -61,10 +61,8 @@ class Replay(BanditEstimator):
         k = int(acc.sum())
         if k == 0:
             raise InvalidLogError(f"{self.label}: no row was accepted; the estimate is undefined")
-        r = log.reward
-        v = float(r[acc].mean())
         a = acc.astype(np.float64)
-        return v + a * (r - v) / (k / len(r)), w, a, {"n_accepted": k, "M": m}
+        return sn_influence(a, log.reward)[1], w, a, {"n_accepted": k, "M": m}
 
     def evaluate_learner(self, log: BanditLog, policy: Any, *, max_accepted: int | None = None,
                          alpha: float = 0.05) -> Estimate:

@@ -33,7 +33,7 @@ from ..base import Estimator, Needs, check_name, check_random_state
 from ..estimate import Estimate
 from ..registry import register
 from . import _kernels, _seq_kernels
-from .base import INTERVAL_KEYWORDS
+from .base import INTERVAL_KEYWORDS, sn_influence
 from .diagnostics import finish_estimate, weight_diagnostics
 from .inputs import ReducedInputs, _describe_bad_dist
 
@@ -321,11 +321,9 @@ class WIS(SequentialEstimator):
 
     def _terms(self, s):
         W, G, _, _ = self._basic(s)
-        wbar = W.mean()
-        if not wbar > 0:
+        if not W.mean() > 0:
             raise _E(f"{self.label} is undefined: every trajectory has importance weight 0")
-        v = float(np.dot(W, G) / W.sum())
-        return v + W * (G - v) / wbar, W
+        return sn_influence(W, G)[1], W
 
 
 @register

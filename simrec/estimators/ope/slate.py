@@ -33,7 +33,7 @@ from ..base import Estimator, Needs, check_name, check_random_state
 from ..estimate import Estimate
 from ..registry import register
 from . import _slate_kernels as _k
-from .base import INTERVAL_KEYWORDS, log_clusters
+from .base import INTERVAL_KEYWORDS, log_clusters, sn_influence
 from .diagnostics import finish_estimate, weight_diagnostics
 from .slate_inputs import (
     cascade_inputs,
@@ -270,10 +270,7 @@ class SNSlateIPS(SlateIPS):
         if not st[0, 0] > 0:
             raise InvalidLogError(f"{self.label} is undefined: the target policy gives probability 0 to every "
                                   "logged slate (the weights sum to 0)")
-        value = st[0, 3] / st[0, 0]
-        mean_w = st[0, 0] / n
-        w = pi / p
-        infl = value + w * (log.reward.sum(axis=1) - value) / mean_w
+        _, infl = sn_influence(pi / p, log.reward.sum(axis=1))
         return infl, _slot_diagnostics(st, nz, n)
 
 
@@ -407,8 +404,7 @@ class SNPseudoInverse(PseudoInverse):
         s = w.sum()
         if not abs(s) > 0:
             raise InvalidLogError(f"{self.label} is undefined: the pseudo-inverse weights sum to 0")
-        value = float(c.sum() / s)
-        infl = value + w * (tot - value) / (s / w.shape[0])
+        _, infl = sn_influence(w, tot)
         diag = weight_diagnostics(w, w, float("nan"))
         diag["pi_form"] = form
         return infl, diag
