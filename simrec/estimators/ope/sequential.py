@@ -88,6 +88,11 @@ class SequentialInputs:
     def n_episodes(self) -> int:
         return int(self.lens.shape[0])
 
+    def episode_diagnostics(self, gamma: float) -> dict[str, Any]:
+        """The episode counts every sequential estimate reports."""
+        return {"n_episodes": self.n_episodes, "n_steps": int(self.lens.sum()), "gamma": gamma,
+                "longest_episode": int(self.lens.max())}
+
 
 def _check_log(log: Any, label: str) -> Trajectories:
     if not isinstance(log, Trajectories):
@@ -262,8 +267,7 @@ class SequentialEstimator(Estimator):
         c, W = self._terms(s)
         diag = weight_diagnostics(W, W, s.unsupported_mass) if W is not None else {
             "ess": float(s.n_episodes), "unsupported_mass": float(s.unsupported_mass)}
-        diag.update(n_episodes=s.n_episodes, n_steps=int(s.lens.sum()), gamma=self.gamma,
-                    longest_episode=int(s.lens.max()))
+        diag.update(s.episode_diagnostics(self.gamma))
         return c, diag
 
     def _terms(self, s: SequentialInputs) -> tuple[np.ndarray, np.ndarray | None]:
@@ -522,14 +526,13 @@ class FQE(SequentialEstimator):
     def _run(self, log, action_dist, q_hat, kw):
         if kw.get("pi_logged") is not None:
             raise _E("FQE needs the dense `action_dist` (the target policy at every step), not `pi_logged`")
-        if log is not None and isinstance(log, Trajectories) and log.action.ndim != 1:
+        if isinstance(log, Trajectories) and log.action.ndim != 1:
             raise NotSupportedError("FQE: the log holds slates; FQE needs one discrete action per step")
         _, s, ad_used, q = self._fit(log, action_dist)
         starts_used = np.concatenate([[0], np.cumsum(s.lens)[:-1]])
         c = np.einsum("ij,ij->i", ad_used[starts_used], q[starts_used])
         diag = {"ess": float(s.n_episodes), "unsupported_mass": float(s.unsupported_mass),
-                "n_episodes": s.n_episodes, "n_steps": int(s.lens.sum()), "gamma": self.gamma,
-                "longest_episode": int(s.lens.max())}
+                **s.episode_diagnostics(self.gamma)}
         return c, diag
 
 
@@ -589,8 +592,7 @@ class MarginalIS(SequentialEstimator):
         term = disc * (w_hat[cell] * rr + (wb - w_hat[cell]) * m_bar[cell])
         ep_index = np.repeat(np.arange(s.n_episodes), s.lens)
         c = np.bincount(ep_index, weights=term, minlength=s.n_episodes)
-        W = _seq_kernels.trajectory_terms(s.offsets, s.lens, s.pi, s.p, s.r, s.q, s.v, self.gamma, False)[0]
+        W = (w_before * rho)[s.offsets[:-1] + s.lens - 1]  # each episode's final cumulative weight
         diag = weight_diagnostics(W, W, s.unsupported_mass)
-        diag.update(n_episodes=s.n_episodes, n_steps=int(s.lens.sum()), gamma=self.gamma,
-                    longest_episode=int(s.lens.max()), n_state_cells=int((cnt > 0).sum()))
+        diag.update(s.episode_diagnostics(self.gamma), n_state_cells=int((cnt > 0).sum()))
         return c, diag
