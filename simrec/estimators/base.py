@@ -102,18 +102,15 @@ class Estimator:
     # -- scikit-learn conventions ------------------------------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        out = []
-        for p in list(sig.parameters.values())[1:]:
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
-            out.append(p.name)
-        return out
+        return list(cls._parameters())
 
     @classmethod
     def _parameters(cls) -> dict[str, Any]:
         """Constructor parameters and their defaults (``inspect.Parameter.empty`` when required)."""
-        return {k: p.default for k, p in list(inspect.signature(cls.__init__).parameters.items())[1:]}
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+            raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
+        return {p.name: p.default for p in params}
 
     @classmethod
     def _defaults(cls) -> dict[str, Any]:
