@@ -9,8 +9,9 @@ estimator is one numpy pass that reads every array the estimator reads exactly o
 each: numpy's pairwise sum runs at memory bandwidth): slot rewards (n, K) and the target and logging
 probabilities ((n,) for SlateIPS, (n, K) for IIPS/RIPS, plus two (n, K) model arrays for
 Cascade-DR). No estimator that reads its inputs can beat it. A plain numpy implementation of the
-same formula (``(pi / p * r).sum(1)`` then mean and standard error, no validation) is printed too:
-the baseline a competent engineer would write. Each simrec time includes input checks, the fused
+same formula (``(pi / p * r).sum(1)`` then mean and standard error, no validation; for Cascade-DR
+``(w * (r - q_log) + w_prev * q_pi).sum(1)`` with the previous slot's prefix weight) is printed too:
+the baseline a competent engineer would write, checked to give the same value. Each simrec time includes input checks, the fused
 kernel, contributions, standard error, normal interval and per-slot diagnostics. Every timed run
 starts with cold caches (a 512 MB scratch read in between), so the floor is a main-memory read.
 Times are the best of ``--repeat`` runs; the ratios are what matter on a shared machine.
@@ -89,6 +90,16 @@ def numpy_joint_ips(r: np.ndarray, pi: np.ndarray, p: np.ndarray) -> tuple[float
     return float(c.mean()), float(c.std(ddof=1) / np.sqrt(c.size))
 
 
+def numpy_cascade_dr(r: np.ndarray, pi: np.ndarray, p: np.ndarray, q_log: np.ndarray,
+                     q_pi: np.ndarray) -> tuple[float, float]:
+    w = pi / p
+    prev = np.empty_like(w)  # w_{1:k-1}, with w_{1:0} = 1
+    prev[:, 0] = 1.0
+    prev[:, 1:] = w[:, :-1]
+    c = (w * (r - q_log) + prev * q_pi).sum(axis=1)
+    return float(c.mean()), float(c.std(ddof=1) / np.sqrt(c.size))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -117,7 +128,8 @@ def main() -> None:
         ("RIPS", ope.RIPS(), {"pi_cascade": t["pi_cascade"]}, (r, t["pi_cascade"], log.pscore_cascade),
          lambda: numpy_slot_ips(r, t["pi_cascade"], log.pscore_cascade)),
         ("CascadeDR", ope.CascadeDR(), {k: t[k] for k in ("pi_cascade", "q_logged", "q_pi")},
-         (r, t["pi_cascade"], log.pscore_cascade, t["q_logged"], t["q_pi"]), None),
+         (r, t["pi_cascade"], log.pscore_cascade, t["q_logged"], t["q_pi"]),
+         lambda: numpy_cascade_dr(r, t["pi_cascade"], log.pscore_cascade, t["q_logged"], t["q_pi"])),
     ]
     print(f"  {'estimator':<10} {'floor ms':>9} {'simrec ms':>10} {'ratio':>6}   {'numpy ms':>9} {'ratio':>6}")
     for name, est, kw, arrays, baseline in cases:
