@@ -12,9 +12,9 @@ Cascade-DR). No estimator that reads its inputs can beat it. A plain numpy imple
 same formula (``(pi / p * r).sum(1)`` then mean and standard error, no validation; for Cascade-DR
 ``(w * (r - q_log) + w_prev * q_pi).sum(1)`` with the previous slot's prefix weight) is printed too:
 the baseline a competent engineer would write, checked to give the same value. Each simrec time
-includes input checks, the fused kernel, contributions, standard error, normal interval and per-slot diagnostics. Every timed run
-starts with cold caches (a 512 MB scratch read in between), so the floor is a main-memory read.
-Times are the best of ``--repeat`` runs; the ratios are what matter on a shared machine.
+includes input checks, the fused kernel, contributions, standard error, normal interval and per-slot
+diagnostics. Every timed run starts with cold caches (a 512 MB scratch read in between), so the
+floor is a main-memory read. Times are the best of ``--repeat`` runs; the ratios are what matter on a shared machine.
 """
 
 from __future__ import annotations
