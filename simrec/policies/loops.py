@@ -286,7 +286,7 @@ def run_online(env: Any, policy: Any, steps: int, *, seed: int | None = None, le
     ``Retention-v0``).
     """
     truth = env_truth(env)
-    R = truth.expected_reward_matrix() if truth is not None and truth.kind == "bandit" else None
+    bandit_truth = truth is not None and truth.kind == "bandit"  # regret against the best released item
     rew, exp, opt, keep = [], [], [], {k: [] for k in keep_info}
     ep_ret: dict[int, float] = {}
     finished_ret, finished_term = [], []
@@ -296,7 +296,7 @@ def run_online(env: Any, policy: Any, steps: int, *, seed: int | None = None, le
             exp.append(st.info["expected_reward"])
         if "optimal_expected_reward" in st.info:
             opt.append(st.info["optimal_expected_reward"])
-        elif R is not None and "user_id" in st.info:
+        elif bandit_truth and "user_id" in st.info:
             opt.append(truth.expected_reward_matrix()[st.info["user_id"]].max(axis=1))
         for k in keep_info:
             keep[k].append(st.info[k])
