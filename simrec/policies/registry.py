@@ -166,8 +166,10 @@ _CLASSES: dict[str, type] = {
     "plackett-luce": PlackettLuce, "reinforce": REINFORCE, "q-learning": QLearning, "linear-q": LinearQ,
     "slateq": SlateQ,
 }
-#: constructor arguments the builder fills from the env (not user parameters)
+#: constructor arguments the builder fills from the env (not user parameters), for every policy ...
 _FROM_ENV = {"self", "n_actions", "obs_dim", "rng", "policy", "expected_reward", "item_texts"}
+#: ... and for particular ones
+_FROM_ENV_OF = {"slateq": {"slate_size", "item_features"}}
 
 
 def policy_parameters(name: str) -> dict[str, Any]:
@@ -182,9 +184,8 @@ def policy_parameters(name: str) -> dict[str, Any]:
     sources = [_REGISTRY[name]] + ([cls.__init__] if cls is not None else [])
     for fn in sources:
         for p in inspect.signature(fn).parameters.values():
-            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in _FROM_ENV or p.name == "ctx":
-                continue
-            if p.name in ("slate_size", "item_features") and name == "slateq":
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in _FROM_ENV or p.name == "ctx" \
+                    or p.name in _FROM_ENV_OF.get(name, ()):
                 continue
             out.setdefault(p.name, p.default)
     return out
