@@ -244,14 +244,15 @@ class ConversationCore(Core):
         cat = self.world.catalog
         for b in np.flatnonzero(active):
             p = self.prefs[b]
+            shown = fb.shown[b][fb.shown[b] >= 0]  # what the user saw: no empty slot speaks or is explained
             if expl is not None and expl[b] is not None:
-                score[b] = score_explanation(expl[b], actions[b], p, cat, n_available=self.world.n_available).score
+                score[b] = score_explanation(expl[b], shown, p, cat, n_available=self.world.n_available).score
                 explained[b] = True
             self.turn[b] += 1
             code = 0 if fb.clicked_item[b] >= 0 else (3 if fb.left[b] else 1)
             self.refinements[b] += code == 1
             response[b] = RESPONSES[code]
-            self.latest[b] = reply_text(code, p, cat, actions[b], int(fb.clicked_item[b]), self._variant(int(b)))
+            self.latest[b] = reply_text(code, p, cat, shown, int(fb.clicked_item[b]), self._variant(int(b)))
         stepped = np.flatnonzero(active)
         if stepped.size:
             self._lat_enc[stepped] = self.observation.encoder.encode([self.latest[b] for b in stepped])
@@ -286,12 +287,14 @@ class ConversationCore(Core):
         return list(self.prefs)
 
     def explanation_scores(self, slates: Any, texts: Sequence[str]) -> list[ExplanationScore]:
-        """Score ``texts[b]`` as the explanation of ``slates[b]`` for row b (nothing changes)."""
+        """Score ``texts[b]`` as the explanation of ``slates[b]`` for row b, as a step would: only the
+        items shown count (repeated or unreleased items are empty slots). Nothing changes."""
         sl = np.asarray(slates)
         if sl.ndim != 2 or sl.shape[0] != self.n_rows or len(texts) != self.n_rows:
             raise InvalidActionError(f"`slates` and `texts` must have {self.n_rows} rows; got {sl.shape}, {len(texts)}")
-        return [score_explanation(t, s, p, self.world.catalog, n_available=self.world.n_available)
-                for t, s, p in zip(texts, sl, self.prefs)]
+        shown = self.world.shown_slates(sl)
+        return [score_explanation(t, s[s >= 0], p, self.world.catalog, n_available=self.world.n_available)
+                for t, s, p in zip(texts, shown, self.prefs)]
 
 
 def _int_slates(arr: np.ndarray) -> np.ndarray:

@@ -62,6 +62,7 @@ class Feedback:
     slot_expected_reward: np.ndarray  # (B, K) exact expected reward of each slot
     left: np.ndarray  # (B,) bool: the user leaves the session after this step
     empty_slots: np.ndarray | None = None  # (B,) slots left empty by a lenient step (None: strict)
+    shown: np.ndarray | None = None  # (B, K) int64 the slates as shown: item ids, -1 = an empty slot
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,6 +216,12 @@ class World:
             raise InvalidActionError("`slates` must have at least one slot")
         return np.ascontiguousarray(arr, dtype=np.int64)
 
+    def shown_slates(self, slates: Any) -> np.ndarray:
+        """The slates (B, K) as a lenient :meth:`step` shows them, changing nothing: a copy with every
+        unreleased or repeated item replaced by -1 (an empty slot). Ids outside the catalog raise."""
+        sl = self._slate_array(slates, None)
+        return self._lenient_slates(sl, np.ones(sl.shape[0], dtype=bool), True)[0]
+
     def _lenient_slates(self, sl: np.ndarray, active: np.ndarray, copy: bool) -> tuple[np.ndarray, np.ndarray]:
         """``sl`` (a copy when ``copy``) with unreleased and repeated items made empty slots (-1), and
         the number of empty slots per row; ids outside the catalog raise (before any change)."""
@@ -251,7 +258,8 @@ class World:
         changes; ``validate=False`` skips the item checks for callers that already made them.
         With ``lenient=True`` a slot that names an unreleased item or repeats an item shown earlier
         in its slate is an *empty slot*: nothing is shown there (it draws no click, no exposure) and
-        ``Feedback.empty_slots`` counts such slots per row."""
+        ``Feedback.empty_slots`` counts such slots per row. ``Feedback.shown`` holds the slates as
+        shown (-1 in empty slots; rows where ``active`` is False as given)."""
         s = self._require_state()
         B = len(s)
         sl = self._slate_array(slates, B)
@@ -280,7 +288,7 @@ class World:
             slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1
-        return Feedback(slot, item, watch, reward, expected, slot_exp, left, n_empty)
+        return Feedback(slot, item, watch, reward, expected, slot_exp, left, n_empty, sl)
 
     def end_session(self, mask: np.ndarray) -> SessionEnd:
         """Rows in ``mask`` end their session: the gap in days to the next one, and churn."""
