@@ -52,7 +52,7 @@ from ..sim.conversation import (
 )
 from ..streams import GOLDEN, mix64_np
 from ..text import TextEncoder, make_encoder
-from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box
+from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, SlateActions, obs_box
 
 __all__ = ["ConversationCore", "ConversationEnv", "ConversationVectorEnv", "ConversationObservation",
            "TextObservations"]
@@ -131,10 +131,10 @@ class ConversationObservation:
         out[:, self.latest_slice] = latest_enc
         out[:, -2] = np.asarray(turn) / self.max_turns
         out[:, -1] = np.asarray(refinements) / self.max_turns
-        return np.clip(out, -10.0, 10.0, out=out)
+        return np.clip(out, -OBS_BOUND, OBS_BOUND, out=out)
 
 
-class ConversationCore(Core):
+class ConversationCore(SlateActions, Core):
     kind = "conversation"
     skips_inactive_actions = True  # World.step validates the slates of active rows only
 
@@ -209,20 +209,6 @@ class ConversationCore(Core):
         return [self._memory.get(np.ascontiguousarray(x).tobytes()) for x in X]
 
     # ------------------------------------------------------------------ actions
-    def check_actions(self, actions: Any) -> np.ndarray:
-        arr = np.asarray(actions)
-        if arr.ndim != 2 or arr.shape != (self.n_rows, self.K):
-            raise InvalidActionError(
-                f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
-                f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}")
-        return _int_slates(arr)  # ids outside the catalog raise in World.step; repeats become empty slots
-
-    def dummy_action(self) -> np.ndarray:
-        return np.arange(self.K, dtype=np.int64)
-
-    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.choice(self.world.n_available, size=self.K, replace=False).astype(np.int64)
-
     def explain(self, texts: Sequence[str | None]) -> None:
         """Attach an explanation to the next step's slate of each row (``None``: no explanation)."""
         texts = list(texts)
@@ -295,12 +281,6 @@ class ConversationCore(Core):
         shown = self.world.shown_slates(sl)
         return [score_explanation(t, s[s >= 0], p, self.world.catalog, n_available=self.world.n_available)
                 for t, s, p in zip(texts, shown, self.prefs)]
-
-
-def _int_slates(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype.kind not in "iu":
-        raise InvalidActionError(f"`action` must hold integer item ids; got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 class _TextFace:
@@ -388,7 +368,7 @@ class TextObservations(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         text = gym.spaces.Text(max_length=max_length, charset=frozenset(chr(i) for i in range(32, 127)))
         self.observation_space = gym.spaces.Dict({
             "request": text, "latest": text,
-            "features": gym.spaces.Box(-10.0, 10.0, shape=(n,), dtype=np.float32)})
+            "features": gym.spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(n,), dtype=np.float32)})
 
     @property
     def observation_encoder(self) -> ConversationObservation:

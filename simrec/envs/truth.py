@@ -161,7 +161,9 @@ class Truth:
             raise InvalidObservationError(f"`obs` must be 2-D (rows, features); got shape {X.shape}")
         cached = self.__dict__.get("_user_lookup")
         if cached is None:  # features of a static population never change: build the map once
-            feats = np.clip(self.user_features(), -10.0, 10.0)
+            from ._base import OBS_BOUND  # here: _base imports this module
+
+            feats = np.clip(self.user_features(), -OBS_BOUND, OBS_BOUND)  # as the observations clip them
             cached = self._user_lookup = ({row.tobytes(): u for u, row in enumerate(feats)}, feats.shape[1])
         lookup, d = cached
         if X.shape[1] < d:
@@ -191,15 +193,9 @@ class Truth:
         return self._core.world.expected_rewards_now()
 
     def expected_reward_matrix(self) -> np.ndarray:
-        """(n_users, n_available): exact expected reward of each item shown alone at the first slot to
-        each user in the initial state (a static bandit's whole truth)."""
-        w = self._core.world
-        cache = getattr(self, "_R", None)
-        if cache is None or cache.shape != (w.n_users, w.n_available):
-            users = np.repeat(np.arange(w.n_users), w.n_available)
-            items = np.tile(np.arange(w.n_available), w.n_users)
-            cache = self._R = w.expected_reward(users, items, 0).reshape(w.n_users, w.n_available)
-        return cache
+        """(n_users, n_available), read-only: exact expected reward of each item shown alone at the
+        first slot to each user in the initial state (a static bandit's whole truth)."""
+        return self._core.initial_reward_matrix()
 
     # -- policy values -------------------------------------------------------------------------------
     def policy_value(self, policy: Any, *, max_enumerated: int = _MAX_ENUMERATED) -> float:
