@@ -15,8 +15,11 @@ user's latest utterance (``text_dim``), then turn / max_turns and refinements / 
 encoder is :class:`simrec.text.HashingEncoder` by default (``encoder="minilm"`` for sentence
 embeddings, 384 dimensions).
 
-Action: ``slate_size`` distinct released item ids (``MultiDiscrete``). Reward: click (or watch
-fraction, per the world config).
+Action: ``slate_size`` item ids (``MultiDiscrete``). As in ``Slate-v0``, a slot that repeats an item
+shown earlier in the slate or names an item not released yet is an *empty slot*: nothing is shown
+there, so it draws no click, the user's reply does not mention it and an explanation cannot claim
+anything about it (``info["empty_slots"]`` counts them). Reward: click (or watch fraction, per the
+world config).
 
 ``info`` (reset and step): ``user_text`` (the user's latest utterance), ``request`` (the opening
 request); step only: ``response`` (``"accept"``, ``"refine"``, ``"leave"``), ``expected_reward``
