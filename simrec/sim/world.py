@@ -265,9 +265,10 @@ class World:
         sl = self._slate_array(slates, B)
         act = np.ones(B, dtype=bool) if active is None else _active_mask(active, B)
         n_empty = None
+        shared = np.shares_memory(sl, np.asarray(slates))  # the caller's array: not ours to keep or change
         if lenient:
-            sl, n_empty = self._lenient_slates(sl, act, np.shares_memory(sl, np.asarray(slates)))
-            validate = False
+            sl, n_empty = self._lenient_slates(sl, act, shared)
+            validate, shared = False, False
         Kn = sl.shape[1]
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
@@ -288,7 +289,7 @@ class World:
             slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1
-        return Feedback(slot, item, watch, reward, expected, slot_exp, left, n_empty, sl)
+        return Feedback(slot, item, watch, reward, expected, slot_exp, left, n_empty, sl.copy() if shared else sl)
 
     def end_session(self, mask: np.ndarray) -> SessionEnd:
         """Rows in ``mask`` end their session: the gap in days to the next one, and churn."""

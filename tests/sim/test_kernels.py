@@ -125,6 +125,21 @@ def test_empty_slots_leave_the_state_as_a_shorter_slate_would(name):
     assert 0 < n_left < B * steps and worlds[0].state.bored.max() > 0.1
 
 
+def test_feedback_shown_is_the_slate_shown_and_owns_its_memory():
+    w = World(WORLDS["default"], seed=0)
+    w.reset([0, 1], 0)
+    for lenient in (False, True):
+        a = np.array([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]])
+        fb = w.step(a, lenient=lenient)
+        np.testing.assert_array_equal(fb.shown, [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]])
+        a[0, 0] = 30  # the caller reuses its array: the record of what was shown stays
+        assert fb.shown[0, 0] == 0
+    a = np.array([[0, 0, 2, 3, 4], [5, 6, 7, 8, 5]])
+    fb = w.step(a, lenient=True)
+    np.testing.assert_array_equal(fb.shown, [[0, -1, 2, 3, 4], [5, 6, 7, 8, -1]])
+    np.testing.assert_array_equal(a, [[0, 0, 2, 3, 4], [5, 6, 7, 8, 5]])  # the input is not changed
+
+
 @pytest.mark.parametrize("name", ["default", "clickbait"])
 def test_notify_day_matches_reference(name):
     w = World(WORLDS[name], seed=5)
