@@ -29,6 +29,8 @@ __all__ = [
     "stack_obs",
     "clip_obs",
     "check_int_actions",
+    "SlateActions",
+    "OBS_BOUND",
 ]
 
 _SEED_MASK = np.uint64((1 << 62) - 1)
@@ -88,10 +90,49 @@ class Core:
         e.g. a slate with a repeated item)."""
         return np.int64(rng.integers(self.single_action_space.n))
 
+    def initial_reward_matrix(self) -> np.ndarray:
+        """(n_users, n_available), read-only: the exact expected reward of each released item shown
+        alone at the first slot to each user in their initial state. Computed once per catalog size
+        and shared (``Truth.expected_reward_matrix``, the bandit's ``optimal_expected_reward``)."""
+        w = self.world
+        R = self.__dict__.get("_initial_R")
+        if R is None or R.shape != (w.n_users, w.n_available):
+            users = np.repeat(np.arange(w.n_users), w.n_available)
+            items = np.tile(np.arange(w.n_available), w.n_users)
+            R = w.expected_reward(users, items, 0).reshape(w.n_users, w.n_available)
+            R.flags.writeable = False
+            self._initial_R = R
+        return R
+
     def episode_users(self, seeds: np.ndarray) -> np.ndarray:
         """The user of each episode: a pure function of its seed."""
         z = mix64_np(np.asarray(seeds, dtype=np.int64).astype(np.uint64) ^ np.uint64(0xA24BAED4963EE407))
         return (z % np.uint64(self.world.n_users)).astype(np.int64)
+
+
+class SlateActions:
+    """Slate actions of ``K`` item ids per row, shared by the slate-showing cores (``Slate-v0``,
+    ``Retention-v0``, ``Conversation-v0``): the dtype and shape are checked here; ids outside the
+    catalog, repeats and unreleased items in ``World.step`` (errors, or empty slots when lenient)."""
+
+    world: World
+    n_rows: int
+    K: int
+
+    def check_actions(self, actions: Any) -> np.ndarray:
+        arr = np.asarray(actions)
+        if arr.ndim != 2 or arr.shape != (self.n_rows, self.K):
+            raise InvalidActionError(
+                f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
+                f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}"
+            )
+        return self.world._slate_array(arr, self.n_rows)
+
+    def dummy_action(self) -> np.ndarray:
+        return np.arange(self.K, dtype=np.int64)
+
+    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.choice(self.world.n_available, size=self.K, replace=False).astype(np.int64)
 
 
 OBS_BOUND = 10.0

@@ -36,7 +36,7 @@ class BanditCore(Core):
         self.world.reset(np.zeros(n_rows, dtype=np.int64), 0)
         self.t = np.zeros(n_rows, dtype=np.int64)
         self.ep_key = np.zeros(n_rows, dtype=np.uint64)
-        self._best: tuple[int, np.ndarray] | None = None
+        self._best: tuple[np.ndarray, np.ndarray] | None = None
 
     def _draw_users(self, rows: np.ndarray) -> None:
         """Round ``t`` of row b: user and stream are pure functions of (episode key, t)."""
@@ -72,12 +72,11 @@ class BanditCore(Core):
         return np.int64(rng.integers(self.world.n_available))
 
     def _best_now(self, users: np.ndarray) -> np.ndarray:
-        """Best expected reward of a released item for each of ``users`` (static users: cached)."""
-        w = self.world
-        if self._best is None or self._best[0] != w.n_available:
-            u = np.repeat(np.arange(w.n_users), w.n_available)
-            i = np.tile(np.arange(w.n_available), w.n_users)
-            self._best = (w.n_available, w.expected_reward(u, i, 0).reshape(w.n_users, w.n_available).max(axis=1))
+        """Best expected reward of a released item for each of ``users`` (static users: the row maxima
+        of :meth:`initial_reward_matrix`, kept while that matrix is)."""
+        R = self.initial_reward_matrix()
+        if self._best is None or self._best[0] is not R:
+            self._best = (R, R.max(axis=1))
         return self._best[1][users]
 
     def step(self, actions: np.ndarray, active: np.ndarray):

@@ -15,8 +15,11 @@ user's latest utterance (``text_dim``), then turn / max_turns and refinements / 
 encoder is :class:`simrec.text.HashingEncoder` by default (``encoder="minilm"`` for sentence
 embeddings, 384 dimensions).
 
-Action: ``slate_size`` distinct released item ids (``MultiDiscrete``). Reward: click (or watch
-fraction, per the world config).
+Action: ``slate_size`` item ids (``MultiDiscrete``). As in ``Slate-v0``, a slot that repeats an item
+shown earlier in the slate or names an item not released yet is an *empty slot*: nothing is shown
+there, so it draws no click, the user's reply does not mention it and an explanation cannot claim
+anything about it (``info["empty_slots"]`` counts them). Reward: click (or watch fraction, per the
+world config).
 
 ``info`` (reset and step): ``user_text`` (the user's latest utterance), ``request`` (the opening
 request); step only: ``response`` (``"accept"``, ``"refine"``, ``"leave"``), ``expected_reward``
@@ -52,7 +55,7 @@ from ..sim.conversation import (
 )
 from ..streams import GOLDEN, mix64_np
 from ..text import TextEncoder, make_encoder
-from ._base import Core, SimrecEnv, SimrecVectorEnv, obs_box
+from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, SlateActions, obs_box
 
 __all__ = ["ConversationCore", "ConversationEnv", "ConversationVectorEnv", "ConversationObservation",
            "TextObservations"]
@@ -131,10 +134,10 @@ class ConversationObservation:
         out[:, self.latest_slice] = latest_enc
         out[:, -2] = np.asarray(turn) / self.max_turns
         out[:, -1] = np.asarray(refinements) / self.max_turns
-        return np.clip(out, -10.0, 10.0, out=out)
+        return np.clip(out, -OBS_BOUND, OBS_BOUND, out=out)
 
 
-class ConversationCore(Core):
+class ConversationCore(SlateActions, Core):
     kind = "conversation"
     skips_inactive_actions = True  # World.step validates the slates of active rows only
 
@@ -209,20 +212,6 @@ class ConversationCore(Core):
         return [self._memory.get(np.ascontiguousarray(x).tobytes()) for x in X]
 
     # ------------------------------------------------------------------ actions
-    def check_actions(self, actions: Any) -> np.ndarray:
-        arr = np.asarray(actions)
-        if arr.ndim != 2 or arr.shape != (self.n_rows, self.K):
-            raise InvalidActionError(
-                f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
-                f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}")
-        return _int_slates(arr)  # ids outside the catalog raise in World.step; repeats become empty slots
-
-    def dummy_action(self) -> np.ndarray:
-        return np.arange(self.K, dtype=np.int64)
-
-    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.choice(self.world.n_available, size=self.K, replace=False).astype(np.int64)
-
     def explain(self, texts: Sequence[str | None]) -> None:
         """Attach an explanation to the next step's slate of each row (``None``: no explanation)."""
         texts = list(texts)
@@ -244,14 +233,15 @@ class ConversationCore(Core):
         cat = self.world.catalog
         for b in np.flatnonzero(active):
             p = self.prefs[b]
+            shown = fb.shown[b][fb.shown[b] >= 0]  # what the user saw: no empty slot speaks or is explained
             if expl is not None and expl[b] is not None:
-                score[b] = score_explanation(expl[b], actions[b], p, cat, n_available=self.world.n_available).score
+                score[b] = score_explanation(expl[b], shown, p, cat, n_available=self.world.n_available).score
                 explained[b] = True
             self.turn[b] += 1
             code = 0 if fb.clicked_item[b] >= 0 else (3 if fb.left[b] else 1)
             self.refinements[b] += code == 1
             response[b] = RESPONSES[code]
-            self.latest[b] = reply_text(code, p, cat, actions[b], int(fb.clicked_item[b]), self._variant(int(b)))
+            self.latest[b] = reply_text(code, p, cat, shown, int(fb.clicked_item[b]), self._variant(int(b)))
         stepped = np.flatnonzero(active)
         if stepped.size:
             self._lat_enc[stepped] = self.observation.encoder.encode([self.latest[b] for b in stepped])
@@ -286,18 +276,14 @@ class ConversationCore(Core):
         return list(self.prefs)
 
     def explanation_scores(self, slates: Any, texts: Sequence[str]) -> list[ExplanationScore]:
-        """Score ``texts[b]`` as the explanation of ``slates[b]`` for row b (nothing changes)."""
+        """Score ``texts[b]`` as the explanation of ``slates[b]`` for row b, as a step would: only the
+        items shown count (repeated or unreleased items are empty slots). Nothing changes."""
         sl = np.asarray(slates)
         if sl.ndim != 2 or sl.shape[0] != self.n_rows or len(texts) != self.n_rows:
             raise InvalidActionError(f"`slates` and `texts` must have {self.n_rows} rows; got {sl.shape}, {len(texts)}")
-        return [score_explanation(t, s, p, self.world.catalog, n_available=self.world.n_available)
-                for t, s, p in zip(texts, sl, self.prefs)]
-
-
-def _int_slates(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype.kind not in "iu":
-        raise InvalidActionError(f"`action` must hold integer item ids; got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
+        shown = self.world.shown_slates(sl)
+        return [score_explanation(t, s[s >= 0], p, self.world.catalog, n_available=self.world.n_available)
+                for t, s, p in zip(texts, shown, self.prefs)]
 
 
 class _TextFace:
@@ -385,7 +371,7 @@ class TextObservations(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         text = gym.spaces.Text(max_length=max_length, charset=frozenset(chr(i) for i in range(32, 127)))
         self.observation_space = gym.spaces.Dict({
             "request": text, "latest": text,
-            "features": gym.spaces.Box(-10.0, 10.0, shape=(n,), dtype=np.float32)})
+            "features": gym.spaces.Box(-OBS_BOUND, OBS_BOUND, shape=(n,), dtype=np.float32)})
 
     @property
     def observation_encoder(self) -> ConversationObservation:

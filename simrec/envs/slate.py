@@ -15,19 +15,17 @@ The episode terminates when the user leaves and is truncated at ``session.max_st
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
 
-from ..errors import ConfigError, InvalidActionError
-from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, obs_box
+from ..errors import ConfigError
+from ._base import OBS_BOUND, Core, SimrecEnv, SimrecVectorEnv, SlateActions, obs_box
 from ._kernels import reset_session_stats, session_obs, session_stats
 
 __all__ = ["SlateCore", "SlateEnv", "SlateVectorEnv"]
 
 
-class SlateCore(Core):
+class SlateCore(SlateActions, Core):
     kind = "slate"
     n_extra_obs = 3
     skips_inactive_actions = True  # World.step validates the slates of active rows only
@@ -70,22 +68,6 @@ class SlateCore(Core):
         out = np.empty((self.n_rows,) + self.single_observation_space.shape, dtype=np.float32)
         self._session_obs(out)
         return out
-
-    def check_actions(self, actions: Any) -> np.ndarray:
-        arr = np.asarray(actions)
-        if arr.ndim != 2 or arr.shape != (self.n_rows, self.K):
-            raise InvalidActionError(
-                f"`action` must be a slate of {self.K} item ids per env, shape ({self.n_rows}, {self.K}) "
-                f"batched or ({self.K},) single; got shape {arr.shape[1:] if self.n_rows == 1 else arr.shape}"
-            )
-        # dtype here; ids, repeats and unreleased items in World.step (errors, or empty slots when lenient)
-        return self.world._slate_array(arr, self.n_rows)
-
-    def dummy_action(self) -> np.ndarray:
-        return np.arange(self.K, dtype=np.int64)
-
-    def sample_action(self, rng: np.random.Generator) -> np.ndarray:
-        return rng.choice(self.world.n_available, size=self.K, replace=False).astype(np.int64)
 
     def _slate_step(self, actions: np.ndarray, active: np.ndarray):
         users = self.world.state.users.copy()

@@ -161,7 +161,9 @@ class Truth:
             raise InvalidObservationError(f"`obs` must be 2-D (rows, features); got shape {X.shape}")
         cached = self.__dict__.get("_user_lookup")
         if cached is None:  # features of a static population never change: build the map once
-            feats = np.clip(self.user_features(), -10.0, 10.0)
+            from ._base import OBS_BOUND  # here: _base imports this module
+
+            feats = np.clip(self.user_features(), -OBS_BOUND, OBS_BOUND)  # as the observations clip them
             cached = self._user_lookup = ({row.tobytes(): u for u, row in enumerate(feats)}, feats.shape[1])
         lookup, d = cached
         if X.shape[1] < d:
@@ -191,15 +193,9 @@ class Truth:
         return self._core.world.expected_rewards_now()
 
     def expected_reward_matrix(self) -> np.ndarray:
-        """(n_users, n_available): exact expected reward of each item shown alone at the first slot to
-        each user in the initial state (a static bandit's whole truth)."""
-        w = self._core.world
-        cache = getattr(self, "_R", None)
-        if cache is None or cache.shape != (w.n_users, w.n_available):
-            users = np.repeat(np.arange(w.n_users), w.n_available)
-            items = np.tile(np.arange(w.n_available), w.n_users)
-            cache = self._R = w.expected_reward(users, items, 0).reshape(w.n_users, w.n_available)
-        return cache
+        """(n_users, n_available), read-only: exact expected reward of each item shown alone at the
+        first slot to each user in the initial state (a static bandit's whole truth)."""
+        return self._core.initial_reward_matrix()
 
     # -- policy values -------------------------------------------------------------------------------
     def policy_value(self, policy: Any, *, max_enumerated: int = _MAX_ENUMERATED) -> float:
@@ -211,7 +207,8 @@ class Truth:
         * ``Slate-v0``: the expected reward of the first step of a session, averaged over every user.
           Deterministic policies (``propensity_type == "deterministic"``) are asked for their slate;
           stochastic ones need ``slate_pscore(obs, slates)`` and a catalog small enough to list every
-          slate (``n_users x slates <= max_enumerated``).
+          slate (``n_users x slates <= max_enumerated``). Slates are read as the env reads them: a
+          repeated or unreleased item is an empty slot (an error with ``strict_slates=True``).
 
         Other envs (and larger slate worlds) raise :class:`NotSupportedError`: use :meth:`rollout`.
         """
@@ -236,10 +233,11 @@ class Truth:
     def _slate_value(self, policy: Any, max_enumerated: int) -> float:
         core, obs = self._first_obs()
         world = core.world
+        lenient = not getattr(core, "strict", False)  # the slates the env accepts: empty slots unless strict
         users = np.arange(self.n_users, dtype=np.int64)
         if getattr(policy, "propensity_type", None) == "deterministic":
             slates = _act(policy, obs, np.random.default_rng(0))
-            return float(world.expected_slate_reward(slates.astype(np.int64), users)[0].mean())
+            return float(world.expected_slate_reward(slates.astype(np.int64), users, lenient=lenient)[0].mean())
         if not hasattr(policy, "slate_pscore"):
             raise NotSupportedError("a stochastic slate policy needs slate_pscore(obs, slates) for an exact value; "
                                     "use truth.rollout(policy, ...)")
@@ -256,7 +254,7 @@ class Truth:
             rep_u = np.repeat(uu, count)
             rep_s = np.tile(slates, (uu.size, 1))
             p = np.asarray(policy.slate_pscore(obs[rep_u], rep_s), dtype=np.float64).reshape(uu.size, count)
-            r = world.expected_slate_reward(rep_s, rep_u)[0].reshape(uu.size, count)
+            r = world.expected_slate_reward(rep_s, rep_u, lenient=lenient)[0].reshape(uu.size, count)
             total[uu] = (p * r).sum(axis=1)
             mass[uu] = p.sum(axis=1)
         bad = np.abs(mass - 1) > 1e-6

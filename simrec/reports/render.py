@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import figures, summary, verdict
@@ -31,49 +32,70 @@ class Report:
     figures: list[Path]
 
 
-# ---- formatting -------------------------------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+# ---- formatting (shared with the reproduction reports) ------------------------------------------
+def format_value(v: Any, float_spec: str = ".4f") -> str:
+    """A table cell as text: "–" for missing (None, NaN, NA), yes/no for booleans, integers as they
+    are, floats with ``float_spec`` (scientific below 1e-3 and from 1e5), lists item by item."""
+    if v is None or v is pd.NA:
         return "–"
-    if isinstance(v, bool):
+    if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
-    if isinstance(v, float):
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isnan(v):
+            return "–"
         if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
             return f"{v:.3e}"
-        return f"{v:.4f}"
+        return format(v, float_spec)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(format_value(x, float_spec) for x in v) + "]"
     return str(v)
 
 
-def _md_table(df: pd.DataFrame) -> str:
+def md_table(df: pd.DataFrame, float_spec: str = ".4f") -> str:
+    """A Markdown table of ``df`` (cells by :func:`format_value`); ``_(none)_`` when it has no rows."""
     if df.empty:
         return "_(none)_\n"
-    cols = list(df.columns)
+    cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in df.itertuples(index=False, name=None):
-        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
+        lines.append("| " + " | ".join(format_value(v, float_spec).replace("|", "\\|").replace("\n", " ")
+                                       for v in row) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _html_table(df: pd.DataFrame) -> str:
+def html_table(df: pd.DataFrame, float_spec: str = ".4f", verdict_col: str | None = None,
+               ok_value: Any = None) -> str:
+    """An HTML table of ``df`` (cells by :func:`format_value`, numbers right-aligned). Cells of
+    ``verdict_col`` get class ``ok`` where they equal ``ok_value``, else ``bad`` (see :data:`CSS`)."""
     if df.empty:
         return "<p><em>(none)</em></p>"
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
     for row in df.itertuples(index=False, name=None):
-        cells = "".join(
-            f'<td class="num">{html.escape(_fmt(v))}</td>' if isinstance(v, (int, float)) and not isinstance(v, bool)
-            else f"<td>{html.escape(_fmt(v))}</td>" for v in row)
-        body.append(f"<tr>{cells}</tr>")
+        cells = []
+        for col, v in zip(df.columns, row):
+            cls = ""
+            if verdict_col is not None and col == verdict_col:
+                cls = ' class="ok"' if v == ok_value else ' class="bad"'
+            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                cls = ' class="num"'
+            cells.append(f"<td{cls}>{html.escape(format_value(v, float_spec))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-_CSS = """
+#: the style sheet of every simrec report
+CSS = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.45}
 h1{border-bottom:2px solid #333}h2{border-bottom:1px solid #ccc;margin-top:2em}
 table{border-collapse:collapse;margin:0.6em 0 1.2em;font-size:0.85em}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:left}th{background:#f2f2f2}td.num{text-align:right;
 font-variant-numeric:tabular-nums}
+td.ok{background:#e6f4e6}td.bad{background:#fbe3e3;font-weight:bold}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:0.85em;color:#555}pre{background:#f6f6f6;padding:0.8em;overflow-x:auto;font-size:0.8em}
 .note{color:#555;font-size:0.9em}
@@ -104,8 +126,8 @@ class _Doc:
         self.html.append("<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in items) + "</ul>")
 
     def table(self, df: pd.DataFrame) -> None:
-        self.md.append(_md_table(df))
-        self.html.append(_html_table(df))
+        self.md.append(md_table(df))
+        self.html.append(html_table(df))
 
     def figure(self, rel: str, svg: bytes, caption: str) -> None:
         self.md.append(f"![{caption}]({rel})\n")
@@ -119,7 +141,7 @@ class _Doc:
 
     def render_html(self, title: str) -> str:
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
+                f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
                 + "\n".join(self.html) + "\n</body></html>\n")
 
     def render_md(self) -> str:

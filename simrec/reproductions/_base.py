@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from ..errors import ConfigError
 from ..reports.figures import RC, svg_bytes
+from ..reports.render import CSS, format_value, html_table, md_table
 
 __all__ = [
     "Tolerance", "Near", "Between", "AtLeast", "AtMost", "Holds", "Claim", "Result", "ReportFiles",
@@ -250,57 +251,11 @@ def new_figure(width: float = 6.0, height: float = 3.6, ncols: int = 1) -> tuple
 
 
 # ---- report ---------------------------------------------------------------------------------------
+_FLOAT = ".4g"  # reproduction reports show 4 significant digits (sweep reports: 4 decimals)
+
+
 def _fmt(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if math.isnan(v):
-            return "–"
-        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-            return f"{v:.3e}"
-        return f"{v:.4g}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return str(v)
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in df.itertuples(index=False, name=None):
-        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _html_table(df: pd.DataFrame, verdict_col: str | None = None) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for row in df.itertuples(index=False, name=None):
-        cells = []
-        for col, v in zip(df.columns, row):
-            cls = ""
-            if col == verdict_col:
-                cls = ' class="ok"' if v == REPRODUCED else ' class="bad"'
-            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
-                cls = ' class="num"'
-            cells.append(f"<td{cls}>{html.escape(_fmt(v))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-_CSS = """body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}h1{border-bottom:2px solid #333}
-h2{border-bottom:1px solid #ccc;margin-top:2em}
-table{border-collapse:collapse;margin:0.6em 0 1.2em;font-size:0.85em}th,td{border:1px solid #ccc;padding:3px 7px;
-text-align:left}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.ok{background:#e6f4e6}td.bad{background:#fbe3e3;font-weight:bold}figure{margin:1em 0}
-figure img{max-width:100%;height:auto;border:1px solid #eee}pre{background:#f6f6f6;padding:0.8em;font-size:0.8em}
-.note{color:#555;font-size:0.9em}"""
+    return format_value(v, _FLOAT)
 
 
 @dataclass
@@ -321,11 +276,11 @@ def write_report(result: Result, out_dir: str | Path) -> ReportFiles:
             f"({mode} mode, seed {result.seed}, {result.runtime_s:.1f} s).")
     md = [f"# {result.title}\n", f"_{result.citation}_\n", f"**{head}**\n",
           "## Claims\n", "Verdicts are computed from the tolerances stated in the reproduction's module.\n",
-          _md_table(result.claims_table())]
+          md_table(result.claims_table(), _FLOAT)]
     hd = [f"<h1>{html.escape(result.title)}</h1>", f"<p><em>{html.escape(result.citation)}</em></p>",
           f"<p><strong>{html.escape(head)}</strong></p>", "<h2>Claims</h2>",
           "<p class='note'>Verdicts are computed from the tolerances stated in the reproduction's module.</p>",
-          _html_table(result.claims_table(), verdict_col="verdict")]
+          html_table(result.claims_table(), _FLOAT, verdict_col="verdict", ok_value=REPRODUCED)]
     failed = [c for c in result.claims if not c.reproduced]
     md.append("## Why\n")
     hd.append("<h2>Why</h2><ul>")
@@ -343,8 +298,8 @@ def write_report(result: Result, out_dir: str | Path) -> ReportFiles:
         hd.append(f"<p>{len(failed)} claim(s) did not reproduce; the numbers above are reported as measured, "
                   "without tuning toward the paper.</p>")
     for title, df in result.tables.items():
-        md += [f"## {title}\n", _md_table(df)]
-        hd += [f"<h2>{html.escape(title)}</h2>", _html_table(df)]
+        md += [f"## {title}\n", md_table(df, _FLOAT)]
+        hd += [f"<h2>{html.escape(title)}</h2>", html_table(df, _FLOAT)]
     paths = []
     if result.figures:
         md.append("## Figures\n")
@@ -361,8 +316,8 @@ def write_report(result: Result, out_dir: str | Path) -> ReportFiles:
     md.append("## Setup\n")
     hd.append("<h2>Setup</h2>")
     setup = pd.DataFrame({"parameter": list(result.setup), "value": [_fmt(v) for v in result.setup.values()]})
-    md.append(_md_table(setup))
-    hd.append(_html_table(setup))
+    md.append(md_table(setup, _FLOAT))
+    hd.append(html_table(setup, _FLOAT))
     if result.notes:
         md.append("## Notes\n")
         hd.append("<h2>Notes</h2><ul>")
@@ -374,5 +329,5 @@ def write_report(result: Result, out_dir: str | Path) -> ReportFiles:
     mdp, htmlp = out / "report.md", out / "report.html"
     mdp.write_text("\n".join(md) + "\n", encoding="utf-8")
     htmlp.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(result.title)}</title>"
-                     f"<style>{_CSS}</style></head><body>{''.join(hd)}</body></html>\n", encoding="utf-8")
+                     f"<style>{CSS}</style></head><body>{''.join(hd)}</body></html>\n", encoding="utf-8")
     return ReportFiles(markdown=mdp, html=htmlp, figures=paths)

@@ -52,12 +52,20 @@ class CatalogConfig(_Frozen):
     new_items_per_step: float = Field(
         0.0, ge=0, description="expected new items per world step (cold start); 0 = fixed catalog"
     )
-    max_new_items: int = Field(0, ge=0, description="capacity reserved for items released later")
+    max_new_items: int = Field(
+        0, ge=0, description="capacity reserved for items released later (> 0 exactly when new_items_per_step > 0)"
+    )
 
     @model_validator(mode="after")
     def _growth_needs_capacity(self) -> CatalogConfig:
         if self.new_items_per_step > 0 and self.max_new_items == 0:
             raise ConfigError("new_items_per_step > 0 needs max_new_items > 0 (the reserved capacity)")
+        if self.max_new_items > 0 and self.new_items_per_step == 0:
+            raise ConfigError(
+                f"max_new_items={self.max_new_items} reserves items for release but new_items_per_step is 0 "
+                "(nothing would ever be released); give new_items_per_step > 0, or max_new_items=0 for a "
+                "fixed catalog"
+            )
         return self
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalog import GENRES, LENGTH_CLASSES, MOODS, Catalog
+from .catalog import GENRES, LENGTH_BOUNDS, LENGTH_CLASSES, MOODS, Catalog
 
 __all__ = [
     "Preferences",
@@ -226,7 +226,7 @@ def _relevant(kind: str, value: str, neg: bool, p: Preferences, catalog: Catalog
         want = LENGTH_PREFS[p.length]
         if kind == "length":
             return value == want
-        return LENGTH_CLASSES[int(np.searchsorted((6.0, 15.0), float(value), side="right"))] == want
+        return LENGTH_CLASSES[int(np.searchsorted(LENGTH_BOUNDS, float(value), side="right"))] == want
     return False
 
 

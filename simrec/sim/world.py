@@ -62,6 +62,7 @@ class Feedback:
     slot_expected_reward: np.ndarray  # (B, K) exact expected reward of each slot
     left: np.ndarray  # (B,) bool: the user leaves the session after this step
     empty_slots: np.ndarray | None = None  # (B,) slots left empty by a lenient step (None: strict)
+    shown: np.ndarray | None = None  # (B, K) int64 the slates as shown: item ids, -1 = an empty slot
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,6 +216,12 @@ class World:
             raise InvalidActionError("`slates` must have at least one slot")
         return np.ascontiguousarray(arr, dtype=np.int64)
 
+    def shown_slates(self, slates: Any) -> np.ndarray:
+        """The slates (B, K) as a lenient :meth:`step` shows them, changing nothing: a copy with every
+        unreleased or repeated item replaced by -1 (an empty slot). Ids outside the catalog raise."""
+        sl = self._slate_array(slates, None)
+        return self._lenient_slates(sl, np.ones(sl.shape[0], dtype=bool), True)[0]
+
     def _lenient_slates(self, sl: np.ndarray, active: np.ndarray, copy: bool) -> tuple[np.ndarray, np.ndarray]:
         """``sl`` (a copy when ``copy``) with unreleased and repeated items made empty slots (-1), and
         the number of empty slots per row; ids outside the catalog raise (before any change)."""
@@ -251,15 +258,17 @@ class World:
         changes; ``validate=False`` skips the item checks for callers that already made them.
         With ``lenient=True`` a slot that names an unreleased item or repeats an item shown earlier
         in its slate is an *empty slot*: nothing is shown there (it draws no click, no exposure) and
-        ``Feedback.empty_slots`` counts such slots per row."""
+        ``Feedback.empty_slots`` counts such slots per row. ``Feedback.shown`` holds the slates as
+        shown (-1 in empty slots; rows where ``active`` is False as given)."""
         s = self._require_state()
         B = len(s)
         sl = self._slate_array(slates, B)
         act = np.ones(B, dtype=bool) if active is None else _active_mask(active, B)
         n_empty = None
+        shared = np.shares_memory(sl, np.asarray(slates))  # the caller's array: not ours to keep or change
         if lenient:
-            sl, n_empty = self._lenient_slates(sl, act, np.shares_memory(sl, np.asarray(slates)))
-            validate = False
+            sl, n_empty = self._lenient_slates(sl, act, shared)
+            validate, shared = False, False
         Kn = sl.shape[1]
         slot, item, watch, reward = np.empty(B, np.int64), np.empty(B, np.int64), np.empty(B), np.empty(B)
         expected, slot_exp, left = np.empty(B), np.empty((B, Kn)), np.empty(B, dtype=bool)
@@ -280,7 +289,7 @@ class World:
             slot, item, watch, reward, expected, slot_exp, left,
         )  # fmt: skip
         self.clock += 1
-        return Feedback(slot, item, watch, reward, expected, slot_exp, left, n_empty)
+        return Feedback(slot, item, watch, reward, expected, slot_exp, left, n_empty, sl.copy() if shared else sl)
 
     def end_session(self, mask: np.ndarray) -> SessionEnd:
         """Rows in ``mask`` end their session: the gap in days to the next one, and churn."""

@@ -167,3 +167,41 @@ def test_bad_actions_raise_before_anything_changes():
         env.step(np.array([1.0, 2.0, 3.0]))
     with pytest.raises(InvalidActionError, match="1 explanations"):
         env.unwrapped._core.explain(["a", "b"])
+
+
+GROWING = {"preset": "default", "catalog": {"n_items": 30, "new_items_per_step": 0.5, "max_new_items": 20},
+           "choice": {"no_click_utility": 50.0}, "session": {"base": -50.0}}  # no clicks, no leaving: refine
+
+
+def test_empty_slots_neither_speak_in_the_reply_nor_count_for_explanations():
+    """An unreleased item of the avoided genre is an empty slot: the user did not see it, so the reply
+    does not complain about it and an explanation cannot lean on it; shown, the same item does both."""
+    env = gym.make(ID, world=GROWING)
+    checked = 0
+    for seed in range(40):
+        env.reset(seed=seed)
+        core = env.unwrapped._core
+        w, cat, p = core.world, core.world.catalog, core.preferences()[0]
+        av = p.avoided_genre(cat)
+        n = w.n_available
+        unrel = [i for i in range(n, w.n_items) if cat.topic[i] == p.avoided]
+        good = [i for i in range(n) if cat.topic[i] in p.wanted and av not in cat.genres(i)][:2]
+        if not unrel or len(good) < 2:
+            continue
+        slate = np.array(good + [unrel[0]])
+        claim = f"A {av} piece."  # true only of the unreleased item among the three
+        expected = core.explanation_scores(slate[None], [claim])[0]
+        env.unwrapped.explain(claim)
+        _, _, te, tr, info = env.step(slate)
+        assert info["empty_slots"] == 1 and info["response"] == "refine"
+        assert av not in info["user_text"], info["user_text"]
+        assert info["explanation_score"] == expected.score and expected.n_invented == 1 and expected.n_true == 0
+        # the same item released and shown: the user names it and the claim holds
+        env.reset(seed=seed)
+        released = [i for i in range(n) if cat.topic[i] == p.avoided]
+        if released:
+            env.unwrapped.explain(claim)
+            _, _, _, _, info = env.step(np.array(good + released[:1]))
+            assert av in info["user_text"] and info["explanation_score"] > 0
+        checked += 1
+    assert checked >= 3

@@ -91,6 +91,25 @@ def test_info_carries_exact_expected_reward():
     assert abs(r.mean() - e.mean()) < 4 * r.std() / np.sqrt(r.size)
 
 
+def test_bandit_optimal_reward_is_the_best_released_item_of_the_shared_truth():
+    """``optimal_expected_reward`` is the row maximum of the truth's expected-reward matrix, for the
+    items released so far (a growing catalog), and both read one read-only cache."""
+    world = {"preset": "cold-start", "population": {"n_users": 50}, "catalog": {"n_items": 20}}
+    env = gym.make_vec("simrec/Bandit-v0", num_envs=8, world=world, with_optimal=True, horizon=20)
+    env.reset(seed=1)
+    truth = env.unwrapped.truth
+    sizes = set()
+    for _ in range(6):
+        _, _, _, _, info = env.step(np.zeros(8, dtype=np.int64))
+        R = truth.expected_reward_matrix()
+        sizes.add(R.shape[1])
+        np.testing.assert_array_equal(info["optimal_expected_reward"], R[info["user_id"]].max(axis=1))
+        assert R is truth.expected_reward_matrix()  # one cache, not recomputed
+    assert len(sizes) > 1  # new items were released and counted
+    with pytest.raises(ValueError, match="read-only"):
+        R[0, 0] = 1.0
+
+
 def test_observations_hide_latent_state():
     env = gym.make("simrec/Slate-v0")
     obs, _ = env.reset(seed=1)

@@ -201,3 +201,29 @@ def test_gymnasium_check_env_samples_raw_slates():
             if te or tr:
                 env.reset()
         check_env(env, skip_render_check=True)
+
+
+def test_slate_policy_value_reads_slates_as_the_env_does():
+    """A deterministic policy that repeats an item is valued, like the env steps it, with empty slots:
+    item 0 in every slot is worth item 0 shown alone; a strict env refuses it in both places."""
+    env = gym.make("simrec/Slate-v0", world=SMALL)
+    truth = env.unwrapped.truth
+    w = env.unwrapped.world
+    k = truth.slate_size
+
+    class Repeat:
+        propensity_type = "deterministic"
+
+        def act(self, obs, rng):
+            return np.zeros((obs.shape[0], k), dtype=np.int64), np.ones(obs.shape[0])
+
+    brute = []
+    for u in range(30):  # the stepping path, one user at a time at the start of a session
+        w.reset([u], [0])
+        brute.append(w.step(np.zeros((1, k), dtype=np.int64), lenient=True).expected_reward[0])
+    alone = w.expected_reward(np.arange(30), 0, 0).mean()
+    assert truth.policy_value(Repeat()) == pytest.approx(np.mean(brute), abs=1e-12)
+    assert truth.policy_value(Repeat()) == pytest.approx(alone, abs=1e-12)
+    strict = gym.make("simrec/Slate-v0", world=SMALL, strict_slates=True)
+    with pytest.raises(InvalidActionError, match="twice"):
+        strict.unwrapped.truth.policy_value(Repeat())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import pkgutil
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -81,6 +82,20 @@ def test_report_shows_paper_beside_ours_and_why(tmp_path):
     assert "did not reproduce" in md
     ok = write_report(_result(0.4), tmp_path / "ok").markdown.read_text()
     assert "1 of 1 claims reproduced" in ok and "not reproduced" not in ok
+
+
+def test_report_tables_mark_verdicts_and_keep_significant_digits(tmp_path):
+    """The verdict column is coloured (class ok / bad), numbers are right-aligned, and reproduction
+    tables show 4 significant digits where sweep reports show 4 decimals."""
+    res = _result(0.9)
+    res.claims.append(Claim("near", -0.28, Near(-0.28, abs=0.05), -0.26))
+    res.tables["numbers"] = pd.DataFrame({"x": [0.123456, 12.3456], "flag": [True, False]})
+    files = write_report(res, tmp_path)
+    html, md = files.html.read_text(), files.markdown.read_text()
+    assert '<td class="bad">not reproduced</td>' in html and '<td class="ok">reproduced</td>' in html
+    assert "td.ok{" in html and "td.bad{" in html
+    assert '<td class="num">0.1235</td>' in html and '<td class="num">12.35</td>' in html
+    assert "| 0.1235 | yes |" in md and "| 12.35 | no |" in md
 
 
 def test_registry_lists_every_name_with_a_status():

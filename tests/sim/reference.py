@@ -19,11 +19,13 @@ def _u(key, counter, k) -> float:
 
 
 def click_probs(v, eta, P):
+    """P(click slot k) from utilities ``v``; ``-inf`` is an empty slot: never clicked, but it keeps its
+    position (a cascade user still passes it, a later slot keeps its position bias)."""
     K = len(v)
     if P[bh.EXAM_MODEL] == bh.EXAM_CASCADE:
         out, reach = np.zeros(K), 1.0
         for k in range(K):
-            p = _sigmoid(v[k] - P[bh.V0])
+            p = 0.0 if v[k] == -np.inf else _sigmoid(v[k] - P[bh.V0])
             out[k] = reach * p
             reach *= (1 - p) * P[bh.CASCADE_CONT]
         return out
@@ -33,7 +35,10 @@ def click_probs(v, eta, P):
 
 
 def slate_step(slates, active, theta, sat, bored, eta, key, counter, phi, topic, quality, attract, P):
-    """Mutates the state arrays like the kernel; returns (slot, watch, reward, expected, slot_exp, left)."""
+    """Mutates the state arrays like the kernel; returns (slot, watch, reward, expected, slot_exp, left).
+
+    A slot holding -1 is empty (a lenient step): it is never clicked, adds no boredom exposure, and
+    the slate's boredom that drives leaving is the mean over the shown slots only."""
     B, K = slates.shape
     slot = np.full(B, -1)
     watch, reward, expected = np.zeros(B), np.zeros(B), np.zeros(B)
@@ -42,12 +47,15 @@ def slate_step(slates, active, theta, sat, bored, eta, key, counter, phi, topic,
     for b in range(B):
         if not active[b]:
             continue
-        items = slates[b]
+        shown = slates[b] >= 0
+        items = slates[b][shown]  # the shown items, in slot order
+        v, w = np.full(K, -np.inf), np.zeros(K)
         aff = phi[items] @ theta[b]
-        v = P[bh.W_AFF] * aff + P[bh.W_ATTR] * attract[items]
+        v[shown] = P[bh.W_AFF] * aff + P[bh.W_ATTR] * attract[items]
         if P[bh.BORED_ON]:
-            v = v - P[bh.W_BORED] * bored[b, topic[items]]
-        w = np.array([_sigmoid(P[bh.C_BIAS] + P[bh.C_AFF] * a + P[bh.C_Q] * q) for a, q in zip(aff, quality[items])])
+            v[shown] -= P[bh.W_BORED] * bored[b, topic[items]]
+        w[shown] = [_sigmoid(P[bh.C_BIAS] + P[bh.C_AFF] * a + P[bh.C_Q] * q) for a, q in zip(aff, quality[items])]
+        items = slates[b]
         pr = click_probs(v, eta[b], P)
         u = _u(key[b], counter[b], 0)
         cum = np.cumsum(pr)
@@ -69,11 +77,11 @@ def slate_step(slates, active, theta, sat, bored, eta, key, counter, phi, topic,
         sb = 0.0
         if P[bh.BORED_ON]:
             bored[b] *= 1 - P[bh.BORED_DECAY]
-            for t in topic[items]:
+            for t in topic[items[shown]]:
                 bored[b, t] += P[bh.BORED_EXPOSURE]
             if chosen >= 0:
                 bored[b, topic[items[chosen]]] += P[bh.BORED_GROWTH] * watch[b]
-            sb = bored[b, topic[items]].mean()
+            sb = bored[b, topic[items[shown]]].mean() if shown.any() else 0.0
         if P[bh.LEAVE_ON]:
             x = P[bh.LEAVE_BASE] - P[bh.LEAVE_SAT] * sat[b] + P[bh.LEAVE_BORED] * sb + P[bh.LEAVE_NC] * (chosen < 0)
             left[b] = _u(key[b], counter[b], 1) < _sigmoid(x)

@@ -75,12 +75,19 @@ def test_bad_vector_actions():
         ({"examination": {"model": "dbn"}}, r"examination.model"),
         ({"slate_size": 50, "catalog": {"n_items": 10}}, r"slate_size \(50\) cannot exceed"),
         ({"catalog": {"new_items_per_step": 1.0}}, r"max_new_items"),
+        ({"catalog": {"max_new_items": 5}}, r"max_new_items=5 reserves items.*new_items_per_step is 0"),
         ({"choice": {"affinity_weight": "high"}}, r"choice.affinity_weight"),
     ],
 )
 def test_invalid_configs(data, match):
     with pytest.raises(ConfigError, match=match):
         make_config(data)
+
+
+def test_reserved_capacity_without_a_release_rate_is_refused_not_a_division_by_zero():
+    with pytest.raises(ConfigError, match=r"new_items_per_step is 0.*max_new_items=0 for a fixed catalog"):
+        World({"preset": "cold-start", "catalog": {"new_items_per_step": 0.0}})
+    assert World({"preset": "cold-start", "catalog": {"new_items_per_step": 0.0, "max_new_items": 0}}).n_items == 200
 
 
 def test_every_config_problem_is_listed():

@@ -58,6 +58,88 @@ def test_slate_step_and_end_session_match_reference(name):
         np.testing.assert_allclose(w.state.sat, st["sat"], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_lenient_slate_step_with_empty_slots_matches_reference(name):
+    """Repeated items are empty slots (-1 in ``Feedback.shown``): the kernel steps the state exactly
+    as the reference does with those slots skipped (no click, no exposure, boredom mean over shown)."""
+    w = World(WORLDS[name], seed=3)
+    B = 200
+    w.reset(np.arange(B) % w.n_users, seeds=np.arange(B) + 5)
+    rng = np.random.default_rng(1)
+    c, P = w.catalog, w.params
+    st = _copy_state(w.state)
+    active = rng.random(B) < 0.9
+    n_empty = 0
+    for _ in range(8):
+        slates = rng.integers(0, w.n_available, size=(B, 5))
+        rep = rng.random((B, 5)) < 0.4  # a slot that copies an earlier one of its row
+        src = (rng.random((B, 5)) * np.arange(5)).astype(int)
+        slates = np.where(rep, np.take_along_axis(slates, src, axis=1), slates)
+        fb = w.step(slates, active, lenient=True)
+        shown = fb.shown
+        for b in range(B):  # the shown slate: each item at its first slot, later copies empty
+            first = [k for k in range(5) if slates[b, k] not in slates[b, :k]]
+            want = np.full(5, -1)
+            want[first] = slates[b, first]
+            if active[b]:
+                np.testing.assert_array_equal(shown[b], want)
+        n_empty += int(fb.empty_slots.sum())
+        got = ref.slate_step(
+            shown, active, st["theta"], st["sat"], st["bored"], st["eta"], st["key"], st["counter"],
+            c.embedding, c.topic, c.quality, c.attractiveness, P,
+        )  # fmt: skip
+        slot, watch, reward, expected, slot_exp, left = got
+        np.testing.assert_array_equal(fb.clicked_slot[active], slot[active])
+        np.testing.assert_array_equal(fb.left, left)
+        np.testing.assert_allclose(fb.reward, reward, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fb.expected_reward, expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fb.slot_expected_reward[active], slot_exp[active], rtol=0, atol=1e-12)
+        for k in ("theta", "sat", "bored"):
+            np.testing.assert_allclose(getattr(w.state, k), st[k], rtol=0, atol=1e-12)
+    assert n_empty > 1000
+
+
+@pytest.mark.parametrize("name", ["default", "cascade-watch"])
+def test_empty_slots_leave_the_state_as_a_shorter_slate_would(name):
+    """From the same seeds, [[a, a, a]] (two empty slots) steps users exactly as [[a]]: same clicks,
+    boredom, satisfaction and leaving, step after step (no exposure for empty slots; the slate's
+    boredom is averaged over the shown slots, not over K)."""
+    cfg = WORLDS[name].model_copy(update={"session": WORLDS[name].session.model_copy(update={"boredom_weight": 20.0})})
+    B, steps = 400, 6
+    rng = np.random.default_rng(7)
+    worlds = [World(cfg, seed=1), World(cfg, seed=1)]
+    for w in worlds:
+        w.reset(np.arange(B) % w.n_users, seeds=np.arange(B) + 3)
+    n_left = 0
+    for _ in range(steps):
+        a = rng.integers(0, worlds[0].n_available, size=B)
+        fb3 = worlds[0].step(np.repeat(a[:, None], 3, axis=1), lenient=True)
+        fb1 = worlds[1].step(a[:, None], lenient=True)
+        assert (fb3.empty_slots == 2).all() and (fb1.empty_slots == 0).all()
+        np.testing.assert_array_equal(fb3.clicked_item, fb1.clicked_item)
+        np.testing.assert_array_equal(fb3.left, fb1.left)
+        np.testing.assert_allclose(fb3.expected_reward, fb1.expected_reward, rtol=0, atol=1e-12)
+        for k in ("bored", "sat", "theta"):
+            np.testing.assert_allclose(getattr(worlds[0].state, k), getattr(worlds[1].state, k), rtol=0, atol=1e-12)
+        n_left += int(fb1.left.sum())
+    assert 0 < n_left < B * steps and worlds[0].state.bored.max() > 0.1
+
+
+def test_feedback_shown_is_the_slate_shown_and_owns_its_memory():
+    w = World(WORLDS["default"], seed=0)
+    w.reset([0, 1], 0)
+    for lenient in (False, True):
+        a = np.array([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]])
+        fb = w.step(a, lenient=lenient)
+        np.testing.assert_array_equal(fb.shown, [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]])
+        a[0, 0] = 30  # the caller reuses its array: the record of what was shown stays
+        assert fb.shown[0, 0] == 0
+    a = np.array([[0, 0, 2, 3, 4], [5, 6, 7, 8, 5]])
+    fb = w.step(a, lenient=True)
+    np.testing.assert_array_equal(fb.shown, [[0, -1, 2, 3, 4], [5, 6, 7, 8, -1]])
+    np.testing.assert_array_equal(a, [[0, 0, 2, 3, 4], [5, 6, 7, 8, 5]])  # the input is not changed
+
+
 @pytest.mark.parametrize("name", ["default", "clickbait"])
 def test_notify_day_matches_reference(name):
     w = World(WORLDS[name], seed=5)
