@@ -177,3 +177,24 @@ def test_runs_carry_srm_and_holm_adjusted_p_values(tmp_path):
     assert t["srm_p_value"].between(0, 1).all()
     ok = t[t["p_value"].notna()]
     assert (ok["p_holm"] >= ok["p_value"] - 1e-15).all() and (ok["p_holm"] > ok["p_value"]).any()
+
+
+def test_worlds_differing_only_in_seed_are_distinct_and_duplicates_are_refused(tmp_path):
+    two = SMALL.replace('[[worlds]]\npreset = "clickbait"\n',
+                        '[[worlds]]\npreset = "clickbait"\n[[worlds]]\npreset = "clickbait"\nseed = 1\n')
+    p = tmp_path / "two.toml"
+    p.write_text(two.replace("seeds = 3", "seeds = 1").replace(
+        '["welch", "cuped", "msprt", "ratio", "DiffInMeans", "AIPW"]', '["welch"]'))
+    spec = load_experiment_sweep(p)
+    assert [w.key for w in spec.worlds] == ["clickbait", "clickbait-s1"]
+    t = run_experiment_sweep(spec, tmp_path / "o")
+    assert t["run_id"].nunique() == 4 and set(t["world"]) == {"clickbait", "clickbait-s1"}
+    truth = pd.read_parquet(tmp_path / "o" / "truth.parquet")
+    assert len(truth) == 4 and truth["truth_key"].nunique() == 4
+    # the two worlds are different worlds: their true effects differ
+    tr = truth.set_index(["world", "comparison"])["true_sessions"]
+    assert tr[("clickbait", "cb")] != tr[("clickbait-s1", "cb")]
+    p.write_text(SMALL.replace('[[worlds]]\npreset = "clickbait"\n',
+                               '[[worlds]]\npreset = "clickbait"\n[[worlds]]\npreset = "clickbait"\nseed = 0\n'))
+    with pytest.raises(SweepSpecError, match="world 'clickbait' is listed 2 times"):
+        load_experiment_sweep(p)
