@@ -132,6 +132,20 @@ def test_team_draft_invariants():
     assert 0.4 < first_a.mean() < 0.6
 
 
+@pytest.mark.parametrize("wide", ["a", "b"])
+def test_team_draft_with_rankings_of_different_widths_uses_every_item_of_the_wider(wide):
+    short, long_ = [[1, 2]], [[5, 6, 7, 8, 9, 10]]
+    a, b = (long_, short) if wide == "a" else (short, long_)
+    for seed in range(20):
+        items, team = ex.team_draft(a, b, 8, rng=seed)
+        # both short picks, then the wider ranking fills the list in its own order; nothing is read past a row
+        assert sorted(items[0].tolist()) == [1, 2, 5, 6, 7, 8, 9, 10]
+        w = 0 if wide == "a" else 1
+        assert items[0][team[0] == w].tolist() == long_[0] and (team[0] == 1 - w).sum() == 2
+    items, team = ex.team_draft(a, b, 10, rng=0)  # both exhausted: -1 pads
+    assert items[0, 8:].tolist() == [-1, -1] and team[0, 8:].tolist() == [-1, -1]
+
+
 def test_interleaving_detects_the_better_ranker_and_not_an_aa():
     rng = np.random.default_rng(4)
     n, L, k = 3000, 20, 5
