@@ -72,3 +72,13 @@ def test_bad_input_is_refused_with_the_reason(table, args, message):
     res = CliRunner().invoke(cli, ["ab", str(table[1]), *args])
     assert res.exit_code == 2, res.output
     assert message in res.output, res.output
+
+
+def test_a_text_feature_column_is_refused_with_the_column_and_row(table, tmp_path):
+    df, _ = table
+    p = tmp_path / "text.csv"
+    df.assign(segment=np.where(np.arange(len(df)) < 5, "silver", "gold")).to_csv(p, index=False)
+    res = CliRunner().invoke(cli, ["ab", str(p), "-y", "y", "--features", "pre,segment", "-e", "AIPW",
+                                   "--propensity", "0.5"])
+    assert res.exit_code == 2, res.output  # a clear refusal, not a traceback
+    assert "`features` must be numeric" in res.output and "first at index (0, 1) (value 'silver')" in res.output

@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_int, first_bad
+from .._validation import as_rng, check_int
 from ..errors import ConfigError, InvalidLogError
 from .estimate import Estimate
-from .experiments.data import as_metric, as_treatment, check_arm_sizes
+from .experiments.data import as_matrix, as_metric, as_treatment, check_arm_sizes
 
 __all__ = ["KnownPropensity", "aipw", "ate", "cate", "CateResult", "estimate_propensity", "learn_policy",
            "PolicyResult", "uplift_curve", "UpliftResult"]
@@ -93,23 +93,11 @@ class KnownPropensity:
         return f"KnownPropensity(column={self.column})"
 
 
-def _matrix(X: Any, name: str, n: int | None, d: int | None = None) -> np.ndarray:
-    """``X`` as a finite float (n, d) matrix (a vector is one column); clear errors otherwise."""
-    x = np.asarray(X, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
-    if x.ndim != 2 or (n is not None and x.shape[0] != n) or (d is not None and x.shape[1] != d):
-        raise InvalidLogError(f"`{name}` must have shape ({n if n is not None else 'rows'}, "
-                              f"{d if d is not None else 'd'}); got {x.shape}")
-    if not np.isfinite(x).all():
-        raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(~np.isfinite(x), x)}")
-    return x
-
-
 def _inputs(y: Any, treatment: Any, X: Any = None, propensity: Any = None) -> tuple[np.ndarray, ...]:
     t = as_treatment(treatment)
     v = as_metric(y, "y", t.shape[0])
     check_arm_sizes(t)
-    x = None if X is None else _matrix(X, "X", t.shape[0])
+    x = None if X is None else as_matrix(X, "X", t.shape[0])
     e = None
     if propensity is not None:
         p = np.asarray(propensity, dtype=np.float64)
@@ -234,11 +222,7 @@ def _quiet() -> Any:
 def _W(W: Any, e: np.ndarray | None, n: int) -> np.ndarray | None:
     cols = []
     if W is not None:
-        w = np.asarray(W, dtype=np.float64)
-        w = w[:, None] if w.ndim == 1 else w
-        if w.shape[0] != n or not np.isfinite(w).all():
-            raise InvalidLogError(f"`W` must be finite with {n} rows; got shape {w.shape}")
-        cols.append(w)
+        cols.append(as_matrix(W, "W", n))
     if e is not None:
         cols.append(e[:, None])
     return np.hstack(cols) if cols else None
@@ -343,7 +327,7 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
     v, t, x, e = _inputs(y, treatment, X, propensity)
     if x is None:
         raise ConfigError("`X` (effect modifiers) is required for CATE")
-    xe = x if X_eval is None else _matrix(X_eval, "X_eval", None, x.shape[1])
+    xe = x if X_eval is None else as_matrix(X_eval, "X_eval", None, d=x.shape[1])
     Wm = _W(W, e, v.size)
     my, mt = _nuisances(propensity, model_y, model_t)
     if propensity is not None and Wm is not None:

@@ -199,3 +199,33 @@ def test_cluster_robust_matches_statsmodels_and_exceeds_naive():
     fit = sm.OLS(y, sm.add_constant(tu[users].astype(float))).fit(cov_type="cluster", cov_kwds={"groups": users})
     assert e.stderr == pytest.approx(fit.bse[1], rel=1e-12)
     assert e.stderr > 1.5 * e.diagnostics["naive_stderr"]
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda y, t, f: ex.ExperimentLog(y, t, features=f), "features"),
+    (lambda y, t, f: ex.cupac(y, t, f), "features"),
+    (lambda y, t, f: ex.cluster_robust(y, t, np.arange(y.size) // 2, covariates=f), "covariates"),
+    (lambda y, t, f: __import__("simrec.estimators.causal").estimators.causal.aipw(y, t, 0.5, X=f), "X"),
+    (lambda y, t, f: __import__("simrec.estimators.causal").estimators.causal.ate(y, t, W=f, propensity=0.5), "W"),
+])
+def test_text_in_a_matrix_is_refused_naming_the_argument_and_cell(call, arg):
+    from simrec.errors import InvalidLogError
+
+    y, t = np.arange(8.0), np.array([0, 1] * 4)
+    f = np.column_stack([np.arange(8.0), np.arange(8.0)]).astype(object)
+    f[3, 1] = "x"
+    with pytest.raises(InvalidLogError, match=rf"`{arg}` must be numeric; .*first at index \(3, 1\) \(value 'x'\)"):
+        call(y, t, f)
+    with pytest.raises(InvalidLogError, match=rf"`{arg}` must be finite.*index \(2, 0\)"):
+        call(y, t, np.where(np.arange(16).reshape(8, 2) == 4, np.nan, 1.0))
+
+
+def test_text_p_values_are_refused_naming_the_index():
+    from simrec.errors import InvalidLogError
+
+    with pytest.raises(InvalidLogError, match=r"`p_values` must be numeric; .*index 1 \(value 'a'\)"):
+        ex.multiple_testing(np.array([0.1, "a"], dtype=object))  # e.g. a pandas object column
+    with pytest.raises(InvalidLogError, match=r"`p_values` must be numeric; got dtype <U"):
+        ex.multiple_testing([0.1, "a"])
+    with pytest.raises(InvalidLogError, match=r"`p_values` must lie in \[0, 1\]; 1 value does not, first at index 1"):
+        ex.multiple_testing([0.1, 1.5])

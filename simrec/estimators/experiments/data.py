@@ -19,7 +19,7 @@ import pandas as pd
 from ..._validation import check_array, first_bad
 from ...errors import InvalidLogError
 
-__all__ = ["ExperimentLog", "as_metric", "as_treatment", "split_arms"]
+__all__ = ["ExperimentLog", "as_matrix", "as_metric", "as_treatment", "split_arms"]
 
 
 def as_metric(values: Any, name: str, n: int | None = None, *, allow_nan: bool = False) -> np.ndarray:
@@ -36,6 +36,24 @@ def as_metric(values: Any, name: str, n: int | None = None, *, allow_nan: bool =
         bad = ~np.isfinite(arr)
         raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(bad, arr)}")
     return arr
+
+
+def as_matrix(values: Any, name: str, n: int | None = None, *, d: int | None = None) -> np.ndarray:
+    """``values`` as a contiguous finite float64 ``(n, d)`` matrix (a 1-D array is one column).
+
+    Text (e.g. a string column of a frame), the wrong number of rows or columns and NaN/inf raise
+    :class:`~simrec.errors.InvalidLogError` naming ``name`` and the first bad cell.
+    """
+    if values is None:
+        raise InvalidLogError(f"`{name}` is required; got None")
+    x = check_array(values, name=name, ndim=(1, 2), error=InvalidLogError)
+    x = x[:, None] if x.ndim == 1 else x
+    if (n is not None and x.shape[0] != n) or (d is not None and x.shape[1] != d):
+        raise InvalidLogError(f"`{name}` must have shape ({n if n is not None else 'rows'}, "
+                              f"{d if d is not None else 'd'}); got {x.shape}")
+    if not np.isfinite(x).all():
+        raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(~np.isfinite(x), x)}")
+    return np.ascontiguousarray(x, dtype=np.float64)
 
 
 def as_treatment(values: Any, name: str = "treatment", n: int | None = None) -> np.ndarray:
@@ -110,17 +128,7 @@ class ExperimentLog:
         self.denominator = None if denominator is None else as_metric(denominator, "denominator", n)
         if self.denominator is not None and (self.denominator < 0).any():
             raise InvalidLogError(f"`denominator` must be >= 0; {first_bad(self.denominator < 0, self.denominator)}")
-        if features is None:
-            self.features = None
-        else:
-            f = np.asarray(features, dtype=np.float64)
-            if f.ndim == 1:
-                f = f[:, None]
-            if f.ndim != 2 or f.shape[0] != n:
-                raise InvalidLogError(f"`features` must have shape ({n}, d); got {f.shape}")
-            if not np.isfinite(f).all():
-                raise InvalidLogError(f"`features` must be finite; {first_bad(~np.isfinite(f), f)}")
-            self.features = np.ascontiguousarray(f)
+        self.features = None if features is None else as_matrix(features, "features", n)
         if cluster is None:
             self.cluster = None
         else:

@@ -32,7 +32,7 @@ from ..._validation import as_rng, check_int, first_bad
 from ...errors import ConfigError, InvalidLogError, SimrecWarning
 from ..estimate import Estimate
 from .ab import ABResult, _check_alpha_alt, _make, welch
-from .data import as_metric, as_treatment, check_arm_sizes
+from .data import as_matrix, as_metric, as_treatment, check_arm_sizes
 
 __all__ = ["cuped", "cupac", "cluster_robust", "cuped_theta"]
 
@@ -181,13 +181,7 @@ def cupac(y: Any, treatment: Any, features: Any, *, model: Any = None, n_folds: 
     """
     t = as_treatment(treatment)
     v = as_metric(y, "y", t.shape[0])
-    f = np.asarray(features, dtype=np.float64)
-    if f.ndim == 1:
-        f = f[:, None]
-    if f.ndim != 2 or f.shape[0] != t.shape[0]:
-        raise InvalidLogError(f"`features` must have shape ({t.shape[0]}, d); got {f.shape}")
-    if not np.isfinite(f).all():
-        raise InvalidLogError("`features` must be finite (no NaN or inf)")
+    f = as_matrix(features, "features", t.shape[0])
     k = check_int(n_folds, name="n_folds", minimum=2)
     rng = as_rng(random_state)
     if model is None:
@@ -229,10 +223,7 @@ def cluster_robust(y: Any, treatment: Any, cluster: Any, *, covariates: Any = No
         raise InvalidLogError(f"`cluster` ids must not be missing (NaN/None); {first_bad(missing, g)}")
     cols = [np.ones_like(v), t.astype(np.float64)]
     if covariates is not None:
-        c = np.asarray(covariates, dtype=np.float64)
-        c = c[:, None] if c.ndim == 1 else c
-        if c.shape[0] != t.shape[0] or not np.isfinite(c).all():
-            raise InvalidLogError(f"`covariates` must be finite with {t.shape[0]} rows; got shape {c.shape}")
+        c = as_matrix(covariates, "covariates", t.shape[0])
         cols.extend((c - c.mean(0)).T)
     X = np.column_stack(cols)
     _, codes = np.unique(g, return_inverse=True)
