@@ -123,6 +123,10 @@ def _cross_fit_mu(y: np.ndarray, t: np.ndarray, x: np.ndarray | None, model: Any
         te, tr = fold == k, fold != k
         for arm, out in ((False, mu0), (True, mu1)):
             m = tr & (t == arm)
+            if not m.any():
+                raise InvalidLogError(f"fold {k} of the outcome-model cross-fitting has no "
+                                      f"{'treated' if arm else 'control'} unit in its training units; use fewer "
+                                      "`n_folds` or more units of the rarer arm")
             if x is None:
                 out[te] = y[m].mean()
             else:

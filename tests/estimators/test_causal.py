@@ -162,3 +162,21 @@ def test_causal_forest_and_dr_learner_cate():
     assert np.corrcoef(cf.effect, tau)[0, 1] > 0.6
     dr = causal.cate(y, t, x, propensity=e, method="dr")
     assert dr.ate.ci[0] < tau.mean() < dr.ate.ci[1] and np.corrcoef(dr.effect, tau)[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("with_x", [False, True])
+def test_aipw_refuses_a_fold_whose_training_units_lack_an_arm(with_x):
+    y = np.arange(40.0)
+    t = np.zeros(40, int)
+    t[[3, 17]] = 1  # two treated units: some splits put both in one fold
+    X = np.column_stack([np.sin(y), np.cos(y)]) if with_x else None
+    refused = 0
+    for s in range(20):
+        try:
+            e = causal.aipw(y, t, 0.05, X=X, random_state=s)
+        except InvalidLogError as exc:
+            assert "no treated unit in its training units" in str(exc) and "n_folds" in str(exc)
+            refused += 1
+        else:
+            assert np.isfinite(e.value) and np.isfinite(e.stderr)  # never a silent NaN
+    assert refused > 0
