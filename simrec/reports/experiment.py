@@ -19,9 +19,14 @@ import pandas as pd
 __all__ = ["summary_table", "decision_table", "answer_lines", "build_experiment_report"]
 
 
-def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (world, comparison, metric, method): bias, RMSE, coverage (with its Monte Carlo
-    standard error), interval width, significance and decision-error rates over the replicate runs."""
+def summary_table(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    r"""One row per (world, comparison, metric, method): bias, RMSE, coverage (with its Monte Carlo
+    standard error), interval width, significance and decision-error rates over the replicate runs.
+
+    ``coverage_mcse`` is :math:`\sqrt{\max(\hat p (1 - \hat p),\ (1 - \alpha)\alpha) / R}` over
+    ``R`` runs: floored at the binomial SE of the nominal level ``1 - alpha`` the intervals were built
+    for, so a cell whose runs all covered (or all missed) does not get a zero SE."""
+    nominal = 1 - alpha
     ok = df[df["estimate"].notna()] if "estimate" in df else df.iloc[:0]
     rows = []
     for key, g in ok.groupby(["world", "comparison", "metric", "method"], sort=False):
@@ -33,7 +38,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
             "world": key[0], "comparison": key[1], "metric": key[2], "method": key[3], "runs": r,
             "true_effect": float(g["true_effect"].iloc[0]), "mean_estimate": float(g["estimate"].mean()),
             "bias": float(err.mean()), "rmse": float(np.sqrt((err ** 2).mean())),
-            "coverage": p, "coverage_mcse": math.sqrt(max(p * (1 - p), 0.95 * 0.05) / r),
+            "coverage": p, "coverage_mcse": math.sqrt(max(p * (1 - p), nominal * alpha) / r),
             "ci_width": float((g["ci_high"] - g["ci_low"]).mean()), "significant": float(g["significant"].mean()),
             "sign_error": float(g["sign_error"].mean()), "miss": float(g["miss"].mean()),
             **({"stopped_at": float(g["stopped_at"].mean())} if "stopped_at" in g and g["stopped_at"].notna().any()
@@ -161,15 +166,17 @@ def fig_estimates(df: pd.DataFrame) -> Any:
     return fig
 
 
-def fig_coverage(summ: pd.DataFrame) -> Any:
-    """Coverage of the true effect per method and metric, with the nominal level and a 3 MC SE band."""
+def fig_coverage(summ: pd.DataFrame, alpha: float = 0.05) -> Any:
+    """Coverage of the true effect per method and metric, with the nominal level ``1 - alpha`` and a
+    3 MC SE band."""
     fig, ax = _bars(len(summ), 0.5, 3.2)
     if summ.empty:
         return fig
     labels = [f"{r.comparison}\n{r.metric}\n{r.method}" for r in summ.itertuples()]
     x = np.arange(len(summ))
     ax.bar(x, summ["coverage"], yerr=3 * summ["coverage_mcse"], color="C0", alpha=0.8, capsize=2)
-    ax.axhline(0.95, color="k", ls="--", lw=1)
+    ax.axhline(1 - alpha, color="k", ls="--", lw=1, label=f"nominal {1 - alpha:.2f}")
+    ax.legend(fontsize=7, loc="lower right")
     ax.set_xticks(x, labels, fontsize=6, rotation=90)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("coverage of the true effect")
@@ -223,10 +230,11 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
     """Write ``report.html``, ``report.md`` and ``figures/`` for an experiment sweep; returns the two paths."""
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    summ = summary_table(df)
+    alpha = float(config.get("analysis", {}).get("alpha", 0.05))
+    summ = summary_table(df, alpha)
     dmeth = decision_method(df)
     dec = decision_table(df, dmeth)
-    figs = {"estimates": fig_estimates(df), "coverage": fig_coverage(summ), "decisions": fig_decisions(dec)}
+    figs = {"estimates": fig_estimates(df), "coverage": fig_coverage(summ, alpha), "decisions": fig_decisions(dec)}
     svgs = {k: _svg(f) for k, f in figs.items()}
     for k, b in svgs.items():
         (out / "figures" / f"{k}.svg").write_bytes(b)
@@ -240,7 +248,7 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
              "misses are non-significant results of a non-zero effect.")
     sections = [("Estimates vs truth", summ, "estimates"), ("Coverage", None, "coverage"),
                 (f"Launch decisions vs the north star (decided by {dmeth or 'no method'})", dec, "decisions")]
-    answer = answer_lines(summ, dec, float(config.get("analysis", {}).get("alpha", 0.05)))
+    answer = answer_lines(summ, dec, alpha)
     md = [f"# Experiment sweep: {name}\n", intro + "\n", "## Answer\n", "\n".join(f"- {a}" for a in answer) + "\n"]
     ht = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title><style>"
           "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}"

@@ -198,3 +198,21 @@ def test_worlds_differing_only_in_seed_are_distinct_and_duplicates_are_refused(t
                                '[[worlds]]\npreset = "clickbait"\n[[worlds]]\npreset = "clickbait"\nseed = 0\n'))
     with pytest.raises(SweepSpecError, match="world 'clickbait' is listed 2 times"):
         load_experiment_sweep(p)
+
+
+def test_report_coverage_floor_and_nominal_line_follow_alpha(tmp_path):
+    from simrec.reports.experiment import build_experiment_report, fig_coverage, summary_table
+
+    runs = pd.DataFrame({"world": "w", "comparison": "cb", "metric": "sessions", "method": "welch",
+                         "north_star": "sessions", "run_id": [f"r{i}" for i in range(10)], "estimate": 1.0,
+                         "true_effect": 1.0, "ci_low": 0.5,
+                         "ci_high": 1.5, "covered": True, "significant": True, "sign_error": False, "miss": False,
+                         "decision": "launch", "p_value": 0.001})
+    for alpha in (0.05, 0.2):
+        s = summary_table(runs, alpha)
+        assert s["coverage"].iloc[0] == 1.0  # all covered: the SE is the nominal level's binomial SE
+        assert s["coverage_mcse"].iloc[0] == pytest.approx(np.sqrt((1 - alpha) * alpha / 10))
+        ax = fig_coverage(s, alpha).axes[0]
+        assert [tuple(ln.get_ydata()) for ln in ax.lines if ln.get_linestyle() == "--"] == [(1 - alpha, 1 - alpha)]
+    _, md = build_experiment_report(runs, None, {"name": "t", "analysis": {"alpha": 0.2}}, tmp_path)
+    assert "nominal 0.80" in md.read_text() and "nominal 0.80" in (tmp_path / "figures" / "coverage.svg").read_text()
