@@ -1,20 +1,23 @@
 """The report of an experiment sweep: estimated vs true effects, coverage and decision errors.
 
 ``report.html`` (self-contained: figures embedded as SVG) and ``report.md`` (figures under
-``figures/``), deterministic for a given results table.
+``figures/``), deterministic for a given results table: tables and figures are rendered by the
+sweep report's own helpers (:mod:`simrec.reports.render`, :mod:`simrec.reports.figures`).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .figures import _fig, svg_bytes
+from .render import _html_table, _md_table
 
 __all__ = ["summary_table", "decision_table", "answer_lines", "build_experiment_report"]
 
@@ -119,21 +122,9 @@ def answer_lines(summ: pd.DataFrame, dec: pd.DataFrame, alpha: float = 0.05) -> 
 
 
 # -- figures -----------------------------------------------------------------------------------------------
-def _svg(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    return buf.getvalue()
-
-
-def _figure(w: float, h: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(w, h), layout="constrained")
-
-
 def _bars(n: int, inch_per_bar: float, h: float) -> tuple[Any, Any]:
     """A one-axes figure for ``n`` bars, wider with more of them (at least 5 inches)."""
-    fig = _figure(max(5.0, inch_per_bar * n + 2), h)
+    fig = _fig(max(5.0, inch_per_bar * n + 2), h)
     return fig, fig.subplots()
 
 
@@ -143,7 +134,7 @@ def fig_estimates(df: pd.DataFrame) -> Any:
     panels = list(d.groupby(["comparison", "metric"], sort=False))
     ncol = min(3, max(len(panels), 1))
     nrow = max(1, math.ceil(len(panels) / ncol))
-    fig = _figure(4.2 * ncol, 3.0 * nrow)
+    fig = _fig(4.2 * ncol, 3.0 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     for ax, ((c, m), g) in zip(axes, panels):
         methods = list(dict.fromkeys(g["method"]))
@@ -200,31 +191,6 @@ def fig_decisions(dec: pd.DataFrame) -> Any:
 
 
 # -- rendering ---------------------------------------------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "–"
-        return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5) else f"{v:.4f}"
-    return str(v)
-
-
-def _md(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "_(none)_\n"
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False, name=None)]
-    return "\n".join(lines) + "\n"
-
-
-def _html(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "<p><em>(none)</em></p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False, name=None))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config: dict[str, Any],
                             out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and ``figures/`` for an experiment sweep; returns the two paths."""
@@ -235,7 +201,7 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
     dmeth = decision_method(df)
     dec = decision_table(df, dmeth)
     figs = {"estimates": fig_estimates(df), "coverage": fig_coverage(summ, alpha), "decisions": fig_decisions(dec)}
-    svgs = {k: _svg(f) for k, f in figs.items()}
+    svgs = {k: svg_bytes(f) for k, f in figs.items()}
     for k, b in svgs.items():
         (out / "figures" / f"{k}.svg").write_bytes(b)
     name = config.get("name", "experiment")
@@ -252,25 +218,25 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
     md = [f"# Experiment sweep: {name}\n", intro + "\n", "## Answer\n", "\n".join(f"- {a}" for a in answer) + "\n"]
     ht = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title><style>"
           "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}"
-          "td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>",
+          "td,th{border:1px solid #ccc;padding:2px 6px}td.num{text-align:right}</style></head><body>",
           f"<h1>Experiment sweep: {html.escape(name)}</h1><p>{html.escape(intro)}</p>", "<h2>Answer</h2><ul>"
           + "".join(f"<li>{html.escape(a).replace('**', '')}</li>" for a in answer) + "</ul>"]
     for title, table, fig in sections:
         md.append(f"## {title}\n")
         ht.append(f"<h2>{html.escape(title)}</h2>")
         if table is not None:
-            md.append(_md(table))
-            ht.append(_html(table))
+            md.append(_md_table(table))
+            ht.append(_html_table(table))
         md.append(f"![{fig}](figures/{fig}.svg)\n")
         ht.append(f"<img alt='{fig}' src='data:image/svg+xml;base64,{base64.b64encode(svgs[fig]).decode()}'/>")
     if truth is not None and not truth.empty:
         cols = [c for c in truth.columns if c in ("world", "comparison") or (c.startswith("true_") and
                                                                               not c.startswith("true_lift"))]
-        md += ["## True effects\n", _md(truth[cols])]
-        ht += ["<h2>True effects</h2>", _html(truth[cols])]
+        md += ["## True effects\n", _md_table(truth[cols])]
+        ht += ["<h2>True effects</h2>", _html_table(truth[cols])]
     if not errors.empty:
-        md += ["## Failed analyses\n", _md(errors[["run_id", "metric", "method", "error"]])]
-        ht += ["<h2>Failed analyses</h2>", _html(errors[["run_id", "metric", "method", "error"]])]
+        md += ["## Failed analyses\n", _md_table(errors[["run_id", "metric", "method", "error"]])]
+        ht += ["<h2>Failed analyses</h2>", _html_table(errors[["run_id", "metric", "method", "error"]])]
     ht.append("</body></html>")
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
     (out / "report.html").write_text("\n".join(ht), encoding="utf-8")

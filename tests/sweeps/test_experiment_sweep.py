@@ -216,3 +216,21 @@ def test_report_coverage_floor_and_nominal_line_follow_alpha(tmp_path):
         assert [tuple(ln.get_ydata()) for ln in ax.lines if ln.get_linestyle() == "--"] == [(1 - alpha, 1 - alpha)]
     _, md = build_experiment_report(runs, None, {"name": "t", "analysis": {"alpha": 0.2}}, tmp_path)
     assert "nominal 0.80" in md.read_text() and "nominal 0.80" in (tmp_path / "figures" / "coverage.svg").read_text()
+
+
+def test_report_is_deterministic_and_escapes_table_cells(tmp_path):
+    from simrec.reports.experiment import build_experiment_report
+
+    runs = pd.DataFrame({"world": "w", "comparison": "cb", "metric": "sessions", "method": "welch",
+                         "north_star": "sessions", "run_id": ["r0", "r1", "r2"], "estimate": [1.0, 1.2, np.nan],
+                         "true_effect": 1.0, "ci_low": 0.5, "ci_high": 1.5, "covered": True, "significant": True,
+                         "sign_error": False, "miss": False, "decision": "launch", "p_value": 0.001,
+                         "error": [None, None, "ValueError: a|b\nc"]})
+    outs = []
+    for d in ("a", "b"):
+        h, m = build_experiment_report(runs, None, {"name": "t"}, tmp_path / d)
+        outs.append((h.read_bytes(), m.read_bytes(), (tmp_path / d / "figures" / "coverage.svg").read_bytes()))
+    assert outs[0] == outs[1]  # byte-identical: no dates, no creator in the figures
+    md = outs[0][1].decode()
+    assert "| r2 | sessions | welch | ValueError: a\\|b c |" in md  # a '|' or newline cannot break the table
+    assert b"Creator" not in outs[0][2] and b"<dc:date>" not in outs[0][2]
