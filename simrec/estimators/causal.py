@@ -42,6 +42,7 @@ from .._validation import as_rng, check_int
 from ..errors import ConfigError, InvalidLogError
 from .estimate import Estimate
 from .experiments.data import as_matrix, as_metric, as_treatment, check_arm_sizes
+from .experiments.variance import fold_ids
 
 __all__ = ["KnownPropensity", "aipw", "ate", "cate", "CateResult", "estimate_propensity", "learn_policy",
            "PolicyResult", "uplift_curve", "UpliftResult"]
@@ -118,7 +119,7 @@ def _cross_fit_mu(y: np.ndarray, t: np.ndarray, x: np.ndarray | None, model: Any
 
     n = y.size
     mu0, mu1 = np.empty(n), np.empty(n)
-    fold = rng.permutation(n) % n_folds
+    fold = fold_ids(n, n_folds, rng)
     for k in range(n_folds):
         te, tr = fold == k, fold != k
         for arm, out in ((False, mu0), (True, mu1)):
@@ -174,7 +175,7 @@ def estimate_propensity(treatment: Any, X: Any, *, model: Any = None, n_folds: i
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression()
-    fold = as_rng(random_state).permutation(t.size) % k
+    fold = fold_ids(t.size, k, as_rng(random_state))
     e = np.empty(t.size)
     for j in range(k):
         te, tr = fold == j, fold != j
