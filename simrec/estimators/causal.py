@@ -41,7 +41,7 @@ import numpy as np
 from .._validation import as_rng, check_int
 from ..errors import ConfigError, InvalidLogError
 from .estimate import Estimate
-from .experiments.data import as_matrix, as_metric, as_treatment, check_arm_sizes
+from .experiments.data import as_matrix, as_metric, as_treatment, check_arm_sizes, check_propensity
 from .experiments.variance import fold_ids
 
 __all__ = ["KnownPropensity", "aipw", "ate", "cate", "CateResult", "estimate_propensity", "learn_policy",
@@ -81,10 +81,8 @@ class KnownPropensity:
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        p = np.asarray(X, dtype=np.float64)[:, self.column]
-        if not ((p > 0) & (p < 1)).all():
-            bad = int(np.flatnonzero(~((p > 0) & (p < 1)))[0])
-            raise InvalidLogError(f"known propensities must lie in (0, 1); row {bad} has {p[bad]!r}")
+        x = np.asarray(X, dtype=np.float64)
+        p = check_propensity(x[:, self.column], x.shape[0], name="known propensities")
         return np.column_stack([1 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
@@ -99,16 +97,7 @@ def _inputs(y: Any, treatment: Any, X: Any = None, propensity: Any = None) -> tu
     v = as_metric(y, "y", t.shape[0])
     check_arm_sizes(t)
     x = None if X is None else as_matrix(X, "X", t.shape[0])
-    e = None
-    if propensity is not None:
-        p = np.asarray(propensity, dtype=np.float64)
-        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != t.shape[0]):
-            raise InvalidLogError(f"`propensity` must be a number or one value per unit ({t.shape[0]}); "
-                                  f"got shape {p.shape}")
-        e = as_metric(np.broadcast_to(p, t.shape), "propensity")
-        if not ((e > 0) & (e < 1)).all():
-            bad = int(np.flatnonzero(~((e > 0) & (e < 1)))[0])
-            raise InvalidLogError(f"`propensity` must lie in (0, 1); row {bad} has {e[bad]!r}")
+    e = None if propensity is None else check_propensity(propensity, t.shape[0])
     return v, t, x, e
 
 

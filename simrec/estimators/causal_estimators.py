@@ -90,7 +90,8 @@ class _CausalEstimator(Estimator):
     _ci_methods: ClassVar[tuple[str, ...]] = ("normal", "bootstrap")
 
     def _log(self, log: Any, alpha: float, ci_method: str, kw: dict[str, Any]) -> None:
-        from .experiments.data import ExperimentLog
+        from .experiments.ab import _check_alpha_alt
+        from .experiments.data import ExperimentLog, check_propensity
 
         self._check_keywords(kw)
         if not isinstance(log, ExperimentLog):
@@ -99,19 +100,13 @@ class _CausalEstimator(Estimator):
         if ci_method not in self._ci_methods:
             raise ConfigError(f"`ci_method` must be one of {self._ci_methods} for {type(self).__name__}; "
                               f"got {ci_method!r}")
-        if not 0 < alpha < 1:
-            raise ConfigError(f"`alpha` must lie in (0, 1); got {alpha!r}")
+        _check_alpha_alt(alpha, "two-sided")
         if log.features is None:
             raise InvalidLogError(f"{type(self).__name__} needs `log.features` (pre-treatment unit features "
                                   f"the outcome and propensity models adjust for)")
         if log.propensity is not None:
-            e = log.propensity
-            bad = e >= 1
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise InvalidLogError(f"{type(self).__name__} needs overlap: `log.propensity` must lie in (0, 1) "
-                                      f"(both arms possible for every unit); {int(bad.sum())} unit(s) have "
-                                      f"propensity 1, first at index {i}")
+            check_propensity(log.propensity, len(log), name="log.propensity",
+                             who=f"{type(self).__name__} needs overlap: ")
 
 
 class AIPW(_CausalEstimator):

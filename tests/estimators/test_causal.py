@@ -142,7 +142,7 @@ def test_bad_input():
         causal.aipw(y, np.where(t, 2, 0), e)
     with pytest.raises(ConfigError, match="method"):
         causal.ate(y, t, propensity=e, method="magic")
-    with pytest.raises(InvalidLogError, match=r"propensity. must be a number or one value per unit"):
+    with pytest.raises(InvalidLogError, match=r"propensity. must have one value per unit \(\d+, .*\); got 10"):
         causal.aipw(y, t, e[:10])
     xn = x.copy()
     xn[3, 0] = np.nan
@@ -180,3 +180,18 @@ def test_aipw_refuses_a_fold_whose_training_units_lack_an_arm(with_x):
         else:
             assert np.isfinite(e.value) and np.isfinite(e.stderr)  # never a silent NaN
     assert refused > 0
+
+
+def test_one_propensity_check_everywhere():
+    from simrec.estimators.experiments import ExperimentLog
+
+    y, t = np.arange(6.0), np.array([0, 1, 0, 1, 0, 1])
+    e = np.array([0.5, 0.5, 0.5, 1.0, 0.5, 0.5])  # a treated unit certain to be treated
+    log = ExperimentLog(y, t, features=np.ones((6, 1)), propensity=e)  # a log may hold it ...
+    assert log.propensity[3] == 1.0
+    for call in (lambda: causal.aipw(y, t, e),  # ... but inverse weights need overlap
+                 lambda: causal.KnownPropensity().predict_proba(np.column_stack([y, e]))):
+        with pytest.raises(InvalidLogError, match=r"must lie in \(0, 1\) \(both arms.*index 3 \(value .*1\.0\)"):
+            call()
+    with pytest.raises(InvalidLogError, match=r"below 1 for control units.*index 2"):
+        ExperimentLog(y, t, propensity=np.where(np.arange(6) == 2, 1.0, 0.5))
