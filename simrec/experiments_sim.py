@@ -401,8 +401,7 @@ def simulate_offline_online(world: Any = "clickbait", candidates: dict[str, Any]
     shown = np.bincount(A, minlength=n_av)
     q_item = (np.bincount(A, R, minlength=n_av) + 5 * glob) / (shown + 5)
     gains = np.zeros((users.size, n_av))
-    row_of = {u: i for i, u in enumerate(users)}
-    ui = np.array([row_of[u] for u in U])
+    ui = np.repeat(np.arange(users.size), items_per_user)  # U = np.repeat(users, items_per_user): row i is users[i]
     np.maximum.at(gains, (ui, A), R)
     off, on = [], []
     r_on = np.random.default_rng([seed, 0x0A])
@@ -443,7 +442,6 @@ def simulate_interleaving(world: Any, ranker_a: Any, ranker_b: Any, *, n_users: 
         lists.append(np.argsort(-sc, axis=1)[:, : 2 * k])
     w.reset(users, seeds)
     active = np.ones(n, bool)
-    steps = np.zeros(n, np.int64)
     rows_u, rows_t, rows_c = [], [], []
     for _ in range(w.config.session.max_steps):
         if not active.any():
@@ -456,6 +454,5 @@ def simulate_interleaving(world: Any, ranker_a: Any, ranker_b: Any, *, n_users: 
         rows_u.append(np.flatnonzero(active))
         rows_t.append(team[active])
         rows_c.append(clicks[active])
-        steps += active
         active &= ~fb.left
     return {"user": np.concatenate(rows_u), "team": np.concatenate(rows_t), "clicks": np.concatenate(rows_c)}

@@ -33,6 +33,8 @@ Radcliffe, N. (2007). Using control groups to target on predicted lift. DMA Anal
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,12 +207,13 @@ def aipw(y: Any, treatment: Any, propensity: Any, *, mu0: Any = None, mu1: Any =
                                        diagnostics={"max_weight": float(w.max())})
 
 
-def _quiet() -> Any:
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore", FutureWarning)
-    warnings.simplefilter("ignore", UserWarning)
-    return ctx
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """econml's FutureWarnings and UserWarnings silenced (restored on exit)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def _W(W: Any, e: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -268,8 +271,7 @@ def ate(y: Any, treatment: Any, *, X: Any = None, W: Any = None, propensity: Any
     if feats is None:  # econml needs some W: a constant column
         feats = np.ones((v.size, 1))
     my, mt = _nuisances(propensity, model_y, model_t)
-    ctx = _quiet()
-    try:
+    with _quiet():
         if method == "dr":
             from econml.dr import LinearDRLearner
 
@@ -289,8 +291,6 @@ def ate(y: Any, treatment: Any, *, X: Any = None, W: Any = None, propensity: Any
             se = float(est.intercept__inference().stderr)
         else:
             raise ConfigError(f"`method` must be 'dr', 'dml' or 'aipw'; got {method!r}")
-    finally:
-        ctx.__exit__(None, None, None)
     return Estimate(value=val, stderr=se, ci=(lo, hi), n=int(v.size), ess=float(v.size),
                     diagnostics={"method": method, "known_propensity": e is not None}, name=f"ate-{method}",
                     alpha=alpha, ci_method=f"econml-{method}")
@@ -326,8 +326,7 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
     my, mt = _nuisances(propensity, model_y, model_t)
     if propensity is not None and Wm is not None:
         mt = KnownPropensity(x.shape[1] + Wm.shape[1] - 1)  # econml hands [X, W]: the last column
-    ctx = _quiet()
-    try:
+    with _quiet():
         if method == "linear_dml":
             from econml.dml import LinearDML
 
@@ -362,8 +361,6 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
             raise ConfigError(f"`method` must be 'linear_dml', 'causal_forest' or 'dr'; got {method!r}")
         eff = np.ravel(est.effect(xe))
         lo, hi = (np.ravel(z) for z in est.effect_interval(xe, alpha=alpha))
-    finally:
-        ctx.__exit__(None, None, None)
     return CateResult(eff, lo, hi, a, est, method)
 
 
@@ -404,16 +401,13 @@ def learn_policy(y: Any, treatment: Any, X: Any, *, propensity: Any = 0.5, max_d
     if min(ev.sum(), (~ev).sum()) < 20:
         raise InvalidLogError("too few units to split into training and evaluation halves (need 20 each)")
     my, _ = _nuisances(None, model_y, None)
-    ctx = _quiet()
-    try:
+    with _quiet():
         from econml.policy import DRPolicyTree
 
         tree = DRPolicyTree(model_regression=my, model_propensity=KnownPropensity(-1), max_depth=max_depth,
                             min_samples_leaf=min_samples_leaf, honest=True, random_state=random_state)
         tree.fit(v[~ev], t[~ev].astype(np.int64), X=x[~ev], W=e[~ev, None])
         act = np.asarray(tree.predict(x[ev]), dtype=np.int64)
-    finally:
-        ctx.__exit__(None, None, None)
     ye, te_, xe, ee = v[ev], t[ev], x[ev], e[ev]
     mu0, mu1 = _cross_fit_mu(ye, te_, xe, my, 5, rng)
     g1 = mu1 + te_ * (ye - mu1) / ee

@@ -279,7 +279,7 @@ class LinearDML(_DMLParams):
     _method = "dml"
 
 
-class CausalForestDML(_EconmlEstimator):
+class CausalForestDML(_DMLParams):
     """ATE of econml's ``CausalForestDML``: the forest's doubly robust ``ate_`` and its interval.
 
     An honest generalized random forest of the effect :math:`\\tau(x)` on the features (residuals from
@@ -310,9 +310,7 @@ class CausalForestDML(_EconmlEstimator):
     def __init__(self, model_y: Any = None, model_t: Any = None, cv: int = 2, n_estimators: int = 100,
                  min_samples_leaf: int = 10, n_jobs: int | None = 1, *, name: str | None = None,
                  random_state: int | np.random.Generator | None = None) -> None:
-        self.model_y = _check_model(model_y, "model_y", "predict")
-        self.model_t = _check_model(model_t, "model_t", "predict_proba")
-        self.cv = check_int(cv, name="cv", minimum=2)
+        super().__init__(model_y, model_t, cv, name=name, random_state=random_state)
         self.n_estimators = check_int(n_estimators, name="n_estimators", minimum=4)
         if self.n_estimators % 4:
             raise ConfigError(f"`n_estimators` must be a multiple of 4 (econml's sub-forest size); got {n_estimators}")
@@ -320,8 +318,6 @@ class CausalForestDML(_EconmlEstimator):
         if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
             raise ConfigError(f"`n_jobs` must be None or a non-zero int; got {n_jobs!r}")
         self.n_jobs = n_jobs
-        self.name = check_name(name)
-        self.random_state = check_random_state(random_state)
 
     def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
              seed: int | None) -> Estimate:

@@ -141,7 +141,6 @@ class MSPRT:
                        peeks=[sum(a.size for a in self._y)], burn_in=self.burn_in)
         self._p = min(self._p, float(r["p_value"][0]))
         self._lo, self._hi = max(self._lo, float(r["ci_low"][0])), min(self._hi, float(r["ci_high"][0]))
-        self._last = r
         return self
 
     @property
