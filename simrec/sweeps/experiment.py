@@ -225,15 +225,13 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
     rows = []
     for m in metrics:
         y = data[m].to_numpy(dtype=np.float64)
+        ab = None  # Welch's difference and the lift come from one analysis of the metric
         for meth in methods:
             row: dict[str, Any] = {"metric": m, "method": meth}
             try:
-                if meth == "welch":
-                    r = ex.analyze_ab(y, t, alpha=alpha)
-                    e = r.diff
-                elif meth == "lift":
-                    r = ex.analyze_ab(y, t, alpha=alpha)
-                    e = r.lift
+                if meth in ("welch", "lift"):
+                    r = ab = ab if ab is not None else ex.analyze_ab(y, t, alpha=alpha)
+                    e = r.diff if meth == "welch" else r.lift
                 elif meth == "cuped":
                     r = ex.cuped(y, t, data[f"pre_{m}"].to_numpy(float), alpha=alpha, balance_threshold=0.0)
                     e = r.diff

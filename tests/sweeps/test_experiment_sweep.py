@@ -234,3 +234,21 @@ def test_report_is_deterministic_and_escapes_table_cells(tmp_path):
     md = outs[0][1].decode()
     assert "| r2 | sessions | welch | ValueError: a\\|b c |" in md  # a '|' or newline cannot break the table
     assert b"Creator" not in outs[0][2] and b"<dc:date>" not in outs[0][2]
+
+
+def test_welch_and_lift_share_one_analysis_per_metric(monkeypatch):
+    import simrec.estimators.experiments as ex
+    from simrec.sweeps.experiment import analyse_run
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"treatment": np.arange(200) % 2, "sessions": rng.poisson(3, 200) + 1.0,
+                         "clicks": rng.poisson(2, 200) * 1.0})
+    calls = []
+    real = ex.analyze_ab
+    monkeypatch.setattr(ex, "analyze_ab", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rows = analyse_run(data, ("sessions", "clicks"), ("welch", "lift"), 0.05)
+    assert len(calls) == 2 and len(rows) == 4
+    for r in rows:
+        ref = real(data[r["metric"]].to_numpy(), data["treatment"].to_numpy())
+        e = ref.diff if r["method"] == "welch" else ref.lift
+        assert (r["estimate"], r["ci_low"], r["p_value"]) == (e.value, e.ci[0], ref.p_value)
