@@ -82,3 +82,15 @@ def test_a_text_feature_column_is_refused_with_the_column_and_row(table, tmp_pat
                                    "--propensity", "0.5"])
     assert res.exit_code == 2, res.output  # a clear refusal, not a traceback
     assert "`features` must be numeric" in res.output and "first at index (0, 1) (value 'silver')" in res.output
+
+
+def test_expected_ratio_is_the_designed_treatment_to_control_split(table, tmp_path):
+    df, _ = table
+    ctl = df[df["treatment"] == 0].iloc[:1000]
+    trt = df[df["treatment"] == 1].iloc[:1400]  # a 1.4:1 design, run as designed
+    p = tmp_path / "uneven.parquet"
+    pd.concat([ctl, trt], ignore_index=True).to_parquet(p)
+    res = CliRunner().invoke(cli, ["ab", str(p), "-y", "y", "-e", "DiffInMeans", "--expected-ratio", "1.4"])
+    assert res.exit_code == 0 and "expected 1.4:1): p = 1\n" in res.output and "MISMATCH" not in res.output, res.output
+    res = CliRunner().invoke(cli, ["ab", str(p), "-y", "y", "-e", "DiffInMeans"])  # judged against 1:1
+    assert res.exit_code == 0 and "MISMATCH" in res.output, res.output

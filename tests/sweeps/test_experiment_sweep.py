@@ -252,3 +252,24 @@ def test_welch_and_lift_share_one_analysis_per_metric(monkeypatch):
         ref = real(data[r["metric"]].to_numpy(), data["treatment"].to_numpy())
         e = ref.diff if r["method"] == "welch" else ref.lift
         assert (r["estimate"], r["ci_low"], r["p_value"]) == (e.value, e.ci[0], ref.p_value)
+
+
+def test_srm_p_values_use_the_designed_split(tmp_path):
+    from simrec.estimators.experiments import srm_check
+    from simrec.experiments_sim import simulate_ab
+    from simrec.sweeps.experiment import _world
+    from simrec.sweeps.grid import derive_seed
+
+    p = tmp_path / "unequal.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 2").replace("n_truth = 1500", "n_truth = 200\np_treatment = 0.3")
+                 .replace('["welch", "cuped", "msprt", "ratio", "DiffInMeans", "AIPW"]', '["welch"]'))
+    spec = load_experiment_sweep(p)
+    t = run_experiment_sweep(spec, tmp_path / "o")
+    assert (t["srm_p_value"] > 1e-3).all()  # a 30:70 design is not a mismatch ...
+    w, c = spec.worlds[0], spec.comparisons[0]
+    for seed, g in t[t["comparison"] == c.name].groupby("seed"):
+        sim = simulate_ab(_world(w), c.control, c.treatment, n_users=600, horizon_days=7, p_treatment=0.3,
+                          seed=derive_seed("run", w.key, c.name, seed), n_truth=0)
+        arms = sim.data["treatment"].to_numpy()
+        assert g["srm_p_value"].iloc[0] == srm_check(treatment=arms, ratio=0.3 / 0.7).p_value
+        assert srm_check(treatment=arms, ratio=0.7 / 0.3).p_value < 1e-3  # ... a flipped ratio would be
