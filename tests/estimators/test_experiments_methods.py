@@ -110,6 +110,23 @@ def test_msprt_update_equals_path_and_detects_an_effect():
     assert (np.diff(path["p_value"]) <= 0).all()  # always-valid p-values never increase
 
 
+def test_msprt_running_statistics_match_the_path_at_every_look():
+    rng = np.random.default_rng(3)
+    t = np.r_[np.ones(5, bool), rng.random(3995) < 0.5]  # the first five units are treated
+    y = 50.0 + rng.normal(size=4000) + 0.1 * t  # a large mean: the shift keeps the sums accurate
+    with pytest.raises(InvalidLogError, match="both arms.*0 control"):
+        ex.MSPRT(alpha=0.05, mde=0.1).update(y[:5], t[:5])
+    test = ex.MSPRT(alpha=0.05, mde=0.1)
+    peeks = []
+    for lo, hi in [(0, 40), (40, 40), (40, 700), (700, 1999), (1999, 4000)]:  # uneven batches, one empty
+        test.update(y[lo:hi], t[lo:hi])
+        peeks = sorted({*peeks, hi})
+        path = test.path(y[:hi], t[:hi], peeks=peeks)
+        assert test.n == hi
+        assert test.p_value == pytest.approx(path["p_value"][-1], rel=1e-9, abs=1e-300)
+        assert test.confidence_sequence == pytest.approx((path["ci_low"][-1], path["ci_high"][-1]), rel=1e-9)
+
+
 # -- interleaving -------------------------------------------------------------------------------------
 def test_team_draft_invariants():
     rng = np.random.default_rng(2)
