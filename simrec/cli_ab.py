@@ -129,7 +129,6 @@ def ab_cmd(table_path: Path, outcome: str, treatment: str, covariate: str | None
         click.echo(f"{table_path}: {len(log)} units ({n1} treatment, {len(log) - n1} control); effect of treatment "
                    f"on {outcome!r}; intervals at {1 - alpha:.0%}")
         click.echo(out.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        flag = "  MISMATCH: the arms are not in the designed ratio; do not trust the effects" if srm.p_value < 1e-3 \
-            else ""
+        flag = "  MISMATCH: the arms are not in the designed ratio; do not trust the effects" if srm.mismatch else ""
         click.echo(f"sample-ratio check (expected {expected_ratio:g}:1): p = {srm.p_value:.3g}{flag}")
     sys.stdout.flush()

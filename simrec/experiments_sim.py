@@ -25,6 +25,7 @@ the more weight on clicks, the more clickbait it shows.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,13 +86,14 @@ class MixPolicy:
         if self.clickbait > 0:
             out += self.clickbait * _click_table(world)[users, :n_av]
         if self.noise > 0:
-            out += _noise_table(world.n_users, world.n_items, self.noise, self.seed)[users, :n_av]
+            out += _noise_table(world, self.noise, self.seed)[users, :n_av]
         return out
 
     def slate_table(self, world: World) -> np.ndarray:
         """(n_users, slate_size): the slate this policy shows each population user (cached)."""
-        key = ("slates", id(world), world.n_available, self)
-        tab = _CACHE.get(key)
+        cache = _tables(world)
+        key = ("slates", world.n_available, self)
+        tab = cache.get(key)
         if tab is None:
             k = world.config.slate_size
             tab = np.empty((world.n_users, k), np.int64)
@@ -101,41 +103,53 @@ class MixPolicy:
                 top = np.argpartition(-sc, k - 1, axis=1)[:, :k]
                 order = np.argsort(-np.take_along_axis(sc, top, 1), axis=1)
                 tab[u] = np.take_along_axis(top, order, 1)
-            _store(key, tab)
+            _store(cache, key, tab)
         return tab
 
     def __call__(self, world: World, active: np.ndarray) -> np.ndarray:
         return self.slate_table(world)[world.state.users]
 
 
-_CACHE: dict[tuple, np.ndarray] = {}
+#: tables computed for a world, held only as long as the world itself lives (keyed by the object, not
+#: its id: a new world at a freed world's address must not be served the old world's tables)
+_TABLES: weakref.WeakKeyDictionary[World, dict[tuple, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
-def _store(key: tuple, tab: np.ndarray) -> None:
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    _CACHE[key] = tab
+def _tables(world: World) -> dict[tuple, np.ndarray]:
+    cache = _TABLES.get(world)
+    if cache is None:
+        cache = _TABLES[world] = {}
+    return cache
+
+
+def _store(cache: dict[tuple, np.ndarray], key: tuple, tab: np.ndarray) -> None:
+    if len(cache) > 64:  # a corpus of many perturbed policies: keep the memory bounded
+        cache.clear()
+    cache[key] = tab
 
 
 def _click_table(world: World) -> np.ndarray:
     """z-scored exact one-step click probability of every (user, item) at slot 0 in the user's initial
     state: an ideal click-through model (it ignores the session's boredom, as a trained one would)."""
-    key = ("click", id(world), world.n_users, world.n_items)
-    tab = _CACHE.get(key)
+    cache = _tables(world)
+    key = ("click", world.n_users, world.n_items)
+    tab = cache.get(key)
     if tab is None:
         users = np.repeat(np.arange(world.n_users), world.n_items)
         items = np.tile(np.arange(world.n_items), world.n_users)
         tab = _z(world.expected_reward(users, items, 0).reshape(world.n_users, world.n_items))
-        _store(key, tab)
+        _store(cache, key, tab)
     return tab
 
 
-def _noise_table(n_users: int, n_items: int, sd: float, seed: int) -> np.ndarray:
-    key = ("noise", n_users, n_items, sd, seed)
-    tab = _CACHE.get(key)
+def _noise_table(world: World, sd: float, seed: int) -> np.ndarray:
+    """(n_users, n_items) score perturbation fixed by ``seed`` (the same for every world of that shape)."""
+    cache = _tables(world)
+    key = ("noise", world.n_users, world.n_items, sd, seed)
+    tab = cache.get(key)
     if tab is None:
-        tab = np.random.default_rng([seed, 0x9015E]).normal(scale=sd, size=(n_users, n_items))
-        _store(key, tab)
+        tab = np.random.default_rng([seed, 0x9015E]).normal(scale=sd, size=(world.n_users, world.n_items))
+        _store(cache, key, tab)
     return tab
 
 
@@ -387,8 +401,7 @@ def simulate_offline_online(world: Any = "clickbait", candidates: dict[str, Any]
     shown = np.bincount(A, minlength=n_av)
     q_item = (np.bincount(A, R, minlength=n_av) + 5 * glob) / (shown + 5)
     gains = np.zeros((users.size, n_av))
-    row_of = {u: i for i, u in enumerate(users)}
-    ui = np.array([row_of[u] for u in U])
+    ui = np.repeat(np.arange(users.size), items_per_user)  # U = np.repeat(users, items_per_user): row i is users[i]
     np.maximum.at(gains, (ui, A), R)
     off, on = [], []
     r_on = np.random.default_rng([seed, 0x0A])
@@ -429,7 +442,6 @@ def simulate_interleaving(world: Any, ranker_a: Any, ranker_b: Any, *, n_users: 
         lists.append(np.argsort(-sc, axis=1)[:, : 2 * k])
     w.reset(users, seeds)
     active = np.ones(n, bool)
-    steps = np.zeros(n, np.int64)
     rows_u, rows_t, rows_c = [], [], []
     for _ in range(w.config.session.max_steps):
         if not active.any():
@@ -442,6 +454,5 @@ def simulate_interleaving(world: Any, ranker_a: Any, ranker_b: Any, *, n_users: 
         rows_u.append(np.flatnonzero(active))
         rows_t.append(team[active])
         rows_c.append(clicks[active])
-        steps += active
         active &= ~fb.left
     return {"user": np.concatenate(rows_u), "team": np.concatenate(rows_t), "clicks": np.concatenate(rows_c)}

@@ -72,3 +72,25 @@ def test_bad_input_is_refused_with_the_reason(table, args, message):
     res = CliRunner().invoke(cli, ["ab", str(table[1]), *args])
     assert res.exit_code == 2, res.output
     assert message in res.output, res.output
+
+
+def test_a_text_feature_column_is_refused_with_the_column_and_row(table, tmp_path):
+    df, _ = table
+    p = tmp_path / "text.csv"
+    df.assign(segment=np.where(np.arange(len(df)) < 5, "silver", "gold")).to_csv(p, index=False)
+    res = CliRunner().invoke(cli, ["ab", str(p), "-y", "y", "--features", "pre,segment", "-e", "AIPW",
+                                   "--propensity", "0.5"])
+    assert res.exit_code == 2, res.output  # a clear refusal, not a traceback
+    assert "`features` must be numeric" in res.output and "first at index (0, 1) (value 'silver')" in res.output
+
+
+def test_expected_ratio_is_the_designed_treatment_to_control_split(table, tmp_path):
+    df, _ = table
+    ctl = df[df["treatment"] == 0].iloc[:1000]
+    trt = df[df["treatment"] == 1].iloc[:1400]  # a 1.4:1 design, run as designed
+    p = tmp_path / "uneven.parquet"
+    pd.concat([ctl, trt], ignore_index=True).to_parquet(p)
+    res = CliRunner().invoke(cli, ["ab", str(p), "-y", "y", "-e", "DiffInMeans", "--expected-ratio", "1.4"])
+    assert res.exit_code == 0 and "expected 1.4:1): p = 1\n" in res.output and "MISMATCH" not in res.output, res.output
+    res = CliRunner().invoke(cli, ["ab", str(p), "-y", "y", "-e", "DiffInMeans"])  # judged against 1:1
+    assert res.exit_code == 0 and "MISMATCH" in res.output, res.output

@@ -294,9 +294,8 @@ def alignment_scores(corpus: ExperimentCorpus, proxy: str | dict[str, float] | n
 
     NaN where a score is undefined (no significant north-star effect, no truth).
     """
-    w = _weights(corpus, proxy)
-    p = _series(corpus, w)
-    y = _series(corpus, _weights(corpus, north_star))
+    w, wy = _weights(corpus, proxy), _weights(corpus, north_star)
+    p, y = _series(corpus, w), _series(corpus, wy)
     za = stats.norm.isf(alpha / 2)
     z1 = stats.norm.isf(alpha)
     zp, zy = p["est"] / p["se"], y["est"] / y["se"]
@@ -314,21 +313,12 @@ def alignment_scores(corpus: ExperimentCorpus, proxy: str | dict[str, float] | n
     else:
         da_true = harmful = tau_true = float("nan")
         target = y["est"]
-    if method == "split" and (p["a"] is None):
+    if method == "split" and corpus.split_a is None:
         method = "total"
-    if method == "split":
-        a = np.column_stack([p["a"], y["a"]])
-        b = np.column_stack([p["b"], y["b"]])
-        a, b = a - a.mean(0), b - b.mean(0)
-        c = a.T @ b / (len(corpus) - 1)
-        lam = (c + c.T) / 2
-    elif method == "total":
-        est = np.column_stack([p["est"], y["est"]])
-        wy = _weights(corpus, north_star)
-        W = np.column_stack([w, wy])
-        lam = np.cov(est, rowvar=False) - W.T @ corpus.cov.mean(0) @ W
-    else:
+    if method not in ("split", "total"):
         raise ConfigError(f"`method` must be 'split' or 'total'; got {method!r}")
+    W = np.column_stack([w, wy])
+    lam = W.T @ corpus.te_covariance(method) @ W  # the latent-effect covariance of (proxy, north star)
     te_true = float(np.corrcoef(p["true"], truth)[0, 1]) if truth is not None else float("nan")
     name = proxy if isinstance(proxy, str) else "composite"
     return AlignmentScores(
@@ -353,6 +343,13 @@ def _xy(df: pd.DataFrame, cols: list[str], what: str) -> np.ndarray:
     if not np.isfinite(X).all():
         raise InvalidLogError(f"{what}: columns {cols} must be finite")
     return X
+
+
+def _welch_of(pred: np.ndarray, t: np.ndarray, alpha: float) -> dict[str, float]:
+    """Welch's difference in means of the predicted long-term outcome between the arms."""
+    a, b = pred[t], pred[~t]
+    return welch(float(a.mean()), float(a.var(ddof=1)), a.size, float(b.mean()), float(b.var(ddof=1)), b.size,
+                 alpha=alpha)
 
 
 def _default_model(random_state: int = 0) -> Any:
@@ -402,10 +399,7 @@ def surrogate_index(train: pd.DataFrame, experiment: pd.DataFrame, surrogates: l
     check_arm_sizes(t)
     with small_data_threads(len(Xtr)):
         h = sk_clone(model if model is not None else _default_model()).fit(Xtr, ytr)
-    pred = h.predict(Xex)
-    a, b = pred[t], pred[~t]
-    w = welch(float(a.mean()), float(a.var(ddof=1)), a.size, float(b.mean()), float(b.var(ddof=1)), b.size,
-              alpha=alpha)
+    w = _welch_of(h.predict(Xex), t, alpha)
     return Estimate(value=w["diff"], stderr=w["se"], ci=(w["ci_low"], w["ci_high"]), n=int(t.size),
                     ess=float(t.size), diagnostics={"p_value": w["p_value"], "df": w["df"],
                                                     "surrogates": list(surrogates)},
@@ -450,6 +444,7 @@ def surrogate_validation(corpus: ExperimentCorpus, surrogates: list[str], outcom
     fold = rng.permutation(K) % min(k, K)
     j = corpus.index(outcome)
     target = corpus.true_effects[:, j] if corpus.true_effects is not None else corpus.estimates[:, j]
+    direct_se = corpus.stderr[:, j]
     rows = []
     for f in np.unique(fold):
         train = pd.concat([corpus.units[i] for i in np.flatnonzero(fold != f)], ignore_index=True)
@@ -464,13 +459,10 @@ def surrogate_validation(corpus: ExperimentCorpus, surrogates: list[str], outcom
         for i in np.flatnonzero(fold == f):
             df = corpus.units[i]
             t = as_treatment(df[treatment].to_numpy())
-            pred = h.predict(_xy(df, cols, f"experiment {i}"))
-            a, b = pred[t], pred[~t]
-            w = welch(float(a.mean()), float(a.var(ddof=1)), a.size, float(b.mean()), float(b.var(ddof=1)), b.size,
-                      alpha=alpha)
+            w = _welch_of(h.predict(_xy(df, cols, f"experiment {i}")), t, alpha)
             rows.append({"experiment": int(i), "si_estimate": w["diff"], "si_stderr": w["se"],
                          "si_ci_low": w["ci_low"], "si_ci_high": w["ci_high"],
-                         "direct_estimate": corpus.estimates[i, j], "direct_stderr": corpus.stderr[i, j],
+                         "direct_estimate": corpus.estimates[i, j], "direct_stderr": float(direct_se[i]),
                          "target": float(target[i])})
     tab = pd.DataFrame(rows).sort_values("experiment").reset_index(drop=True)
     e = tab["si_estimate"].to_numpy() - tab["target"].to_numpy()
@@ -512,7 +504,11 @@ def proxy_quality(corpus: ExperimentCorpus, weights: dict[str, float], north_sta
     of the proxy's *estimated* effect in an experiment of ``n`` units with the *latent* north-star effect."""
     proxies = list(weights)
     w = np.array([weights[m] for m in proxies], dtype=np.float64)
-    lam_ss, lam_sy, lam_yy, sigma = _quality_parts(corpus, proxies, north_star, method)
+    return _quality(w, *_quality_parts(corpus, proxies, north_star, method), n)
+
+
+def _quality(w: np.ndarray, lam_ss: np.ndarray, lam_sy: np.ndarray, lam_yy: float, sigma: np.ndarray,
+             n: float) -> float:
     den = lam_yy * float(w @ (lam_ss + sigma / n) @ w)
     return float(w @ lam_sy / np.sqrt(den)) if den > 0 and lam_yy > 0 else float("nan")
 
@@ -543,7 +539,8 @@ def optimal_proxy(corpus: ExperimentCorpus, north_star: str, n: float, *, proxie
     (``method``; projected on the positive semi-definite cone) and :math:`\\Sigma` is the per-unit
     noise covariance. Small experiments favour low-noise metrics; as ``n`` grows the weights move
     toward the metrics whose latent effects align with the north star. Weights are scaled to unit
-    L1 norm.
+    L1 norm. ``single_quality`` scores each proxy alone under the same :math:`\\Lambda` (the joint
+    projection), so the unconstrained optimum is never below any of them.
     """
     from scipy import optimize
 
@@ -566,9 +563,9 @@ def optimal_proxy(corpus: ExperimentCorpus, north_star: str, n: float, *, proxie
     else:
         raise ConfigError(f"`constraint` must be 'none', 'nonnegative' or 'simplex'; got {constraint!r}")
     w = w / np.abs(w).sum() if np.abs(w).sum() > 0 else w
-    weights = dict(zip(props, map(float, w)))
-    single = {m: proxy_quality(corpus, {m: 1.0}, north_star, n, method=method) for m in props}
-    return ProxyResult(weights, proxy_quality(corpus, weights, north_star, n, method=method), single, float(n))
+    parts = (lam_ss, lam_sy, lam_yy, sigma, float(n))
+    single = {m: _quality(np.eye(len(props))[i], *parts) for i, m in enumerate(props)}
+    return ProxyResult(dict(zip(props, map(float, w))), _quality(w, *parts), single, float(n))
 
 
 # -- offline vs online -------------------------------------------------------------------------------------

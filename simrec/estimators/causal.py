@@ -33,15 +33,18 @@ Radcliffe, N. (2007). Using control groups to target on predicted lift. DMA Anal
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_int, first_bad
+from .._validation import as_rng, check_int
 from ..errors import ConfigError, InvalidLogError
 from .estimate import Estimate
-from .experiments.data import as_metric, as_treatment, check_arm_sizes
+from .experiments.data import as_matrix, as_metric, as_treatment, check_arm_sizes, check_propensity
+from .experiments.variance import fold_ids
 
 __all__ = ["KnownPropensity", "aipw", "ate", "cate", "CateResult", "estimate_propensity", "learn_policy",
            "PolicyResult", "uplift_curve", "UpliftResult"]
@@ -80,10 +83,8 @@ class KnownPropensity:
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        p = np.asarray(X, dtype=np.float64)[:, self.column]
-        if not ((p > 0) & (p < 1)).all():
-            bad = int(np.flatnonzero(~((p > 0) & (p < 1)))[0])
-            raise InvalidLogError(f"known propensities must lie in (0, 1); row {bad} has {p[bad]!r}")
+        x = np.asarray(X, dtype=np.float64)
+        p = check_propensity(x[:, self.column], x.shape[0], name="known propensities")
         return np.column_stack([1 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
@@ -93,33 +94,12 @@ class KnownPropensity:
         return f"KnownPropensity(column={self.column})"
 
 
-def _matrix(X: Any, name: str, n: int | None, d: int | None = None) -> np.ndarray:
-    """``X`` as a finite float (n, d) matrix (a vector is one column); clear errors otherwise."""
-    x = np.asarray(X, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
-    if x.ndim != 2 or (n is not None and x.shape[0] != n) or (d is not None and x.shape[1] != d):
-        raise InvalidLogError(f"`{name}` must have shape ({n if n is not None else 'rows'}, "
-                              f"{d if d is not None else 'd'}); got {x.shape}")
-    if not np.isfinite(x).all():
-        raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(~np.isfinite(x), x)}")
-    return x
-
-
 def _inputs(y: Any, treatment: Any, X: Any = None, propensity: Any = None) -> tuple[np.ndarray, ...]:
     t = as_treatment(treatment)
     v = as_metric(y, "y", t.shape[0])
     check_arm_sizes(t)
-    x = None if X is None else _matrix(X, "X", t.shape[0])
-    e = None
-    if propensity is not None:
-        p = np.asarray(propensity, dtype=np.float64)
-        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != t.shape[0]):
-            raise InvalidLogError(f"`propensity` must be a number or one value per unit ({t.shape[0]}); "
-                                  f"got shape {p.shape}")
-        e = as_metric(np.broadcast_to(p, t.shape), "propensity")
-        if not ((e > 0) & (e < 1)).all():
-            bad = int(np.flatnonzero(~((e > 0) & (e < 1)))[0])
-            raise InvalidLogError(f"`propensity` must lie in (0, 1); row {bad} has {e[bad]!r}")
+    x = None if X is None else as_matrix(X, "X", t.shape[0])
+    e = None if propensity is None else check_propensity(propensity, t.shape[0])
     return v, t, x, e
 
 
@@ -130,11 +110,15 @@ def _cross_fit_mu(y: np.ndarray, t: np.ndarray, x: np.ndarray | None, model: Any
 
     n = y.size
     mu0, mu1 = np.empty(n), np.empty(n)
-    fold = rng.permutation(n) % n_folds
+    fold = fold_ids(n, n_folds, rng)
     for k in range(n_folds):
         te, tr = fold == k, fold != k
         for arm, out in ((False, mu0), (True, mu1)):
             m = tr & (t == arm)
+            if not m.any():
+                raise InvalidLogError(f"fold {k} of the outcome-model cross-fitting has no "
+                                      f"{'treated' if arm else 'control'} unit in its training units; use fewer "
+                                      "`n_folds` or more units of the rarer arm")
             if x is None:
                 out[te] = y[m].mean()
             else:
@@ -182,7 +166,7 @@ def estimate_propensity(treatment: Any, X: Any, *, model: Any = None, n_folds: i
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression()
-    fold = as_rng(random_state).permutation(t.size) % k
+    fold = fold_ids(t.size, k, as_rng(random_state))
     e = np.empty(t.size)
     for j in range(k):
         te, tr = fold == j, fold != j
@@ -223,22 +207,19 @@ def aipw(y: Any, treatment: Any, propensity: Any, *, mu0: Any = None, mu1: Any =
                                        diagnostics={"max_weight": float(w.max())})
 
 
-def _quiet() -> Any:
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore", FutureWarning)
-    warnings.simplefilter("ignore", UserWarning)
-    return ctx
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """econml's FutureWarnings and UserWarnings silenced (restored on exit)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def _W(W: Any, e: np.ndarray | None, n: int) -> np.ndarray | None:
     cols = []
     if W is not None:
-        w = np.asarray(W, dtype=np.float64)
-        w = w[:, None] if w.ndim == 1 else w
-        if w.shape[0] != n or not np.isfinite(w).all():
-            raise InvalidLogError(f"`W` must be finite with {n} rows; got shape {w.shape}")
-        cols.append(w)
+        cols.append(as_matrix(W, "W", n))
     if e is not None:
         cols.append(e[:, None])
     return np.hstack(cols) if cols else None
@@ -290,8 +271,7 @@ def ate(y: Any, treatment: Any, *, X: Any = None, W: Any = None, propensity: Any
     if feats is None:  # econml needs some W: a constant column
         feats = np.ones((v.size, 1))
     my, mt = _nuisances(propensity, model_y, model_t)
-    ctx = _quiet()
-    try:
+    with _quiet():
         if method == "dr":
             from econml.dr import LinearDRLearner
 
@@ -311,8 +291,6 @@ def ate(y: Any, treatment: Any, *, X: Any = None, W: Any = None, propensity: Any
             se = float(est.intercept__inference().stderr)
         else:
             raise ConfigError(f"`method` must be 'dr', 'dml' or 'aipw'; got {method!r}")
-    finally:
-        ctx.__exit__(None, None, None)
     return Estimate(value=val, stderr=se, ci=(lo, hi), n=int(v.size), ess=float(v.size),
                     diagnostics={"method": method, "known_propensity": e is not None}, name=f"ate-{method}",
                     alpha=alpha, ci_method=f"econml-{method}")
@@ -343,13 +321,12 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
     v, t, x, e = _inputs(y, treatment, X, propensity)
     if x is None:
         raise ConfigError("`X` (effect modifiers) is required for CATE")
-    xe = x if X_eval is None else _matrix(X_eval, "X_eval", None, x.shape[1])
+    xe = x if X_eval is None else as_matrix(X_eval, "X_eval", None, d=x.shape[1])
     Wm = _W(W, e, v.size)
     my, mt = _nuisances(propensity, model_y, model_t)
     if propensity is not None and Wm is not None:
         mt = KnownPropensity(x.shape[1] + Wm.shape[1] - 1)  # econml hands [X, W]: the last column
-    ctx = _quiet()
-    try:
+    with _quiet():
         if method == "linear_dml":
             from econml.dml import LinearDML
 
@@ -384,8 +361,6 @@ def cate(y: Any, treatment: Any, X: Any, *, W: Any = None, propensity: Any = Non
             raise ConfigError(f"`method` must be 'linear_dml', 'causal_forest' or 'dr'; got {method!r}")
         eff = np.ravel(est.effect(xe))
         lo, hi = (np.ravel(z) for z in est.effect_interval(xe, alpha=alpha))
-    finally:
-        ctx.__exit__(None, None, None)
     return CateResult(eff, lo, hi, a, est, method)
 
 
@@ -426,16 +401,13 @@ def learn_policy(y: Any, treatment: Any, X: Any, *, propensity: Any = 0.5, max_d
     if min(ev.sum(), (~ev).sum()) < 20:
         raise InvalidLogError("too few units to split into training and evaluation halves (need 20 each)")
     my, _ = _nuisances(None, model_y, None)
-    ctx = _quiet()
-    try:
+    with _quiet():
         from econml.policy import DRPolicyTree
 
         tree = DRPolicyTree(model_regression=my, model_propensity=KnownPropensity(-1), max_depth=max_depth,
                             min_samples_leaf=min_samples_leaf, honest=True, random_state=random_state)
         tree.fit(v[~ev], t[~ev].astype(np.int64), X=x[~ev], W=e[~ev, None])
         act = np.asarray(tree.predict(x[ev]), dtype=np.int64)
-    finally:
-        ctx.__exit__(None, None, None)
     ye, te_, xe, ee = v[ev], t[ev], x[ev], e[ev]
     mu0, mu1 = _cross_fit_mu(ye, te_, xe, my, 5, rng)
     g1 = mu1 + te_ * (ye - mu1) / ee

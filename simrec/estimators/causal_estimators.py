@@ -90,7 +90,8 @@ class _CausalEstimator(Estimator):
     _ci_methods: ClassVar[tuple[str, ...]] = ("normal", "bootstrap")
 
     def _log(self, log: Any, alpha: float, ci_method: str, kw: dict[str, Any]) -> None:
-        from .experiments.data import ExperimentLog
+        from .experiments.ab import _check_alpha_alt
+        from .experiments.data import ExperimentLog, check_propensity
 
         self._check_keywords(kw)
         if not isinstance(log, ExperimentLog):
@@ -99,19 +100,13 @@ class _CausalEstimator(Estimator):
         if ci_method not in self._ci_methods:
             raise ConfigError(f"`ci_method` must be one of {self._ci_methods} for {type(self).__name__}; "
                               f"got {ci_method!r}")
-        if not 0 < alpha < 1:
-            raise ConfigError(f"`alpha` must lie in (0, 1); got {alpha!r}")
+        _check_alpha_alt(alpha, "two-sided")
         if log.features is None:
             raise InvalidLogError(f"{type(self).__name__} needs `log.features` (pre-treatment unit features "
                                   f"the outcome and propensity models adjust for)")
         if log.propensity is not None:
-            e = log.propensity
-            bad = e >= 1
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise InvalidLogError(f"{type(self).__name__} needs overlap: `log.propensity` must lie in (0, 1) "
-                                      f"(both arms possible for every unit); {int(bad.sum())} unit(s) have "
-                                      f"propensity 1, first at index {i}")
+            check_propensity(log.propensity, len(log), name="log.propensity",
+                             who=f"{type(self).__name__} needs overlap: ")
 
 
 class AIPW(_CausalEstimator):
@@ -284,7 +279,7 @@ class LinearDML(_DMLParams):
     _method = "dml"
 
 
-class CausalForestDML(_EconmlEstimator):
+class CausalForestDML(_DMLParams):
     """ATE of econml's ``CausalForestDML``: the forest's doubly robust ``ate_`` and its interval.
 
     An honest generalized random forest of the effect :math:`\\tau(x)` on the features (residuals from
@@ -315,9 +310,7 @@ class CausalForestDML(_EconmlEstimator):
     def __init__(self, model_y: Any = None, model_t: Any = None, cv: int = 2, n_estimators: int = 100,
                  min_samples_leaf: int = 10, n_jobs: int | None = 1, *, name: str | None = None,
                  random_state: int | np.random.Generator | None = None) -> None:
-        self.model_y = _check_model(model_y, "model_y", "predict")
-        self.model_t = _check_model(model_t, "model_t", "predict_proba")
-        self.cv = check_int(cv, name="cv", minimum=2)
+        super().__init__(model_y, model_t, cv, name=name, random_state=random_state)
         self.n_estimators = check_int(n_estimators, name="n_estimators", minimum=4)
         if self.n_estimators % 4:
             raise ConfigError(f"`n_estimators` must be a multiple of 4 (econml's sub-forest size); got {n_estimators}")
@@ -325,8 +318,6 @@ class CausalForestDML(_EconmlEstimator):
         if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
             raise ConfigError(f"`n_jobs` must be None or a non-zero int; got {n_jobs!r}")
         self.n_jobs = n_jobs
-        self.name = check_name(name)
-        self.random_state = check_random_state(random_state)
 
     def _fit(self, y: np.ndarray, t: np.ndarray, x: np.ndarray, e: np.ndarray | None, alpha: float,
              seed: int | None) -> Estimate:

@@ -1,14 +1,14 @@
 """The report of an experiment sweep: estimated vs true effects, coverage and decision errors.
 
 ``report.html`` (self-contained: figures embedded as SVG) and ``report.md`` (figures under
-``figures/``), deterministic for a given results table.
+``figures/``), deterministic for a given results table: tables and figures are rendered by the
+sweep report's own helpers (:mod:`simrec.reports.render`, :mod:`simrec.reports.figures`).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .figures import _fig, svg_bytes
+from .render import _html_table, _md_table
+
 __all__ = ["summary_table", "decision_table", "answer_lines", "build_experiment_report"]
 
 
-def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (world, comparison, metric, method): bias, RMSE, coverage (with its Monte Carlo
-    standard error), interval width, significance and decision-error rates over the replicate runs."""
+def summary_table(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    r"""One row per (world, comparison, metric, method): bias, RMSE, coverage (with its Monte Carlo
+    standard error), interval width, significance and decision-error rates over the replicate runs.
+
+    ``coverage_mcse`` is :math:`\sqrt{\max(\hat p (1 - \hat p),\ (1 - \alpha)\alpha) / R}` over
+    ``R`` runs: floored at the binomial SE of the nominal level ``1 - alpha`` the intervals were built
+    for, so a cell whose runs all covered (or all missed) does not get a zero SE."""
+    nominal = 1 - alpha
     ok = df[df["estimate"].notna()] if "estimate" in df else df.iloc[:0]
     rows = []
     for key, g in ok.groupby(["world", "comparison", "metric", "method"], sort=False):
@@ -33,7 +41,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
             "world": key[0], "comparison": key[1], "metric": key[2], "method": key[3], "runs": r,
             "true_effect": float(g["true_effect"].iloc[0]), "mean_estimate": float(g["estimate"].mean()),
             "bias": float(err.mean()), "rmse": float(np.sqrt((err ** 2).mean())),
-            "coverage": p, "coverage_mcse": math.sqrt(max(p * (1 - p), 0.95 * 0.05) / r),
+            "coverage": p, "coverage_mcse": math.sqrt(max(p * (1 - p), nominal * alpha) / r),
             "ci_width": float((g["ci_high"] - g["ci_low"]).mean()), "significant": float(g["significant"].mean()),
             "sign_error": float(g["sign_error"].mean()), "miss": float(g["miss"].mean()),
             **({"stopped_at": float(g["stopped_at"].mean())} if "stopped_at" in g and g["stopped_at"].notna().any()
@@ -114,21 +122,9 @@ def answer_lines(summ: pd.DataFrame, dec: pd.DataFrame, alpha: float = 0.05) -> 
 
 
 # -- figures -----------------------------------------------------------------------------------------------
-def _svg(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    return buf.getvalue()
-
-
-def _figure(w: float, h: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(w, h), layout="constrained")
-
-
 def _bars(n: int, inch_per_bar: float, h: float) -> tuple[Any, Any]:
     """A one-axes figure for ``n`` bars, wider with more of them (at least 5 inches)."""
-    fig = _figure(max(5.0, inch_per_bar * n + 2), h)
+    fig = _fig(max(5.0, inch_per_bar * n + 2), h)
     return fig, fig.subplots()
 
 
@@ -138,7 +134,7 @@ def fig_estimates(df: pd.DataFrame) -> Any:
     panels = list(d.groupby(["comparison", "metric"], sort=False))
     ncol = min(3, max(len(panels), 1))
     nrow = max(1, math.ceil(len(panels) / ncol))
-    fig = _figure(4.2 * ncol, 3.0 * nrow)
+    fig = _fig(4.2 * ncol, 3.0 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     for ax, ((c, m), g) in zip(axes, panels):
         methods = list(dict.fromkeys(g["method"]))
@@ -161,15 +157,17 @@ def fig_estimates(df: pd.DataFrame) -> Any:
     return fig
 
 
-def fig_coverage(summ: pd.DataFrame) -> Any:
-    """Coverage of the true effect per method and metric, with the nominal level and a 3 MC SE band."""
+def fig_coverage(summ: pd.DataFrame, alpha: float = 0.05) -> Any:
+    """Coverage of the true effect per method and metric, with the nominal level ``1 - alpha`` and a
+    3 MC SE band."""
     fig, ax = _bars(len(summ), 0.5, 3.2)
     if summ.empty:
         return fig
     labels = [f"{r.comparison}\n{r.metric}\n{r.method}" for r in summ.itertuples()]
     x = np.arange(len(summ))
     ax.bar(x, summ["coverage"], yerr=3 * summ["coverage_mcse"], color="C0", alpha=0.8, capsize=2)
-    ax.axhline(0.95, color="k", ls="--", lw=1)
+    ax.axhline(1 - alpha, color="k", ls="--", lw=1, label=f"nominal {1 - alpha:.2f}")
+    ax.legend(fontsize=7, loc="lower right")
     ax.set_xticks(x, labels, fontsize=6, rotation=90)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("coverage of the true effect")
@@ -193,41 +191,17 @@ def fig_decisions(dec: pd.DataFrame) -> Any:
 
 
 # -- rendering ---------------------------------------------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "–"
-        return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5) else f"{v:.4f}"
-    return str(v)
-
-
-def _md(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "_(none)_\n"
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False, name=None)]
-    return "\n".join(lines) + "\n"
-
-
-def _html(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "<p><em>(none)</em></p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False, name=None))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config: dict[str, Any],
                             out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and ``figures/`` for an experiment sweep; returns the two paths."""
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    summ = summary_table(df)
+    alpha = float(config.get("analysis", {}).get("alpha", 0.05))
+    summ = summary_table(df, alpha)
     dmeth = decision_method(df)
     dec = decision_table(df, dmeth)
-    figs = {"estimates": fig_estimates(df), "coverage": fig_coverage(summ), "decisions": fig_decisions(dec)}
-    svgs = {k: _svg(f) for k, f in figs.items()}
+    figs = {"estimates": fig_estimates(df), "coverage": fig_coverage(summ, alpha), "decisions": fig_decisions(dec)}
+    svgs = {k: svg_bytes(f) for k, f in figs.items()}
     for k, b in svgs.items():
         (out / "figures" / f"{k}.svg").write_bytes(b)
     name = config.get("name", "experiment")
@@ -240,29 +214,29 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
              "misses are non-significant results of a non-zero effect.")
     sections = [("Estimates vs truth", summ, "estimates"), ("Coverage", None, "coverage"),
                 (f"Launch decisions vs the north star (decided by {dmeth or 'no method'})", dec, "decisions")]
-    answer = answer_lines(summ, dec, float(config.get("analysis", {}).get("alpha", 0.05)))
+    answer = answer_lines(summ, dec, alpha)
     md = [f"# Experiment sweep: {name}\n", intro + "\n", "## Answer\n", "\n".join(f"- {a}" for a in answer) + "\n"]
     ht = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title><style>"
           "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}"
-          "td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>",
+          "td,th{border:1px solid #ccc;padding:2px 6px}td.num{text-align:right}</style></head><body>",
           f"<h1>Experiment sweep: {html.escape(name)}</h1><p>{html.escape(intro)}</p>", "<h2>Answer</h2><ul>"
           + "".join(f"<li>{html.escape(a).replace('**', '')}</li>" for a in answer) + "</ul>"]
     for title, table, fig in sections:
         md.append(f"## {title}\n")
         ht.append(f"<h2>{html.escape(title)}</h2>")
         if table is not None:
-            md.append(_md(table))
-            ht.append(_html(table))
+            md.append(_md_table(table))
+            ht.append(_html_table(table))
         md.append(f"![{fig}](figures/{fig}.svg)\n")
         ht.append(f"<img alt='{fig}' src='data:image/svg+xml;base64,{base64.b64encode(svgs[fig]).decode()}'/>")
     if truth is not None and not truth.empty:
         cols = [c for c in truth.columns if c in ("world", "comparison") or (c.startswith("true_") and
                                                                               not c.startswith("true_lift"))]
-        md += ["## True effects\n", _md(truth[cols])]
-        ht += ["<h2>True effects</h2>", _html(truth[cols])]
+        md += ["## True effects\n", _md_table(truth[cols])]
+        ht += ["<h2>True effects</h2>", _html_table(truth[cols])]
     if not errors.empty:
-        md += ["## Failed analyses\n", _md(errors[["run_id", "metric", "method", "error"]])]
-        ht += ["<h2>Failed analyses</h2>", _html(errors[["run_id", "metric", "method", "error"]])]
+        md += ["## Failed analyses\n", _md_table(errors[["run_id", "metric", "method", "error"]])]
+        ht += ["<h2>Failed analyses</h2>", _html_table(errors[["run_id", "metric", "method", "error"]])]
     ht.append("</body></html>")
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
     (out / "report.html").write_text("\n".join(ht), encoding="utf-8")

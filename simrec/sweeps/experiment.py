@@ -71,7 +71,10 @@ class WorldEntry(_Strict):
 
     @property
     def key(self) -> str:
-        return self.preset if not self.overrides else f"{self.preset}-{stable_hash(self.overrides)[:6]}"
+        """A short, stable name unique to the world: the preset, a hash of the overrides if any, and
+        ``s<seed>`` for a seed other than 0 (e.g. ``clickbait``, ``clickbait-1a2b3c``, ``clickbait-s1``)."""
+        key = self.preset if not self.overrides else f"{self.preset}-{stable_hash(self.overrides)[:6]}"
+        return key if self.seed == 0 else f"{key}-s{self.seed}"
 
 
 class Comparison(_Strict):
@@ -200,6 +203,11 @@ def load_experiment_sweep(path: str | Path, overrides: tuple[str, ...] | list[st
                          "its true effect"))
     if len({c.name for c in spec.comparisons}) != len(spec.comparisons):
         problems.append(("comparisons", "comparison names must be unique"))
+    keys = [w.key for w in spec.worlds]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        problems.append(("worlds", f"worlds must differ (preset, overrides or seed); world {dup!r} is listed "
+                         f"{keys.count(dup)} times"))
     if problems:
         raise SweepSpecError(problems, str(path))
     return spec
@@ -217,15 +225,13 @@ def analyse_run(data: pd.DataFrame, metrics: tuple[str, ...], methods: tuple[str
     rows = []
     for m in metrics:
         y = data[m].to_numpy(dtype=np.float64)
+        ab = None  # Welch's difference and the lift come from one analysis of the metric
         for meth in methods:
             row: dict[str, Any] = {"metric": m, "method": meth}
             try:
-                if meth == "welch":
-                    r = ex.analyze_ab(y, t, alpha=alpha)
-                    e = r.diff
-                elif meth == "lift":
-                    r = ex.analyze_ab(y, t, alpha=alpha)
-                    e = r.lift
+                if meth in ("welch", "lift"):
+                    r = ab = ab if ab is not None else ex.analyze_ab(y, t, alpha=alpha)
+                    e = r.diff if meth == "welch" else r.lift
                 elif meth == "cuped":
                     r = ex.cuped(y, t, data[f"pre_{m}"].to_numpy(float), alpha=alpha, balance_threshold=0.0)
                     e = r.diff

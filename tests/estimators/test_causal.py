@@ -142,7 +142,7 @@ def test_bad_input():
         causal.aipw(y, np.where(t, 2, 0), e)
     with pytest.raises(ConfigError, match="method"):
         causal.ate(y, t, propensity=e, method="magic")
-    with pytest.raises(InvalidLogError, match=r"propensity. must be a number or one value per unit"):
+    with pytest.raises(InvalidLogError, match=r"propensity. must have one value per unit \(\d+, .*\); got 10"):
         causal.aipw(y, t, e[:10])
     xn = x.copy()
     xn[3, 0] = np.nan
@@ -162,3 +162,37 @@ def test_causal_forest_and_dr_learner_cate():
     assert np.corrcoef(cf.effect, tau)[0, 1] > 0.6
     dr = causal.cate(y, t, x, propensity=e, method="dr")
     assert dr.ate.ci[0] < tau.mean() < dr.ate.ci[1] and np.corrcoef(dr.effect, tau)[0, 1] > 0.9
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")  # RidgeCV on one unit
+@pytest.mark.parametrize("with_x", [False, True])
+def test_aipw_refuses_a_fold_whose_training_units_lack_an_arm(with_x):
+    y = np.arange(40.0)
+    t = np.zeros(40, int)
+    t[[3, 17]] = 1  # two treated units: some splits put both in one fold
+    X = np.column_stack([np.sin(y), np.cos(y)]) if with_x else None
+    refused = 0
+    for s in range(20):
+        try:
+            e = causal.aipw(y, t, 0.05, X=X, random_state=s)
+        except InvalidLogError as exc:
+            assert "no treated unit in its training units" in str(exc) and "n_folds" in str(exc)
+            refused += 1
+        else:
+            assert np.isfinite(e.value) and np.isfinite(e.stderr)  # never a silent NaN
+    assert refused > 0
+
+
+def test_one_propensity_check_everywhere():
+    from simrec.estimators.experiments import ExperimentLog
+
+    y, t = np.arange(6.0), np.array([0, 1, 0, 1, 0, 1])
+    e = np.array([0.5, 0.5, 0.5, 1.0, 0.5, 0.5])  # a treated unit certain to be treated
+    log = ExperimentLog(y, t, features=np.ones((6, 1)), propensity=e)  # a log may hold it ...
+    assert log.propensity[3] == 1.0
+    for call in (lambda: causal.aipw(y, t, e),  # ... but inverse weights need overlap
+                 lambda: causal.KnownPropensity().predict_proba(np.column_stack([y, e]))):
+        with pytest.raises(InvalidLogError, match=r"must lie in \(0, 1\) \(both arms.*index 3 \(value .*1\.0\)"):
+            call()
+    with pytest.raises(InvalidLogError, match=r"below 1 for control units.*index 2"):
+        ExperimentLog(y, t, propensity=np.where(np.arange(6) == 2, 1.0, 0.5))

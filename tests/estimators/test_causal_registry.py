@@ -217,7 +217,7 @@ def test_bad_estimator_input_raises_named_errors(cls):
     with pytest.raises(InvalidLogError, match=rf"{cls.__name__} needs `log.features`"):
         est.estimate(ExperimentLog(y, t, propensity=e))
     no_overlap = np.where(t == 1, np.where(np.arange(50) == 9, 1.0, 0.5), 0.5)
-    with pytest.raises(InvalidLogError, match=r"overlap.*propensity 1, first at index 9"):
+    with pytest.raises(InvalidLogError, match=r"overlap: `log.propensity`.* \(0, 1\).*index 9 \(value .*1\.0\)"):
         est.estimate(ExperimentLog(y, t, features=x, propensity=no_overlap))
     with pytest.raises(InvalidLogError, match="`log` must be an ExperimentLog"):
         est.estimate({"outcome": y})

@@ -110,6 +110,23 @@ def test_msprt_update_equals_path_and_detects_an_effect():
     assert (np.diff(path["p_value"]) <= 0).all()  # always-valid p-values never increase
 
 
+def test_msprt_running_statistics_match_the_path_at_every_look():
+    rng = np.random.default_rng(3)
+    t = np.r_[np.ones(5, bool), rng.random(3995) < 0.5]  # the first five units are treated
+    y = 50.0 + rng.normal(size=4000) + 0.1 * t  # a large mean: the shift keeps the sums accurate
+    with pytest.raises(InvalidLogError, match="both arms.*0 control"):
+        ex.MSPRT(alpha=0.05, mde=0.1).update(y[:5], t[:5])
+    test = ex.MSPRT(alpha=0.05, mde=0.1)
+    peeks = []
+    for lo, hi in [(0, 40), (40, 40), (40, 700), (700, 1999), (1999, 4000)]:  # uneven batches, one empty
+        test.update(y[lo:hi], t[lo:hi])
+        peeks = sorted({*peeks, hi})
+        path = test.path(y[:hi], t[:hi], peeks=peeks)
+        assert test.n == hi
+        assert test.p_value == pytest.approx(path["p_value"][-1], rel=1e-9, abs=1e-300)
+        assert test.confidence_sequence == pytest.approx((path["ci_low"][-1], path["ci_high"][-1]), rel=1e-9)
+
+
 # -- interleaving -------------------------------------------------------------------------------------
 def test_team_draft_invariants():
     rng = np.random.default_rng(2)
@@ -130,6 +147,20 @@ def test_team_draft_invariants():
     first_a = team[:, 0] == 0
     assert (items[first_a, 0] == a[first_a, 0]).all()
     assert 0.4 < first_a.mean() < 0.6
+
+
+@pytest.mark.parametrize("wide", ["a", "b"])
+def test_team_draft_with_rankings_of_different_widths_uses_every_item_of_the_wider(wide):
+    short, long_ = [[1, 2]], [[5, 6, 7, 8, 9, 10]]
+    a, b = (long_, short) if wide == "a" else (short, long_)
+    for seed in range(20):
+        items, team = ex.team_draft(a, b, 8, rng=seed)
+        # both short picks, then the wider ranking fills the list in its own order; nothing is read past a row
+        assert sorted(items[0].tolist()) == [1, 2, 5, 6, 7, 8, 9, 10]
+        w = 0 if wide == "a" else 1
+        assert items[0][team[0] == w].tolist() == long_[0] and (team[0] == 1 - w).sum() == 2
+    items, team = ex.team_draft(a, b, 10, rng=0)  # both exhausted: -1 pads
+    assert items[0, 8:].tolist() == [-1, -1] and team[0, 8:].tolist() == [-1, -1]
 
 
 def test_interleaving_detects_the_better_ranker_and_not_an_aa():
@@ -185,3 +216,33 @@ def test_cluster_robust_matches_statsmodels_and_exceeds_naive():
     fit = sm.OLS(y, sm.add_constant(tu[users].astype(float))).fit(cov_type="cluster", cov_kwds={"groups": users})
     assert e.stderr == pytest.approx(fit.bse[1], rel=1e-12)
     assert e.stderr > 1.5 * e.diagnostics["naive_stderr"]
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda y, t, f: ex.ExperimentLog(y, t, features=f), "features"),
+    (lambda y, t, f: ex.cupac(y, t, f), "features"),
+    (lambda y, t, f: ex.cluster_robust(y, t, np.arange(y.size) // 2, covariates=f), "covariates"),
+    (lambda y, t, f: __import__("simrec.estimators.causal").estimators.causal.aipw(y, t, 0.5, X=f), "X"),
+    (lambda y, t, f: __import__("simrec.estimators.causal").estimators.causal.ate(y, t, W=f, propensity=0.5), "W"),
+])
+def test_text_in_a_matrix_is_refused_naming_the_argument_and_cell(call, arg):
+    from simrec.errors import InvalidLogError
+
+    y, t = np.arange(8.0), np.array([0, 1] * 4)
+    f = np.column_stack([np.arange(8.0), np.arange(8.0)]).astype(object)
+    f[3, 1] = "x"
+    with pytest.raises(InvalidLogError, match=rf"`{arg}` must be numeric; .*first at index \(3, 1\) \(value 'x'\)"):
+        call(y, t, f)
+    with pytest.raises(InvalidLogError, match=rf"`{arg}` must be finite.*index \(2, 0\)"):
+        call(y, t, np.where(np.arange(16).reshape(8, 2) == 4, np.nan, 1.0))
+
+
+def test_text_p_values_are_refused_naming_the_index():
+    from simrec.errors import InvalidLogError
+
+    with pytest.raises(InvalidLogError, match=r"`p_values` must be numeric; .*index 1 \(value 'a'\)"):
+        ex.multiple_testing(np.array([0.1, "a"], dtype=object))  # e.g. a pandas object column
+    with pytest.raises(InvalidLogError, match=r"`p_values` must be numeric; got dtype <U"):
+        ex.multiple_testing([0.1, "a"])
+    with pytest.raises(InvalidLogError, match=r"`p_values` must lie in \[0, 1\]; 1 value does not, first at index 1"):
+        ex.multiple_testing([0.1, 1.5])

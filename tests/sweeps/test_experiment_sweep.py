@@ -177,3 +177,99 @@ def test_runs_carry_srm_and_holm_adjusted_p_values(tmp_path):
     assert t["srm_p_value"].between(0, 1).all()
     ok = t[t["p_value"].notna()]
     assert (ok["p_holm"] >= ok["p_value"] - 1e-15).all() and (ok["p_holm"] > ok["p_value"]).any()
+
+
+def test_worlds_differing_only_in_seed_are_distinct_and_duplicates_are_refused(tmp_path):
+    two = SMALL.replace('[[worlds]]\npreset = "clickbait"\n',
+                        '[[worlds]]\npreset = "clickbait"\n[[worlds]]\npreset = "clickbait"\nseed = 1\n')
+    p = tmp_path / "two.toml"
+    p.write_text(two.replace("seeds = 3", "seeds = 1").replace(
+        '["welch", "cuped", "msprt", "ratio", "DiffInMeans", "AIPW"]', '["welch"]'))
+    spec = load_experiment_sweep(p)
+    assert [w.key for w in spec.worlds] == ["clickbait", "clickbait-s1"]
+    t = run_experiment_sweep(spec, tmp_path / "o")
+    assert t["run_id"].nunique() == 4 and set(t["world"]) == {"clickbait", "clickbait-s1"}
+    truth = pd.read_parquet(tmp_path / "o" / "truth.parquet")
+    assert len(truth) == 4 and truth["truth_key"].nunique() == 4
+    # the two worlds are different worlds: their true effects differ
+    tr = truth.set_index(["world", "comparison"])["true_sessions"]
+    assert tr[("clickbait", "cb")] != tr[("clickbait-s1", "cb")]
+    p.write_text(SMALL.replace('[[worlds]]\npreset = "clickbait"\n',
+                               '[[worlds]]\npreset = "clickbait"\n[[worlds]]\npreset = "clickbait"\nseed = 0\n'))
+    with pytest.raises(SweepSpecError, match="world 'clickbait' is listed 2 times"):
+        load_experiment_sweep(p)
+
+
+def test_report_coverage_floor_and_nominal_line_follow_alpha(tmp_path):
+    from simrec.reports.experiment import build_experiment_report, fig_coverage, summary_table
+
+    runs = pd.DataFrame({"world": "w", "comparison": "cb", "metric": "sessions", "method": "welch",
+                         "north_star": "sessions", "run_id": [f"r{i}" for i in range(10)], "estimate": 1.0,
+                         "true_effect": 1.0, "ci_low": 0.5,
+                         "ci_high": 1.5, "covered": True, "significant": True, "sign_error": False, "miss": False,
+                         "decision": "launch", "p_value": 0.001})
+    for alpha in (0.05, 0.2):
+        s = summary_table(runs, alpha)
+        assert s["coverage"].iloc[0] == 1.0  # all covered: the SE is the nominal level's binomial SE
+        assert s["coverage_mcse"].iloc[0] == pytest.approx(np.sqrt((1 - alpha) * alpha / 10))
+        ax = fig_coverage(s, alpha).axes[0]
+        assert [tuple(ln.get_ydata()) for ln in ax.lines if ln.get_linestyle() == "--"] == [(1 - alpha, 1 - alpha)]
+    _, md = build_experiment_report(runs, None, {"name": "t", "analysis": {"alpha": 0.2}}, tmp_path)
+    assert "nominal 0.80" in md.read_text() and "nominal 0.80" in (tmp_path / "figures" / "coverage.svg").read_text()
+
+
+def test_report_is_deterministic_and_escapes_table_cells(tmp_path):
+    from simrec.reports.experiment import build_experiment_report
+
+    runs = pd.DataFrame({"world": "w", "comparison": "cb", "metric": "sessions", "method": "welch",
+                         "north_star": "sessions", "run_id": ["r0", "r1", "r2"], "estimate": [1.0, 1.2, np.nan],
+                         "true_effect": 1.0, "ci_low": 0.5, "ci_high": 1.5, "covered": True, "significant": True,
+                         "sign_error": False, "miss": False, "decision": "launch", "p_value": 0.001,
+                         "error": [None, None, "ValueError: a|b\nc"]})
+    outs = []
+    for d in ("a", "b"):
+        h, m = build_experiment_report(runs, None, {"name": "t"}, tmp_path / d)
+        outs.append((h.read_bytes(), m.read_bytes(), (tmp_path / d / "figures" / "coverage.svg").read_bytes()))
+    assert outs[0] == outs[1]  # byte-identical: no dates, no creator in the figures
+    md = outs[0][1].decode()
+    assert "| r2 | sessions | welch | ValueError: a\\|b c |" in md  # a '|' or newline cannot break the table
+    assert b"Creator" not in outs[0][2] and b"<dc:date>" not in outs[0][2]
+
+
+def test_welch_and_lift_share_one_analysis_per_metric(monkeypatch):
+    import simrec.estimators.experiments as ex
+    from simrec.sweeps.experiment import analyse_run
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"treatment": np.arange(200) % 2, "sessions": rng.poisson(3, 200) + 1.0,
+                         "clicks": rng.poisson(2, 200) * 1.0})
+    calls = []
+    real = ex.analyze_ab
+    monkeypatch.setattr(ex, "analyze_ab", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rows = analyse_run(data, ("sessions", "clicks"), ("welch", "lift"), 0.05)
+    assert len(calls) == 2 and len(rows) == 4
+    for r in rows:
+        ref = real(data[r["metric"]].to_numpy(), data["treatment"].to_numpy())
+        e = ref.diff if r["method"] == "welch" else ref.lift
+        assert (r["estimate"], r["ci_low"], r["p_value"]) == (e.value, e.ci[0], ref.p_value)
+
+
+def test_srm_p_values_use_the_designed_split(tmp_path):
+    from simrec.estimators.experiments import srm_check
+    from simrec.experiments_sim import simulate_ab
+    from simrec.sweeps.experiment import _world
+    from simrec.sweeps.grid import derive_seed
+
+    p = tmp_path / "unequal.toml"
+    p.write_text(SMALL.replace("seeds = 3", "seeds = 2").replace("n_truth = 1500", "n_truth = 200\np_treatment = 0.3")
+                 .replace('["welch", "cuped", "msprt", "ratio", "DiffInMeans", "AIPW"]', '["welch"]'))
+    spec = load_experiment_sweep(p)
+    t = run_experiment_sweep(spec, tmp_path / "o")
+    assert (t["srm_p_value"] > 1e-3).all()  # a 30:70 design is not a mismatch ...
+    w, c = spec.worlds[0], spec.comparisons[0]
+    for seed, g in t[t["comparison"] == c.name].groupby("seed"):
+        sim = simulate_ab(_world(w), c.control, c.treatment, n_users=600, horizon_days=7, p_treatment=0.3,
+                          seed=derive_seed("run", w.key, c.name, seed), n_truth=0)
+        arms = sim.data["treatment"].to_numpy()
+        assert g["srm_p_value"].iloc[0] == srm_check(treatment=arms, ratio=0.3 / 0.7).p_value
+        assert srm_check(treatment=arms, ratio=0.7 / 0.3).p_value < 1e-3  # ... a flipped ratio would be

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..._validation import check_probability
+from ..._validation import check_probability, first_bad
 from ...errors import ConfigError, InvalidLogError
 from ..estimate import Estimate
 from .data import as_metric, as_treatment, check_arm_sizes
@@ -290,7 +290,7 @@ def ratio_metric(numerator: Any, denominator: Any, treatment: Any, *, alpha: flo
     num = as_metric(numerator, "numerator", t.shape[0])
     den = as_metric(denominator, "denominator", t.shape[0])
     if (den < 0).any():
-        raise InvalidLogError(f"`denominator` must be >= 0; row {int(np.flatnonzero(den < 0)[0])} is negative")
+        raise InvalidLogError(f"`denominator` must be >= 0; {first_bad(den < 0, den)}")
     check_arm_sizes(t)
     out = []
     for mask in (t, ~t):
@@ -353,7 +353,6 @@ def srm_check(counts: Any = None, ratio: Any = None, *, treatment: Any = None, t
     if treatment is not None:
         t = as_treatment(treatment)
         c = np.array([t.size - int(t.sum()), int(t.sum())], dtype=np.float64)
-        arr = c
     else:
         arr = np.asarray(counts)
         if arr.ndim != 1 or arr.size < 2:

@@ -19,7 +19,7 @@ import pandas as pd
 from ..._validation import check_array, first_bad
 from ...errors import InvalidLogError
 
-__all__ = ["ExperimentLog", "as_metric", "as_treatment", "split_arms"]
+__all__ = ["ExperimentLog", "as_matrix", "as_metric", "as_treatment", "check_propensity", "split_arms"]
 
 
 def as_metric(values: Any, name: str, n: int | None = None, *, allow_nan: bool = False) -> np.ndarray:
@@ -36,6 +36,24 @@ def as_metric(values: Any, name: str, n: int | None = None, *, allow_nan: bool =
         bad = ~np.isfinite(arr)
         raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(bad, arr)}")
     return arr
+
+
+def as_matrix(values: Any, name: str, n: int | None = None, *, d: int | None = None) -> np.ndarray:
+    """``values`` as a contiguous finite float64 ``(n, d)`` matrix (a 1-D array is one column).
+
+    Text (e.g. a string column of a frame), the wrong number of rows or columns and NaN/inf raise
+    :class:`~simrec.errors.InvalidLogError` naming ``name`` and the first bad cell.
+    """
+    if values is None:
+        raise InvalidLogError(f"`{name}` is required; got None")
+    x = check_array(values, name=name, ndim=(1, 2), error=InvalidLogError)
+    x = x[:, None] if x.ndim == 1 else x
+    if (n is not None and x.shape[0] != n) or (d is not None and x.shape[1] != d):
+        raise InvalidLogError(f"`{name}` must have shape ({n if n is not None else 'rows'}, "
+                              f"{d if d is not None else 'd'}); got {x.shape}")
+    if not np.isfinite(x).all():
+        raise InvalidLogError(f"`{name}` must be finite (no NaN or inf); {first_bad(~np.isfinite(x), x)}")
+    return np.ascontiguousarray(x, dtype=np.float64)
 
 
 def as_treatment(values: Any, name: str = "treatment", n: int | None = None) -> np.ndarray:
@@ -110,17 +128,7 @@ class ExperimentLog:
         self.denominator = None if denominator is None else as_metric(denominator, "denominator", n)
         if self.denominator is not None and (self.denominator < 0).any():
             raise InvalidLogError(f"`denominator` must be >= 0; {first_bad(self.denominator < 0, self.denominator)}")
-        if features is None:
-            self.features = None
-        else:
-            f = np.asarray(features, dtype=np.float64)
-            if f.ndim == 1:
-                f = f[:, None]
-            if f.ndim != 2 or f.shape[0] != n:
-                raise InvalidLogError(f"`features` must have shape ({n}, d); got {f.shape}")
-            if not np.isfinite(f).all():
-                raise InvalidLogError(f"`features` must be finite; {first_bad(~np.isfinite(f), f)}")
-            self.features = np.ascontiguousarray(f)
+        self.features = None if features is None else as_matrix(features, "features", n)
         if cluster is None:
             self.cluster = None
         else:
@@ -130,7 +138,8 @@ class ExperimentLog:
             if pd.isna(c).any():
                 raise InvalidLogError(f"`cluster` ids must not be missing (NaN/None); {first_bad(pd.isna(c), c)}")
             self.cluster = c
-        self.propensity = None if propensity is None else _as_propensity(propensity, self.treatment)
+        self.propensity = (None if propensity is None
+                           else check_propensity(propensity, n, treatment=self.treatment, overlap=False))
 
     def __len__(self) -> int:
         return int(self.treatment.shape[0])
@@ -159,20 +168,29 @@ class ExperimentLog:
                    propensity=df[prop_col].to_numpy() if prop_col is not None else propensity)
 
 
-def _as_propensity(values: Any, t: np.ndarray) -> np.ndarray:
-    """Known ``P(T=1|x)`` per unit: a number or one finite value in (0, 1] per unit, below 1 for controls."""
-    n = t.shape[0]
+def check_propensity(values: Any, n: int, *, treatment: np.ndarray | None = None, overlap: bool = True,
+                     name: str = "propensity", who: str = "") -> np.ndarray:
+    r"""Known :math:`P(T=1 \mid x)` per unit, validated: one number for every unit or one finite value
+    per unit, in (0, 1) with ``overlap`` (both arms possible for every unit: what inverse weights
+    need), else in (0, 1] and, given ``treatment``, below 1 for control units. ``who`` prefixes the
+    message (e.g. the estimator that needs overlap). The one propensity check of the experiment and
+    causal estimators."""
     if np.ndim(values) == 0:
         try:
             values = np.full(n, float(values))
         except (TypeError, ValueError):
-            raise InvalidLogError(f"`propensity` must be numeric; got {values!r}") from None
-    e = as_metric(values, "propensity", n)
-    out = ~((e > 0) & (e <= 1))
+            raise InvalidLogError(f"{who}`{name}` must be numeric; got {values!r}") from None
+    elif np.ndim(values) > 1:
+        raise InvalidLogError(f"{who}`{name}` must be a number or one value per unit ({n}); "
+                              f"got shape {np.shape(values)}")
+    e = as_metric(values, name, n)
+    out = ~((e > 0) & (e < 1)) if overlap else ~((e > 0) & (e <= 1))
     if out.any():
-        raise InvalidLogError(f"`propensity` (P(T=1|x) per unit) must lie in (0, 1]; {first_bad(out, e)}")
-    impossible = ~t & (e == 1)
-    if impossible.any():
-        raise InvalidLogError("`propensity` must be below 1 for control units (a unit with P(T=1|x) = 1 "
-                              "cannot be in control); " + first_bad(impossible, e))
+        what = "(0, 1) (both arms possible for every unit)" if overlap else "(0, 1]"
+        raise InvalidLogError(f"{who}`{name}` (P(T=1|x) per unit) must lie in {what}; {first_bad(out, e)}")
+    if treatment is not None and not overlap:
+        impossible = ~treatment & (e == 1)
+        if impossible.any():
+            raise InvalidLogError(f"{who}`{name}` must be below 1 for control units (a unit with P(T=1|x) = 1 "
+                                  "cannot be in control); " + first_bad(impossible, e))
     return e

@@ -144,7 +144,7 @@ class CUPED(_ABEstimator):
         return {"y": log.outcome, "x": log.covariate}
 
     def _fit(self, a: dict[str, np.ndarray], t: np.ndarray, alpha: float) -> tuple[ABResult, np.ndarray]:
-        res = cuped(a["y"], t, a["x"], theta=getattr(self, "theta", "pooled"), alpha=alpha, name=self.label,
+        res = cuped(a["y"], t, a["x"], theta=self.theta, alpha=alpha, name=self.label,
                     balance_threshold=0.0)
         return res, a["y"] - res.diagnostics["theta"] * (a["x"] - a["x"].mean())
 
@@ -159,6 +159,7 @@ class CUPAC(CUPED):
                  random_state: int | np.random.Generator | None = None) -> None:
         self.n_folds = check_int(n_folds, name="n_folds", minimum=2)
         self.max_iter = check_int(max_iter, name="max_iter", minimum=1)
+        self.theta = "pooled"  # CUPED's slope on the cross-fitted prediction
         _ABEstimator.__init__(self, name=name, random_state=random_state)
 
     def _arrays(self, log: ExperimentLog) -> dict[str, np.ndarray]:

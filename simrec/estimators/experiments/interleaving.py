@@ -33,10 +33,10 @@ __all__ = ["team_draft", "interleaving_credit", "analyze_interleaving"]
 
 
 @njit(cache=True, inline="always")
-def _next_new(rank, r, i, L, out_items, pos):  # pragma: no cover - compiled
+def _next_new(rank, r, i, out_items, pos):  # pragma: no cover - compiled
     """The next item of ``rank[r]`` from index ``i`` that is not yet in ``out_items[r, :pos]``, and
-    the index after it (-1 when the ranking is exhausted)."""
-    while i < L:
+    the index after it (-1 when the ranking is exhausted; each ranking has its own width)."""
+    while i < rank.shape[1]:
         cand = rank[r, i]
         i += 1
         dup = False
@@ -51,7 +51,7 @@ def _next_new(rank, r, i, L, out_items, pos):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _team_draft_kernel(rank_a, rank_b, k, coins, out_items, out_team):  # pragma: no cover - compiled
-    n, L = rank_a.shape
+    n = rank_a.shape[0]
     for r in range(n):
         ia = 0
         ib = 0
@@ -64,9 +64,9 @@ def _team_draft_kernel(rank_a, rank_b, k, coins, out_items, out_team):  # pragma
             for attempt in range(2):
                 use_a = a_turn if attempt == 0 else not a_turn
                 if use_a:
-                    item, ia = _next_new(rank_a, r, ia, L, out_items, pos)
+                    item, ia = _next_new(rank_a, r, ia, out_items, pos)
                 else:
-                    item, ib = _next_new(rank_b, r, ib, L, out_items, pos)
+                    item, ib = _next_new(rank_b, r, ib, out_items, pos)
                 if item >= 0:
                     out_items[r, pos] = item
                     out_team[r, pos] = 0 if use_a else 1
@@ -89,10 +89,11 @@ def team_draft(ranking_a: Any, ranking_b: Any, k: int | None = None, *,
 
     Parameters
     ----------
-    ranking_a, ranking_b : array_like (n, L) of int
-        Each row: item ids best first (non-negative, no repeats within a row).
+    ranking_a, ranking_b : array_like (n, La) and (n, Lb) of int
+        Each row: item ids best first (non-negative, no repeats within a row); the two rankings may
+        have different widths.
     k : int, optional
-        Length of the interleaved list (default ``L``).
+        Length of the interleaved list (default ``max(La, Lb)``).
     rng : int, Generator or None
         The coins that decide who picks first when the teams are level.
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from ..._validation import check_positive, check_probability
+from ..._validation import check_array, check_positive, check_probability, first_bad
 from ...errors import ConfigError, InvalidLogError
 from .ab import _check_alpha_alt
 
@@ -168,14 +168,12 @@ def multiple_testing(p_values: Any, method: str = "holm", *, alpha: float = 0.05
     """
     from statsmodels.stats.multitest import multipletests
 
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1 or p.size == 0:
-        raise InvalidLogError(f"`p_values` must be a non-empty 1-D array; got shape {p.shape}")
+    p = check_array(p_values, name="p_values", ndim=1, error=InvalidLogError)
+    if p.size == 0:
+        raise InvalidLogError("`p_values` must be a non-empty 1-D array; got none")
     bad = ~np.isfinite(p) | (p < 0) | (p > 1)
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InvalidLogError(f"`p_values` must lie in [0, 1]; {int(bad.sum())} do not, first at index {i} "
-                              f"(value {p[i]!r})")
+        raise InvalidLogError(f"`p_values` must lie in [0, 1]; {first_bad(bad, p)}")
     if method not in MULTIPLE_TESTING_METHODS:
         raise ConfigError(f"`method` must be one of {sorted(MULTIPLE_TESTING_METHODS)}; got {method!r}")
     a = check_probability(alpha, name="alpha", open_left=True)

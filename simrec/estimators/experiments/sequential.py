@@ -70,12 +70,20 @@ def msprt_path(y: Any, treatment: Any, *, tau2: float, alpha: float = 0.05, peek
     s1, s0 = np.cumsum(np.where(t, w, 0.0)), np.cumsum(np.where(t, 0.0, w))
     q1, q0 = np.cumsum(np.where(t, w * w, 0.0)), np.cumsum(np.where(t, 0.0, w * w))
     i = pk - 1
-    n1, n0 = c1[i].astype(np.float64), c0[i].astype(np.float64)
+    out = _msprt_at(c1[i].astype(np.float64), c0[i].astype(np.float64), s1[i], s0[i], q1[i], q0[i],
+                    tau2=tau2, alpha=alpha, burn_in=burn_in)
+    return {"n": pk, **out}
+
+
+def _msprt_at(n1: np.ndarray, n0: np.ndarray, s1: np.ndarray, s0: np.ndarray, q1: np.ndarray, q0: np.ndarray, *,
+              tau2: float, alpha: float, burn_in: int) -> dict[str, np.ndarray]:
+    """The test at looks with per-arm counts ``n``, sums ``s`` and sums of squares ``q`` (of the
+    shifted outcomes): the running minimum p-value and intersected interval over these looks."""
     ok = (n1 >= max(burn_in, 2)) & (n0 >= max(burn_in, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        m1, m0 = s1[i] / n1, s0[i] / n0
-        var1 = np.maximum(q1[i] - n1 * m1 * m1, 0.0) / (n1 - 1)
-        var0 = np.maximum(q0[i] - n0 * m0 * m0, 0.0) / (n0 - 1)
+        m1, m0 = s1 / n1, s0 / n0
+        var1 = np.maximum(q1 - n1 * m1 * m1, 0.0) / (n1 - 1)
+        var0 = np.maximum(q0 - n0 * m0 * m0, 0.0) / (n0 - 1)
         V = var1 / n1 + var0 / n0
         d = m1 - m0
         ok &= V > 0
@@ -85,7 +93,7 @@ def msprt_path(y: Any, treatment: Any, *, tau2: float, alpha: float = 0.05, peek
     p = np.minimum.accumulate(np.minimum(1.0, np.exp(-log_lr)))
     lo = np.maximum.accumulate(np.where(ok, d - half, -np.inf))
     hi = np.minimum.accumulate(np.where(ok, d + half, np.inf))
-    return {"n": pk, "diff": np.where(ok, d, np.nan), "variance": np.where(ok, V, np.nan), "lr": np.exp(log_lr),
+    return {"diff": np.where(ok, d, np.nan), "variance": np.where(ok, V, np.nan), "lr": np.exp(log_lr),
             "p_value": p, "ci_low": lo, "ci_high": hi, "reject": p <= alpha}
 
 
@@ -122,8 +130,8 @@ class MSPRT:
         self.tau2 = check_positive(tau2 if tau2 is not None else float(mde) ** 2, name="tau2")
         self.mde = mde
         self.burn_in = check_int(burn_in, name="burn_in", minimum=2)
-        self._y: list[np.ndarray] = []
-        self._t: list[np.ndarray] = []
+        self._shift: float | None = None  # the first outcome seen: sums are of y - shift (as msprt_path)
+        self._stats = np.zeros(6)  # n1, n0, s1, s0, q1, q0 of the units seen so far
         self._p = 1.0
         self._lo, self._hi = -math.inf, math.inf
 
@@ -131,23 +139,23 @@ class MSPRT:
         """Add a batch of units and re-evaluate (one look)."""
         t = as_treatment(treatment)
         v = as_metric(y, "y", t.shape[0])
-        try:  # a batch may hold one arm only; the units seen so far must hold both
-            check_arm_sizes(np.concatenate([*self._t, t]), min_per_arm=1)
-        except InvalidLogError as exc:
-            raise InvalidLogError(f"MSPRT needs both arms among the units seen so far: {exc}") from None
-        self._y.append(v)
-        self._t.append(t)
-        r = msprt_path(np.concatenate(self._y), np.concatenate(self._t), tau2=self.tau2, alpha=self.alpha,
-                       peeks=[sum(a.size for a in self._y)], burn_in=self.burn_in)
+        shift = self._shift if self._shift is not None else (float(v[0]) if v.size else None)
+        w = v - (shift or 0.0)
+        add = np.array([t.sum(), (~t).sum(), w[t].sum(), w[~t].sum(), (w[t] ** 2).sum(), (w[~t] ** 2).sum()])
+        total = self._stats + add
+        if min(total[0], total[1]) < 1:  # a batch may hold one arm only; the units seen so far must hold both
+            raise InvalidLogError(f"MSPRT needs both arms among the units seen so far: each arm needs at least 1 "
+                                  f"unit; `treatment` has {int(total[0])} treated and {int(total[1])} control units")
+        self._shift, self._stats = shift, total
+        r = _msprt_at(*(np.array([x]) for x in total), tau2=self.tau2, alpha=self.alpha, burn_in=self.burn_in)
         self._p = min(self._p, float(r["p_value"][0]))
         self._lo, self._hi = max(self._lo, float(r["ci_low"][0])), min(self._hi, float(r["ci_high"][0]))
-        self._last = r
         return self
 
     @property
     def n(self) -> int:
         """Units seen."""
-        return int(sum(a.size for a in self._y))
+        return int(self._stats[0] + self._stats[1])
 
     @property
     def p_value(self) -> float:

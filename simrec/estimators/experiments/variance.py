@@ -32,26 +32,9 @@ from ..._validation import as_rng, check_int, first_bad
 from ...errors import ConfigError, InvalidLogError, SimrecWarning
 from ..estimate import Estimate
 from .ab import ABResult, _check_alpha_alt, _make, welch
-from .data import as_metric, as_treatment, check_arm_sizes
+from .data import as_matrix, as_metric, as_treatment, check_arm_sizes
 
-__all__ = ["cuped", "cupac", "cluster_robust", "cuped_theta"]
-
-
-def cuped_theta(y: np.ndarray, x: np.ndarray, t: np.ndarray, kind: str = "pooled") -> float:
-    """The CUPED slope: ``pooled`` over both arms or ``within`` arms (the ANCOVA slope)."""
-    if kind == "pooled":
-        xc = x - x.mean()
-        sxx = float(np.dot(xc, xc))
-        return float(np.dot(xc, y - y.mean())) / sxx if sxx > 0 else 0.0
-    if kind == "within":
-        sxy = sxx = 0.0
-        for m in (t, ~t):
-            xa, ya = x[m], y[m]
-            xc = xa - xa.mean()
-            sxx += float(np.dot(xc, xc))
-            sxy += float(np.dot(xc, ya - ya.mean()))
-        return sxy / sxx if sxx > 0 else 0.0
-    raise ConfigError(f"`theta` must be 'pooled', 'within' or a number; got {kind!r}")
+__all__ = ["cuped", "cupac", "cluster_robust", "fold_ids"]
 
 
 def cuped(y: Any, treatment: Any, covariate: Any, *, theta: str | float = "pooled", alpha: float = 0.05,
@@ -140,11 +123,17 @@ def small_data_threads(n: int) -> Any:
     return threadpool_limits(limits=1) if n < 200_000 else nullcontext()
 
 
+def fold_ids(n: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Cross-fitting fold of each of ``n`` rows: ``rng.permutation(n) % n_folds`` (balanced folds in a
+    random order); the split of CUPAC's covariate model and of the causal nuisance models."""
+    return rng.permutation(n) % n_folds
+
+
 def _cross_fit(features: np.ndarray, y: np.ndarray, model: Any, n_folds: int, rng: np.random.Generator) -> np.ndarray:
     from sklearn.base import clone as sk_clone
 
     n = y.shape[0]
-    fold = rng.permutation(n) % n_folds
+    fold = fold_ids(n, n_folds, rng)
     pred = np.empty(n)
     with small_data_threads(n):
         for k in range(n_folds):
@@ -181,13 +170,7 @@ def cupac(y: Any, treatment: Any, features: Any, *, model: Any = None, n_folds: 
     """
     t = as_treatment(treatment)
     v = as_metric(y, "y", t.shape[0])
-    f = np.asarray(features, dtype=np.float64)
-    if f.ndim == 1:
-        f = f[:, None]
-    if f.ndim != 2 or f.shape[0] != t.shape[0]:
-        raise InvalidLogError(f"`features` must have shape ({t.shape[0]}, d); got {f.shape}")
-    if not np.isfinite(f).all():
-        raise InvalidLogError("`features` must be finite (no NaN or inf)")
+    f = as_matrix(features, "features", t.shape[0])
     k = check_int(n_folds, name="n_folds", minimum=2)
     rng = as_rng(random_state)
     if model is None:
@@ -229,15 +212,12 @@ def cluster_robust(y: Any, treatment: Any, cluster: Any, *, covariates: Any = No
         raise InvalidLogError(f"`cluster` ids must not be missing (NaN/None); {first_bad(missing, g)}")
     cols = [np.ones_like(v), t.astype(np.float64)]
     if covariates is not None:
-        c = np.asarray(covariates, dtype=np.float64)
-        c = c[:, None] if c.ndim == 1 else c
-        if c.shape[0] != t.shape[0] or not np.isfinite(c).all():
-            raise InvalidLogError(f"`covariates` must be finite with {t.shape[0]} rows; got shape {c.shape}")
+        c = as_matrix(covariates, "covariates", t.shape[0])
         cols.extend((c - c.mean(0)).T)
     X = np.column_stack(cols)
     _, codes = np.unique(g, return_inverse=True)
-    fit = sm.OLS(v, X).fit(cov_type="cluster", cov_kwds={"groups": codes, "use_correction": use_correction})
-    naive = sm.OLS(v, X).fit()
+    naive = sm.OLS(v, X).fit()  # one fit; the cluster-robust covariance is computed from it
+    fit = naive.get_robustcov_results(cov_type="cluster", groups=codes, use_correction=use_correction, use_t=False)
     lo, hi = fit.conf_int(alpha=a)[1]
     n_g = int(codes.max() + 1)
     return Estimate(value=float(fit.params[1]), stderr=float(fit.bse[1]), ci=(float(lo), float(hi)), n=int(v.size),
