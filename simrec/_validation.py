@@ -112,7 +112,11 @@ def check_array(
         flat = arr.ravel()
         texts = np.fromiter((isinstance(v, (str, bytes)) for v in flat), dtype=bool, count=flat.size)
         if texts.any():
-            raise error(f"`{name}` must be numeric; {first_bad(texts.reshape(arr.shape), arr)} is text")
+            i = int(np.flatnonzero(texts)[0])
+            idx = np.unravel_index(i, arr.shape)
+            where = int(idx[0]) if len(idx) == 1 else tuple(int(j) for j in idx)
+            raise error(f"`{name}` must be numeric; {int(texts.sum())} value(s) are text, the first at index {where} "
+                        f"(value {flat[i]!r})")
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):

@@ -55,7 +55,8 @@ def test_numbers_held_as_python_objects_are_read_and_text_is_refused():
 
     log = ex.ExperimentLog(pd.Series(Y, dtype=object), T, covariate=[Decimal(int(v)) for v in Y])
     assert log.outcome.dtype == np.float64 and (log.outcome == Y).all() and (log.covariate == Y).all()
-    with pytest.raises(InvalidLogError, match="`outcome` must be numeric; 1 value does not, first at index 2"):
+    text = r"`outcome` must be numeric; 1 value\(s\) are text, the first at index 2 \(value .x.\)"
+    with pytest.raises(InvalidLogError, match=text):
         ex.ExperimentLog(np.array([0.0, 1.0, "x", 1.0, 0, 1, 0, 1], dtype=object), T)
     with pytest.raises(InvalidLogError, match="not numbers"):
         ex.ExperimentLog(np.array([0.0, 1.0, object(), 1.0, 0, 1, 0, 1], dtype=object), T)
