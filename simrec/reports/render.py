@@ -291,9 +291,9 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
     for i, s in enumerate(setts):
         label = _setting_label(s)
         doc.h3(label)
-        doc.table(summary.ranking_table(df, s, pols, ests))
-        doc.table(summary.rank_agreement(df, s, ests))
         est = summary.estimates_table(summary.not_reference(df), s, pols, ests)
+        doc.table(summary.ranking_table(df, s, pols, ests, estimates=est))
+        doc.table(summary.rank_agreement(df, s, ests))
         fname = f"ranking_{i}_{_slug(*s)}.svg"
         figs[fname] = figures.svg_bytes(figures.fig_ranking(est, ests))
         doc.figure(f"figures/{fname}", figs[fname], f"Offline vs online policy value ({label})")

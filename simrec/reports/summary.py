@@ -198,10 +198,11 @@ def error_table(df: pd.DataFrame, estimators: list[str] | None = None) -> pd.Dat
 
 
 def ranking_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None = None,
-                  estimators: list[str] | None = None) -> pd.DataFrame:
+                  estimators: list[str] | None = None, estimates: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank of every target policy online (by truth) and offline (by each estimator's mean estimate);
-    rank 1 is the best."""
-    est = estimates_table(not_reference(df), setting, policies, estimators)
+    rank 1 is the best. ``estimates``: ``estimates_table(not_reference(df), setting, policies,
+    estimators)`` when already computed."""
+    est = estimates_table(not_reference(df), setting, policies, estimators) if estimates is None else estimates
     if est.empty:
         return est
     truth = est.drop_duplicates("policy").set_index("policy")["truth"]

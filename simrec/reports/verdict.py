@@ -131,11 +131,13 @@ def estimator_scores(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return out.sort_values(["estimand", "rmse"], kind="mergesort").reset_index(drop=True)
 
 
-def trusted_estimator(df: pd.DataFrame, alpha: float = 0.05) -> dict[str, dict[str, Any]]:
+def trusted_estimator(df: pd.DataFrame, alpha: float = 0.05, scores: pd.DataFrame | None = None
+                      ) -> dict[str, dict[str, Any]]:
     """Per estimand: the estimator to trust (lowest RMSE among those with acceptable coverage, else
     lowest RMSE), its scores, whether its coverage is acceptable, and ``stability``: the share of
-    bootstrap resamples of the seeds in which the same estimator is chosen."""
-    scores = estimator_scores(df, alpha)
+    bootstrap resamples of the seeds in which the same estimator is chosen. ``scores``: the
+    :func:`estimator_scores` of ``df`` at ``alpha`` when already computed."""
+    scores = estimator_scores(df, alpha) if scores is None else scores
     ok = _with_truth(df)
     out: dict[str, dict[str, Any]] = {}
     rng = np.random.default_rng(1)
@@ -214,10 +216,11 @@ def best_policies(df: pd.DataFrame, trusted: dict[str, dict[str, Any]]) -> list[
     return out
 
 
-def problems(df: pd.DataFrame, alpha: float = 0.05) -> list[str]:
-    """Plain sentences on what went wrong (empty when nothing is flagged)."""
+def problems(df: pd.DataFrame, alpha: float = 0.05, scores: pd.DataFrame | None = None) -> list[str]:
+    """Plain sentences on what went wrong (empty when nothing is flagged). ``scores``: the
+    :func:`estimator_scores` of ``df`` at ``alpha`` when already computed."""
     msgs = []
-    scores = estimator_scores(df, alpha)
+    scores = estimator_scores(df, alpha) if scores is None else scores
     ok = _with_truth(df)
     for _, r in scores.iterrows():
         scale = abs(ok[ok["estimand"] == r["estimand"]]["truth_used"].mean()) or 1.0
@@ -245,7 +248,8 @@ def problems(df: pd.DataFrame, alpha: float = 0.05) -> list[str]:
 
 
 def answers(df: pd.DataFrame, alpha: float = 0.05) -> dict[str, Any]:
-    """Everything the report's first section states."""
-    trusted = trusted_estimator(df, alpha)
-    return {"trusted": trusted, "best": best_policies(df, trusted), "problems": problems(df, alpha),
-            "scores": estimator_scores(df, alpha)}
+    """Everything the report's first section states (the estimator scores computed once)."""
+    scores = estimator_scores(df, alpha)
+    trusted = trusted_estimator(df, alpha, scores)
+    return {"trusted": trusted, "best": best_policies(df, trusted), "problems": problems(df, alpha, scores),
+            "scores": scores}
