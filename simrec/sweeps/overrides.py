@@ -3,7 +3,8 @@ into nested data and turn pydantic errors into ``(path, message)`` problems.
 
 * :func:`merge` merges nested or dotted overrides into a nested mapping (world overrides);
 * :func:`assign` applies ``key.path=value`` strings to a raw sweep mapping (``--set``);
-* :func:`validation_problems` formats a pydantic ``ValidationError`` as ``(path, message)`` pairs;
+* :func:`validation_problems` formats a pydantic ``ValidationError`` as ``(path, message)`` pairs
+  (the simulator's :func:`simrec.sim.config.validation_problems`, one wording for every config);
 * :func:`value_problems` flags what pydantic lets through where a number is expected: booleans
   (``horizon = true`` would run as 1) and non-finite floats (TOML allows ``nan`` and ``inf``).
 """
@@ -15,7 +16,8 @@ import math
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+
+from ..sim.config import validation_problems
 
 __all__ = ["Problem", "merge", "assign", "validation_problems", "value_problems"]
 
@@ -52,28 +54,6 @@ def value_problems(base: dict[str, Any], overrides: dict[str, Any], path: str = 
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append((here, f"must be a finite number; got {value}"))
     return problems
-
-
-def validation_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
-    """One ``(path, message)`` per pydantic error: ``unknown key``, ``required key is missing``, or
-    pydantic's message with the value seen."""
-    out = []
-    for err in exc.errors():
-        kind = err["type"]
-        msg = "unknown key" if kind == "extra_forbidden" else err["msg"]
-        if kind == "missing":
-            msg = "required key is missing"
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        got = err.get("input")
-        if kind not in ("extra_forbidden", "missing") and not isinstance(got, (dict, list, tuple)) \
-                and "got " not in msg:
-            msg += f" (got {got!r})"
-        # a wrapper validator's path ends in the validator's name; keep the user's path only
-        loc = [str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        where = ".".join([prefix] + loc if prefix else loc) or "<root>"
-        out.append((where, msg))
-    return out
 
 
 def assign(data: dict[str, Any], assignments: list[str] | tuple[str, ...]) -> tuple[dict[str, Any], list[Problem]]:
