@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import NotSupportedError, SimrecError
 from . import _registry
 
-__all__ = ["EstimatorEntry", "TargetInputs", "estimate_all", "run_estimator", "classify_error"]
+__all__ = ["EstimatorEntry", "TargetInputs", "estimate_all", "run_estimator", "classify_error", "last_line"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,15 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, SimrecError) and "undefined" in msg:
         return "undefined", msg
     return "failed", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=20))
+
+
+def last_line(message: Any, default: str = "") -> str:
+    """The last line of a recorded error (of a traceback: the exception and its message);
+    ``default`` when there is none (``None``, NaN or blank)."""
+    if message is None or (isinstance(message, float) and message != message):
+        return default
+    lines = str(message).strip().splitlines()
+    return lines[-1] if lines else default
 
 
 def _accepts(est: Any, name: str) -> bool:

@@ -20,6 +20,7 @@ import pandas as pd
 from ..errors import SweepError
 from .backends import Backend, resolve_backend
 from .compute import execute
+from .estimation import last_line
 from .grid import RunTask, expand
 from .schema import SweepSpec
 from .store import RunStore
@@ -174,11 +175,9 @@ def run_sweep(
 
 
 def _last_line(rows: list[dict]) -> str:
-    for r in rows:
-        if r.get("status") == "failed":
-            lines = str(r.get("error_message") or "").strip().splitlines()
-            return lines[-1] if lines else "unknown error"
-    return "unknown error"
+    """The last line of the first failed row's error."""
+    r = next((r for r in rows if r.get("status") == "failed"), {})
+    return last_line(r.get("error_message"), "unknown error")
 
 
 def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, progress: bool | None,

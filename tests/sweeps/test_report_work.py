@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from simrec.reports import render, summary, verdict
 
@@ -42,3 +44,30 @@ def test_the_ranking_reads_the_estimates_table_it_is_drawn_from(tiny_serial, mon
     render.render_report(df)
     # one table per setting in the estimates section and one for its ranking, not two for the ranking
     assert len(calls) == 2 * len(summary.settings(df))
+
+
+def test_one_wilson_interval_for_scalars_and_arrays():
+    from statsmodels.stats.proportion import proportion_confint
+
+    k, n = np.array([0, 3, 17, 40]), np.array([10, 10, 40, 40])
+    lo, hi = verdict.wilson(k, n, z=1.959963984540054)
+    want = np.array([proportion_confint(a, b, alpha=0.05, method="wilson") for a, b in zip(k, n)])
+    np.testing.assert_allclose(np.c_[lo, hi], want, rtol=1e-12, atol=1e-15)
+    one = verdict.wilson(3, 10)
+    assert isinstance(one[0], float) and one == pytest.approx((lo[1], hi[1]), rel=1e-6)
+    assert all(np.isnan(verdict.wilson(0, 0))) and np.isnan(verdict.wilson(k, np.zeros(4))[1]).all()
+
+
+def test_the_last_line_of_an_error():
+    from simrec.sweeps.estimation import last_line
+    from simrec.sweeps.runner import _last_line
+
+    tb = "Traceback (most recent call last):\n  File x\nValueError: bad thing\n\n"
+    assert last_line(tb) == "ValueError: bad thing"
+    assert last_line(None) == last_line(float("nan")) == last_line("  ") == ""
+    assert _last_line([{"status": "ok"}, {"status": "failed", "error_message": tb}]) == "ValueError: bad thing"
+    assert _last_line([{"status": "failed", "error_message": None}]) == "unknown error"
+    df = pd.DataFrame({"run_id": ["r"], "status": ["failed"], "policy": ["p"], "estimator": ["IPS"],
+                       "error_message": [tb]})
+    assert summary.failures_table(df)["error"].tolist() == ["ValueError: bad thing"]
+    assert verdict.problems(df) == ["1 estimate(s) failed (e.g. IPS for p: ValueError: bad thing)"]
