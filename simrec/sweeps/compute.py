@@ -287,8 +287,8 @@ def _bandit_inputs(step: Any, targets: dict[str, Any], slate: bool, truth: Any, 
     else:
         log = log.replace(action_embed=F)
     embed_log = log.replace(action_embed=topics[:, None].astype(np.float64))
-    needs_q = _registry.needs_reward_model([e["name"] for e in task.estimators if _kind(e["name"]) == "bandit"]) or any(
-        "q_hat" in _needs(e["name"]) for e in task.estimators if _kind(e["name"]) == "bandit")
+    # a reward model is fitted when a bandit estimator reads q_hat, as a required or optional input
+    needs_q = any("q_hat" in _needs(e["name"]) for e in task.estimators if _kind(e["name"]) == "bandit")
     q_hat = _registry.reward_model(task.reward_model, log, derive_seed("reward-model", task.log_seed)) if needs_q \
         else None
     ctx = step.log.context

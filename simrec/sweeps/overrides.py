@@ -1,7 +1,8 @@
 """Dotted-key overrides and validation messages: the one place sweeps merge ``a.b.c = value`` keys
 into nested data and turn pydantic errors into ``(path, message)`` problems.
 
-* :func:`merge` merges nested or dotted overrides into a nested mapping (world overrides);
+* nested or dotted world overrides are merged by :func:`simrec.sim.config.merge_overrides` (the one
+  implementation of the merging);
 * :func:`assign` applies ``key.path=value`` strings to a raw sweep mapping (``--set``);
 * :func:`validation_problems` formats a pydantic ``ValidationError`` as ``(path, message)`` pairs
   (the simulator's :func:`simrec.sim.config.validation_problems`, one wording for every config);
@@ -19,21 +20,10 @@ import yaml
 
 from ..sim.config import validation_problems
 
-__all__ = ["Problem", "merge", "assign", "validation_problems", "value_problems"]
+__all__ = ["Problem", "assign", "validation_problems", "value_problems"]
 
 #: a problem found in a sweep file: (dotted path, message)
 Problem = tuple[str, str]
-
-
-def merge(base: dict[str, Any], overrides: dict[str, Any], path: str = "") -> list[Problem]:
-    """Merge nested/dotted ``overrides`` into ``base`` in place; return the unknown sections.
-
-    ``{"catalog.n_items": 50}`` and ``{"catalog": {"n_items": 50}}`` are the same override: the
-    simulator's own :func:`simrec.sim.config.merge_overrides` (one implementation of the merging).
-    """
-    from ..sim.config import merge_overrides
-
-    return merge_overrides(base, overrides, path)
 
 
 def value_problems(base: dict[str, Any], overrides: dict[str, Any], path: str = "") -> list[Problem]:

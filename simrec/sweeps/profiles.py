@@ -87,8 +87,7 @@ def make_env(env: str, world: dict[str, Any], values: dict[str, Any], *, num_env
     import simrec  # noqa: F401 - registers the environments in a fresh worker
 
     from ..sim.calibrated import CalibratedWorld
-    from ..sim.config import make_config
-    from .overrides import merge
+    from ..sim.config import make_config, merge_overrides
 
     prof = profile(env)
     if "from" in world:  # a calibrated world: World loads its file (no config to merge into)
@@ -107,7 +106,7 @@ def make_env(env: str, world: dict[str, Any], values: dict[str, Any], *, num_env
         import copy
 
         data = copy.deepcopy(data)
-        merge(data, prof.step_world)
+        merge_overrides(data, prof.step_world)
     kw: dict[str, Any] = {"world": make_config(data), "world_seed": world_seed, **prof.env_kwargs(values)}
     if step:
         kw.update(prof.step_kwargs)

@@ -71,3 +71,11 @@ def test_the_last_line_of_an_error():
                        "error_message": [tb]})
     assert summary.failures_table(df)["error"].tolist() == ["ValueError: bad thing"]
     assert verdict.problems(df) == ["1 estimate(s) failed (e.g. IPS for p: ValueError: bad thing)"]
+
+
+def test_the_trade_off_figure_plots_an_outcome_that_differs_between_policies():
+    lt = pd.DataFrame({"policy": ["a", "b"], "retained": [1.0, 1.0], "visits": [2.0, 3.5], "sessions": [1.0, 2.0]})
+    assert render._tradeoff_outcome(lt) == "visits"  # every user kept by both: no trade-off to show in retained
+    assert render._tradeoff_outcome(lt.assign(retained=[0.4, 0.6])) == "retained"
+    assert render._tradeoff_outcome(lt.assign(visits=[2.0, 2.0], sessions=[1.0, 1.0])) == "retained"  # none varies
+    assert render._tradeoff_outcome(lt[["policy"]]) is None
