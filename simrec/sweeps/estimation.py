@@ -57,9 +57,6 @@ class TargetInputs:
             self._cache[name] = self._compute[name]()
         return self._cache[name]
 
-    def put(self, name: str, value: Any) -> None:
-        self._cache[name] = value
-
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
     """``("undefined", reason)`` for an estimate that is undefined on this log, else
