@@ -105,7 +105,10 @@ def run_estimator(est: Any, kind: str, log: Any, inputs: TargetInputs, alpha: fl
         if slots:
             from ..estimators import Estimate
 
-            c = np.asarray(est.contributions(elog, dist, q, **extra), dtype=np.float64)
+            c = e.contributions  # the per-row terms the estimate was built from
+            if c is None or len(c) != len(elog):  # an estimator that does not keep them
+                c = est.contributions(elog, dist, q, **extra)
+            c = np.asarray(c, dtype=np.float64)
             per = c.reshape(-1, slots).sum(axis=1)
             rng = est._random() if ci_method == "bootstrap" else None
             e = Estimate.from_contributions(per, name=e.name, ess=e.ess, diagnostics=dict(e.diagnostics),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import pytest
+
 from simrec.calibrate import fit_world
 from simrec.data import read_obd
 from simrec.sim import calibrated
@@ -54,3 +56,24 @@ def test_a_calibrated_world_is_read_once_per_run(monkeypatch, tmp_path):
         rows = compute.compute_run(task)
     assert {r["status"] for r in rows} == {"ok"}, [r.get("error_message") for r in rows]
     assert len(reads) == 1  # not one read per env (a run makes several: step, full, training, logging)
+
+
+def test_a_per_slot_estimate_sums_the_terms_of_its_own_estimate(monkeypatch):
+    import numpy as np
+
+    from simrec.data import BanditLog
+    from simrec.estimators import ope
+    from simrec.sweeps.estimation import bandit_inputs, run_estimator
+
+    rng = np.random.default_rng(0)
+    n, K = 200, 2
+    log = BanditLog(action=rng.integers(0, 3, n * K), reward=rng.random(n * K), pscore=np.full(n * K, 1 / 3),
+                    position=np.tile(np.arange(K), n), n_actions=3)
+    dist = rng.dirichlet(np.ones(3), n * K)
+    plain = ope.IPS().estimate(log, dist)
+    # the per-row terms are those the estimate kept: the estimator is not run a second time
+    monkeypatch.setattr(ope.IPS, "contributions", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rerun")))
+    e = run_estimator(ope.IPS(), "bandit", log, bandit_inputs(log, dist), 0.05, "normal", slots=K)
+    assert e.n == n and e.value == pytest.approx(K * plain.value, rel=1e-12)
+    per = (np.asarray(plain.contributions).reshape(n, K)).sum(axis=1)
+    assert e.stderr == pytest.approx(per.std(ddof=1) / np.sqrt(n), rel=1e-9)
