@@ -581,19 +581,37 @@ class Trajectories(_Columnar):
         return f"Trajectories(steps={len(self)}, episodes={self.n_episodes}, n_actions={self.n_actions})"
 
 
-def concat(logs: Sequence[BanditLog]) -> BanditLog:
-    """Concatenate bandit logs row-wise (same optional fields and action space)."""
+def concat(logs: Sequence[BanditLog] | Sequence[SlateLog]) -> BanditLog | SlateLog:
+    """Concatenate bandit logs, or slate logs, row-wise (same kind, same optional fields).
+
+    Every per-row field travels, ids included (``user_id``, ``session_id``, ``logger_id``,
+    ``position``, ``pscore_cascade``), unchanged: ids that mean different things in different logs
+    (e.g. sessions each numbered from 0) must be made distinct by the caller. The action space is
+    the largest of the parts (``n_actions`` / ``n_items``); ``action_embed`` and ``meta`` come from
+    the first log.
+    """
     logs = list(logs)
     if not logs:
-        raise _E("`logs` must hold at least one BanditLog")
+        raise _E("`logs` must hold at least one BanditLog or SlateLog")
     first = logs[0]
+    kind = type(first)
+    if kind not in (BanditLog, SlateLog):
+        raise _E(f"`logs` must hold BanditLog or SlateLog objects; got a {kind.__name__}")
+    for i, lg in enumerate(logs):
+        if type(lg) is not kind:
+            raise _E(f"cannot concatenate a {type(lg).__name__} (log {i}) with a {kind.__name__} (log 0)")
+        if kind is SlateLog and lg.slate_size != first.slate_size:
+            raise _E(f"cannot concatenate slate logs of different slate sizes: log {i} has K={lg.slate_size}, "
+                     f"log 0 has K={first.slate_size}")
     kwargs: dict[str, Any] = {}
-    for f in BanditLog._row_fields:
+    for f in kind._row_fields:
         vals = [getattr(lg, f) for lg in logs]
         present = [v is not None for v in vals]
         if any(present) and not all(present):
             raise _E(f"cannot concatenate logs where only some have `{f}`")
         kwargs[f] = np.concatenate(vals) if all(present) else None
+    if kind is SlateLog:
+        return SlateLog(n_items=max(lg.n_items for lg in logs), meta=dict(first.meta), **kwargs)
     return BanditLog(n_actions=max(lg.n_actions for lg in logs), action_embed=first.action_embed,
                      meta=dict(first.meta), **kwargs)
 

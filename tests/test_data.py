@@ -112,6 +112,21 @@ def test_slicing_and_concat():
         concat([log, log.replace(pscore=None)])
 
 
+def test_concat_slate_logs_keeps_every_field():
+    s = SlateLog(slate=[[0, 3, 1], [2, 1, 0], [1, 2, 3]], reward=np.eye(3), pscore=[0.1, 0.2, 0.3],
+                 pscore_marginal=np.full((3, 3), 0.5), pscore_cascade=[[0.5, 0.2, 0.1], [0.5, 0.3, 0.2],
+                                                                      [0.5, 0.4, 0.3]],
+                 context=np.arange(6.0).reshape(3, 2), user_id=[4, 5, 4], session_id=[0, 1, 2])
+    both = concat([s[:1], s[1:]])
+    assert isinstance(both, SlateLog) and both.n_items == s.n_items
+    for f in SlateLog._row_fields:
+        np.testing.assert_array_equal(getattr(both, f), getattr(s, f))
+    with pytest.raises(InvalidLogError, match="different slate sizes"):
+        concat([s, SlateLog(slate=[[0, 1]], reward=[[0.0, 1.0]])])
+    with pytest.raises(InvalidLogError, match="cannot concatenate a BanditLog"):
+        concat([s, full_log(3)])
+
+
 def test_slate_log():
     s = SlateLog(slate=[[0, 3, 1], [2, 1, 0]], reward=np.zeros((2, 3)), pscore=[0.1, 0.2],
                  pscore_marginal=np.full((2, 3), 0.5), context=np.ones((2, 2)))

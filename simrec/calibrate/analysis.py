@@ -23,7 +23,7 @@ from ._data import as_rows
 from .base import ClickModel, ClickScores
 from .pbm import ClickThroughRateModel, PositionBasedModel
 
-__all__ = ["time_split", "compare_models", "position_test", "wilson", "analyze_position_log", "PositionAnalysis"]
+__all__ = ["time_split", "compare_models", "position_test", "analyze_position_log", "PositionAnalysis"]
 
 
 def time_split(log: BanditLog | SlateLog, train_frac: float = 0.8) -> tuple[Any, Any]:
@@ -39,26 +39,6 @@ def time_split(log: BanditLog | SlateLog, train_frac: float = 0.8) -> tuple[Any,
     if cut < 1 or cut >= n:
         raise InvalidLogError(f"a log of {n} rows cannot be split {train_frac:.0%} / {1 - train_frac:.0%}")
     return log[:cut], log[cut:]
-
-
-def md_table(df: pd.DataFrame) -> str:
-    """A Markdown table of ``df`` with its index as the first column (floats to 4 significant digits)."""
-    cols = [str(df.index.name or "")] + [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for idx, r in df.iterrows():
-        vals = [f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in r]
-        lines.append("| " + " | ".join([str(idx)] + vals) + " |")
-    return "\n".join(lines)
-
-
-def wilson(clicks: np.ndarray, shows: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a click-through rate (sensible with few clicks)."""
-    z = stats.norm.ppf(1 - alpha / 2)
-    n = np.maximum(np.asarray(shows, dtype=float), 1e-300)
-    p = np.asarray(clicks, dtype=float) / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
 
 
 def compare_models(models: Mapping[str, ClickModel], train: BanditLog | SlateLog, test: BanditLog | SlateLog,
@@ -131,7 +111,11 @@ class PositionAnalysis:
     conclusions: list[str] = field(default_factory=list)
 
     def to_markdown(self) -> str:
-        table = md_table
+        from ..reports.render import _md_table  # the sweep reports' Markdown tables (escape every cell)
+
+        def table(df: pd.DataFrame) -> str:
+            return _md_table(df.reset_index()).rstrip("\n")
+
         c = self.counts
         pt = self.position_test
         cmp_cols = ["log_likelihood", "perplexity"] + [x for x in self.comparison.columns
@@ -166,7 +150,9 @@ def analyze_position_log(log: BanditLog, train_frac: float = 0.8, alpha: float =
     z = stats.norm.ppf(1 - alpha / 2)
     shows = np.bincount(rows.pos, minlength=k)
     clicks = np.bincount(rows.pos, rows.click, minlength=k)
-    lo, hi = wilson(clicks, shows, alpha)
+    from ..reports.verdict import wilson  # imported here: simrec.reports brings matplotlib
+
+    lo, hi = wilson(clicks, shows, z)
     ctr = pd.DataFrame({"shows": shows, "clicks": clicks.astype(int), "ctr": clicks / np.maximum(shows, 1),
                         "ci_low": lo, "ci_high": hi}, index=pd.Index(range(k), name="position"))
     pbm = PositionBasedModel(prior=prior).fit(train, n_positions=k)

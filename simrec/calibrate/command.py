@@ -55,16 +55,16 @@ def calibrate(log: BanditLog | SlateLog, out: str | Path, model: str = "auto", t
     train, test = time_split(log, train_frac)
     if model == "auto":
         model = "pbm" if isinstance(log, BanditLog) else "dcm"
-    fitted: ClickModel = {"pbm": PositionBasedModel, "cascade": CascadeModel,
-                          "dcm": DependentClickModel}[model]()
     candidates: dict[str, ClickModel] = {"global CTR": ClickThroughRateModel("global")}
     if isinstance(log, SlateLog):
         candidates.update({"PBM": PositionBasedModel(), "UBM": UserBrowsingModel(), "cascade": CascadeModel(),
                            "DCM": DependentClickModel()})
     else:
         candidates.update({"item CTR": ClickThroughRateModel("item"), "PBM": PositionBasedModel()})
-    comp = compare_models(candidates, train, test, reference="global CTR")
-    fitted.fit(train)
+    comp = compare_models(candidates, train, test, reference="global CTR")  # fits every candidate on train
+    fitted: ClickModel | None = candidates.get({"pbm": "PBM", "cascade": "cascade", "dcm": "DCM"}[model])
+    if fitted is None:  # a cascade model on a bandit log is no candidate: its own fit says why it cannot be
+        fitted = {"cascade": CascadeModel, "dcm": DependentClickModel}[model]().fit(train)
     world = fit_world(train, fitted, n_users=n_users, rng=seed, factors=factors)
     world.meta["held_out"] = {name: {"log_likelihood": float(r.log_likelihood), "perplexity": float(r.perplexity)}
                               for name, r in comp.iterrows()}

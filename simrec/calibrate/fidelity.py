@@ -16,7 +16,6 @@ so the same logging policy and propensities) with clicks drawn from the world. T
 
 from __future__ import annotations
 
-import base64
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -33,8 +32,6 @@ from ..errors import InvalidLogError, SimrecWarning
 from ..estimators import ope
 from ..sim import World
 from ..sim.calibrated import CalibratedWorld
-from .analysis import md_table as _md_table
-from .analysis import wilson
 from .pbm import ClickThroughRateModel, PositionBasedModel
 
 __all__ = ["FidelityReport", "fidelity_report", "simulate_like", "default_targets"]
@@ -197,11 +194,14 @@ def fidelity_report(
     g = as_rng(rng)
     sim = simulate_like(w, test, g)
     k = int(test.position.max()) + 1
+    from ..reports.verdict import wilson  # imported here: simrec.reports brings matplotlib
+
+    z = stats.norm.ppf(1 - alpha / 2)
     rows = {}
     for col, lg in (("real", test), ("sim", sim)):
         shows = np.bincount(lg.position, minlength=k)
         clicks = np.bincount(lg.position, lg.reward, minlength=k)
-        lo, hi = wilson(clicks, shows, alpha)
+        lo, hi = wilson(clicks, shows, z)
         rows[f"{col}_ctr"] = clicks / np.maximum(shows, 1)
         rows[f"{col}_low"], rows[f"{col}_high"] = lo, hi
     ctr = pd.DataFrame(rows, index=pd.Index(range(k), name="position"))
@@ -237,7 +237,6 @@ def fidelity_report(
 
     tg = default_targets(w, n_a) if targets is None else targets
     ope_rows = []
-    z = stats.norm.ppf(1 - alpha / 2)
     for name, pi in tg.items():
         pi = np.asarray(pi, dtype=np.float64)
         if pi.shape != (n_a,) or (pi < 0).any() or not np.isclose(pi.sum(), 1.0):
@@ -260,48 +259,24 @@ def fidelity_report(
     ope_df = pd.DataFrame(ope_rows).set_index("policy")
 
     figs = _figures(ctr, real_item, sim_item, exp_item)
-    md = "\n\n".join([
-        "# Fidelity of the calibrated world",
-        f"Held-out real log: {len(test)} rows, {int(test.reward.sum())} clicks; simulated log: the same items "
-        f"and slots (same logging policy and propensities), {int(sim.reward.sum())} clicks drawn from the world.",
-        "## CTR by position (95% Wilson intervals)", _md_table(ctr), "![CTR by position](figures/ctr_by_position.svg)",
-        "## Item CTR", ", ".join(f"{k_}: {v:.3g}" for k_, v in item.items()), "![item CTR](figures/item_ctr.svg)",
-        "## Click-model likelihoods (fitted on the training part)", _md_table(lik_df),
-        "## Off-policy evaluation: real-log estimates vs the world's truth", _md_table(ope_df),
-    ]) + "\n"
-    html_body = md
-    for name, svg in figs.items():
-        uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
-        html_body = html_body.replace(f"(figures/{name}.svg)", f"({uri})")
-    html = _to_html(html_body)
+    from ..reports.render import _Doc  # the sweep reports' Markdown/HTML writer (escapes every cell)
+
+    title = "Fidelity of the calibrated world"
+    doc = _Doc(title)
+    doc.p(f"Held-out real log: {len(test)} rows, {int(test.reward.sum())} clicks; simulated log: the same items "
+          f"and slots (same logging policy and propensities), {int(sim.reward.sum())} clicks drawn from the world.")
+    doc.h2("CTR by position (95% Wilson intervals)")
+    doc.table(ctr.reset_index())
+    doc.figure("figures/ctr_by_position.svg", figs["ctr_by_position"], "CTR by position")
+    doc.h2("Item CTR")
+    doc.p(", ".join(f"{k_}: {v:.3g}" for k_, v in item.items()))
+    doc.figure("figures/item_ctr.svg", figs["item_ctr"], "item CTR")
+    doc.h2("Click-model likelihoods (fitted on the training part)")
+    doc.table(lik_df.reset_index())
+    doc.h2("Off-policy evaluation: real-log estimates vs the world's truth")
+    doc.table(ope_df.reset_index())
+    md, html = doc.render_md(), doc.render_html(title)
     rep = FidelityReport(ctr, item, lik_df, ope_df, figs, md, html)
     if out_dir is not None:
         rep.write(out_dir)
     return rep
-
-
-def _to_html(md: str) -> str:
-    """A small Markdown subset (headings, tables, images, paragraphs) -> self-contained HTML."""
-    import html as _h
-
-    out = ["<!doctype html><html><head><meta charset='utf-8'><title>Fidelity of the calibrated world</title>"
-           "<style>body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
-           "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>"]
-    for block in md.split("\n\n"):
-        b = block.strip()
-        if b.startswith("#"):
-            level = len(b) - len(b.lstrip("#"))
-            out.append(f"<h{level}>{_h.escape(b[level:].strip())}</h{level}>")
-        elif b.startswith("|"):
-            lines = [ln for ln in b.splitlines() if not ln.startswith("|---")]
-            cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-            out.append("<table><tr>" + "".join(f"<th>{_h.escape(c)}</th>" for c in cells[0]) + "</tr>")
-            out.extend("<tr>" + "".join(f"<td>{_h.escape(c)}</td>" for c in r) + "</tr>" for r in cells[1:])
-            out.append("</table>")
-        elif b.startswith("!["):
-            alt, src = b[2:].split("](", 1)
-            out.append(f"<img alt='{_h.escape(alt)}' src='{src.rstrip(')')}'>")
-        else:
-            out.append(f"<p>{_h.escape(b)}</p>")
-    out.append("</body></html>")
-    return "\n".join(out)

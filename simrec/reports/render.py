@@ -228,6 +228,14 @@ def _answers(doc: _Doc, df: pd.DataFrame, alpha: float, figs: dict[str, bytes]) 
                       "coverage_low", "coverage_high", "estimates", "seeds", "acceptable"]])
 
 
+def _tradeoff_outcome(lt: pd.DataFrame) -> str | None:
+    """The long-term outcome the trade-off figure plots: the first of retained, visits, sessions,
+    opens that differs between the table's rows (a constant one would show no trade-off), else the
+    first one present; None when the table has none."""
+    present = [o for o in ("retained", "visits", "sessions", "opens") if o in lt.columns and lt[o].notna().any()]
+    return next((o for o in present if lt[o].std(ddof=0) > 0), present[0] if present else None)
+
+
 def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tuple[str, str, dict[str, bytes]]:
     """``(html, markdown, {figure file name: svg bytes})`` for a results table."""
     name = str(df["sweep"].iloc[0]) if "sweep" in df.columns and len(df) else "sweep"
@@ -264,8 +272,7 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
           f"sequential ones against `episode_value`. Intervals are at level {1 - alpha:.0%}.")
 
     lt = summary.longterm_table(df, pols)
-    outcome = next((o for o in ("retained", "visits", "sessions", "opens") if o in lt.columns
-                    and lt[o].notna().any() and lt[o].std(ddof=0) >= 0), None) if not lt.empty else None
+    outcome = _tradeoff_outcome(lt)
     if outcome is not None and "episode_value" in lt.columns and (
             "outcome_retained" in df.columns or "outcome_visits" in df.columns or "outcome_sessions" in df.columns):
         doc.h2("Short-term vs long-term outcomes")
@@ -313,9 +320,9 @@ def render_report(df: pd.DataFrame, config: dict[str, Any] | None = None) -> tup
     for i, s in enumerate(setts):
         label = _setting_label(s)
         doc.h3(label)
-        doc.table(summary.ranking_table(df, s, pols, ests))
-        doc.table(summary.rank_agreement(df, s, ests))
         est = summary.estimates_table(summary.not_reference(df), s, pols, ests)
+        doc.table(summary.ranking_table(df, s, pols, ests, estimates=est))
+        doc.table(summary.rank_agreement(df, s, ests))
         fname = f"ranking_{i}_{_slug(*s)}.svg"
         figs[fname] = figures.svg_bytes(figures.fig_ranking(est, ests))
         doc.figure(f"figures/{fname}", figs[fname], f"Offline vs online policy value ({label})")

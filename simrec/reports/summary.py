@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.ope.metrics import kendall_tau
+from ..sweeps.estimation import last_line
 
 __all__ = ["SETTING", "ok_rows", "settings", "estimates_table", "error_table", "ranking_table",
            "rank_agreement", "diagnostics_table", "failures_table", "truth_table", "longterm_table",
@@ -198,10 +199,11 @@ def error_table(df: pd.DataFrame, estimators: list[str] | None = None) -> pd.Dat
 
 
 def ranking_table(df: pd.DataFrame, setting: tuple[Any, ...], policies: list[str] | None = None,
-                  estimators: list[str] | None = None) -> pd.DataFrame:
+                  estimators: list[str] | None = None, estimates: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank of every target policy online (by truth) and offline (by each estimator's mean estimate);
-    rank 1 is the best."""
-    est = estimates_table(not_reference(df), setting, policies, estimators)
+    rank 1 is the best. ``estimates``: ``estimates_table(not_reference(df), setting, policies,
+    estimators)`` when already computed."""
+    est = estimates_table(not_reference(df), setting, policies, estimators) if estimates is None else estimates
     if est.empty:
         return est
     truth = est.drop_duplicates("policy").set_index("policy")["truth"]
@@ -254,11 +256,10 @@ def failures_table(df: pd.DataFrame) -> pd.DataFrame:
     bad = df[~df["status"].isin(["ok"])]
     rows = []
     for _, r in bad.iterrows():
-        msg = str(r.get("error_message") or "").strip().splitlines()
         rows.append({"run_id": r["run_id"], "status": r["status"], "world": r.get("world"),
                      "logging_policy": r.get("logging_policy"),
                      "seed": r.get("seed"), "policy": r.get("policy"), "estimator": r.get("estimator"),
-                     "error": msg[-1] if msg else ""})
+                     "error": last_line(r.get("error_message"))})
     out = pd.DataFrame(rows, columns=["run_id", "status", "world", "logging_policy", "seed", "policy", "estimator",
                                       "error"])
     return out.drop_duplicates(["run_id", "policy", "error"]).reset_index(drop=True)

@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..sweeps.estimation import last_line
+from . import summary
+
 __all__ = ["wilson", "estimator_scores", "trusted_estimator", "best_policies", "problems", "answers",
            "BOOTSTRAP", "Z"]
 
@@ -30,39 +33,34 @@ BOOTSTRAP = 200
 Z = 1.959964
 
 
-def wilson(k: int, n: int, z: float = Z) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n``."""
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
+def wilson(k: Any, n: Any, z: float = Z) -> tuple[Any, Any]:
+    r"""Wilson score interval of a proportion ``k / n`` at normal quantile ``z``.
 
-
-def _ok(df: pd.DataFrame) -> pd.DataFrame:
-    if "estimate" not in df.columns:
-        return df.iloc[0:0]
-    m = (df["status"] == "ok") & df["estimate"].notna() & df["truth_used"].notna() if "truth_used" in df else None
-    return df[m] if m is not None else df.iloc[0:0]
+    :math:`\frac{\hat p + z^2/2n \pm z \sqrt{\hat p (1 - \hat p)/n + z^2/4n^2}}{1 + z^2/n}`, clipped to
+    [0, 1] (Wilson, 1927). Scalars give floats, arrays give arrays; ``n == 0`` gives NaN.
+    """
+    kk, nn = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = kk / nn
+        d = 1 + z * z / nn
+        c = (p + z * z / (2 * nn)) / d
+        h = z * np.sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / d
+    empty = nn <= 0
+    lo = np.where(empty, np.nan, np.maximum(0.0, c - h))
+    hi = np.where(empty, np.nan, np.minimum(1.0, c + h))
+    if lo.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
 
 
 def _with_truth(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows with an estimate and the truth it is scored against (``truth_used``)."""
-    out = df.copy()
-    if "estimand" in out.columns and "episode_value" in out.columns:
-        out["truth_used"] = np.where(out["estimand"] == "episode", out["episode_value"], out["truth"])
-    else:
-        out["truth_used"] = out.get("truth")
-    if "estimand" not in out.columns:
-        out["estimand"] = "step"
-    out["estimand"] = out["estimand"].fillna("step")
-    return _ok(out)
-
-
-def _rmse(g: pd.DataFrame) -> float:
-    return float(np.sqrt(np.mean((g["estimate"] - g["truth_used"]) ** 2)))
+    """Rows with an estimate and the truth it is scored against (``truth_used``), ``estimand``
+    filled in (``step`` where the table has none)."""
+    if "estimate" not in df.columns or "truth" not in df.columns:
+        return df.iloc[0:0].assign(truth_used=[], estimand=[])
+    ok = summary.ok_rows(df)
+    ok["estimand"] = ok["estimand"].fillna("step") if "estimand" in ok.columns else "step"
+    return ok[ok["truth_used"].notna()]
 
 
 def _covered(g: pd.DataFrame) -> np.ndarray:
@@ -131,11 +129,13 @@ def estimator_scores(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return out.sort_values(["estimand", "rmse"], kind="mergesort").reset_index(drop=True)
 
 
-def trusted_estimator(df: pd.DataFrame, alpha: float = 0.05) -> dict[str, dict[str, Any]]:
+def trusted_estimator(df: pd.DataFrame, alpha: float = 0.05, scores: pd.DataFrame | None = None
+                      ) -> dict[str, dict[str, Any]]:
     """Per estimand: the estimator to trust (lowest RMSE among those with acceptable coverage, else
     lowest RMSE), its scores, whether its coverage is acceptable, and ``stability``: the share of
-    bootstrap resamples of the seeds in which the same estimator is chosen."""
-    scores = estimator_scores(df, alpha)
+    bootstrap resamples of the seeds in which the same estimator is chosen. ``scores``: the
+    :func:`estimator_scores` of ``df`` at ``alpha`` when already computed."""
+    scores = estimator_scores(df, alpha) if scores is None else scores
     ok = _with_truth(df)
     out: dict[str, dict[str, Any]] = {}
     rng = np.random.default_rng(1)
@@ -155,17 +155,10 @@ def trusted_estimator(df: pd.DataFrame, alpha: float = 0.05) -> dict[str, dict[s
     return out
 
 
-def _candidates(df: pd.DataFrame) -> pd.DataFrame:
-    ok = _with_truth(df)
-    if "reference" in ok.columns:
-        ok = ok[~ok["reference"].fillna(False).astype(bool)]
-    return ok
-
-
 def best_policies(df: pd.DataFrame, trusted: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per world (and estimand): the best policy online (true value) and offline (the trusted
     estimator), with uncertainty, and the regret of deploying the offline pick."""
-    ok = _candidates(df)
+    ok = summary.not_reference(_with_truth(df))
     out = []
     for (world, estimand), g in ok.groupby(["world", "estimand"], sort=False):
         one = g.drop_duplicates(["run_id", "policy"])
@@ -214,10 +207,11 @@ def best_policies(df: pd.DataFrame, trusted: dict[str, dict[str, Any]]) -> list[
     return out
 
 
-def problems(df: pd.DataFrame, alpha: float = 0.05) -> list[str]:
-    """Plain sentences on what went wrong (empty when nothing is flagged)."""
+def problems(df: pd.DataFrame, alpha: float = 0.05, scores: pd.DataFrame | None = None) -> list[str]:
+    """Plain sentences on what went wrong (empty when nothing is flagged). ``scores``: the
+    :func:`estimator_scores` of ``df`` at ``alpha`` when already computed."""
     msgs = []
-    scores = estimator_scores(df, alpha)
+    scores = estimator_scores(df, alpha) if scores is None else scores
     ok = _with_truth(df)
     for _, r in scores.iterrows():
         scale = abs(ok[ok["estimand"] == r["estimand"]]["truth_used"].mean()) or 1.0
@@ -237,15 +231,15 @@ def problems(df: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     for status in ("undefined", "failed"):
         bad = df[df["status"] == status]
         if len(bad):
-            reasons = bad.get("error_message", pd.Series([""] * len(bad))).fillna("").astype(str)
-            first = reasons.iloc[0].strip().splitlines()[-1] if reasons.iloc[0].strip() else ""
+            first = last_line(bad["error_message"].iloc[0]) if "error_message" in bad.columns else ""
             msgs.append(f"{len(bad)} estimate(s) {status} (e.g. {bad['estimator'].iloc[0]} for "
                         f"{bad['policy'].iloc[0]}: {first})")
     return msgs
 
 
 def answers(df: pd.DataFrame, alpha: float = 0.05) -> dict[str, Any]:
-    """Everything the report's first section states."""
-    trusted = trusted_estimator(df, alpha)
-    return {"trusted": trusted, "best": best_policies(df, trusted), "problems": problems(df, alpha),
-            "scores": estimator_scores(df, alpha)}
+    """Everything the report's first section states (the estimator scores computed once)."""
+    scores = estimator_scores(df, alpha)
+    trusted = trusted_estimator(df, alpha, scores)
+    return {"trusted": trusted, "best": best_policies(df, trusted), "problems": problems(df, alpha, scores),
+            "scores": scores}

@@ -265,21 +265,27 @@ def make_config(data: dict[str, Any] | WorldConfig) -> WorldConfig:
         raise ConfigError(format_validation_error(exc, "world config")) from None
 
 
-def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+def validation_problems(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
     """``(path, message)`` per problem of a pydantic error: the one place simrec words them.
 
-    Unknown keys read "unknown key", missing ones "required key is missing"; other messages end
-    with the offending value (scalars only); a wrapper validator's name is dropped from the path."""
+    Unknown keys read "unknown key", missing ones "required key is missing"; a validator's message
+    loses pydantic's "Value error, " lead; other messages end with the offending value (scalars
+    only, unless the message already says what it got); a wrapper validator's name is dropped from
+    the path, and ``prefix`` (e.g. ``worlds.0``) is put in front of it."""
     out = []
     for err in exc.errors():
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        if err["type"] == "missing":
+        kind = err["type"]
+        msg = "unknown key" if kind == "extra_forbidden" else err["msg"]
+        if kind == "missing":
             msg = "required key is missing"
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
         got = err.get("input")
-        if err["type"] not in ("extra_forbidden", "missing") and not isinstance(got, (dict, list)):
+        if kind not in ("extra_forbidden", "missing") and not isinstance(got, (dict, list, tuple)) \
+                and "got " not in msg:
             msg += f" (got {got!r})"
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        out.append((".".join(str(p) for p in loc) or "<root>", msg))
+        loc = [str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        out.append((".".join([prefix, *loc] if prefix else loc) or "<root>", msg))
     return out
 
 

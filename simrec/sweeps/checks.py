@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..sim.config import merge_overrides
 from . import _registry
-from .overrides import Problem, merge, validation_problems, value_problems
+from .overrides import Problem, validation_problems, value_problems
 from .profiles import INPUTS, PROFILES, make_env, profile, world_overrides
 from .schema import ENV_AXES, EstimatorSpec, LoggingSpec, WorldSpec, _named
 
@@ -83,7 +84,7 @@ def _world_problems(w: Any, path: str, axes: dict[str, list[Any]], prof: Any = N
         return [(f"{path}.preset", f"unknown preset {spec.preset!r}; known presets: {', '.join(presets.names())}")]
     base = presets.get(spec.preset).model_dump()
     problems = value_problems(base, spec.overrides, path)
-    problems += merge(base, spec.overrides, path)
+    problems += merge_overrides(base, spec.overrides, path)
     if problems:
         return problems
     combos = [{}]
@@ -92,7 +93,7 @@ def _world_problems(w: Any, path: str, axes: dict[str, list[Any]], prof: Any = N
     seen: set[tuple[str, str]] = set()
     for extra in combos:
         data = dict(base)
-        merge(data, world_overrides(extra))
+        merge_overrides(data, world_overrides(extra))
         try:
             WorldConfig.model_validate(data)
         except ValidationError as exc:

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..errors import NotSupportedError
 from ..policies import rollout_steps
+from ..sim import calibrated
 from . import _registry
 from .checks import log_kinds_needed
 from .estimation import EstimatorEntry, TargetInputs, bandit_inputs, estimate_all
@@ -139,8 +140,9 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     failures of one target or one estimator are recorded in their rows."""
     prof = profile(task.env)
     values = dict(task.env_params)
-    # a calibrated world is loaded from its file by World; its resolved config is in task.world["config"]
-    wcfg = {"from": task.world["source"]} if task.world.get("source") else task.world["config"]
+    # a calibrated world is read from its file once per run (every env of the run shares the object);
+    # its resolved config is in task.world["config"]
+    wcfg = {"from": calibrated.load(task.world["source"])} if task.world.get("source") else task.world["config"]
     wconf = task.world["config"]
     wseed = int(task.world["world_seed"])
     tcfg = task.truth
@@ -187,6 +189,14 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
     targets: dict[str, Any] = {}
     truth_cols: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
+    fit_logs: list[Any] = []  # the second log of the logger, collected once for every train="log" target
+
+    def fit_log() -> Any:
+        if not fit_logs:
+            fit_venv = make_env(task.env, wcfg, values, num_envs=batch, step=True, world_seed=wseed)
+            fit_logs.append(step_log(fit_venv, loggers, weights, task.n_log, derive_seed("fit-log", task.log_seed)))
+        return fit_logs[0].log
+
     for p in task.policies:
         key = p["key"]
         try:
@@ -196,9 +206,7 @@ def compute_run(task: RunTask) -> list[dict[str, Any]]:
                                         rng=derive_seed("policy", task.base_seed, key), reward_fn=rfn)
             curve: list[float] = []
             if p.get("train") == "log":  # a second log of the same logger: never fit and evaluate on one log
-                fit_venv = make_env(task.env, wcfg, values, num_envs=batch, step=True, world_seed=wseed)
-                fit_log = step_log(fit_venv, loggers, weights, task.n_log, derive_seed("fit-log", task.log_seed))
-                pol.fit(fit_log.log, seed=_seed31(derive_seed("fit", task.log_seed, key)))
+                pol.fit(fit_log(), seed=_seed31(derive_seed("fit", task.log_seed, key)))
             else:
                 tv = make_env(task.env, wcfg, values, num_envs=batch, world_seed=wseed)
                 curve = train_online(pol, tv, int(p["train_rounds"]), derive_seed("train", task.base_seed, key))
@@ -279,12 +287,18 @@ def _bandit_inputs(step: Any, targets: dict[str, Any], slate: bool, truth: Any, 
     else:
         log = log.replace(action_embed=F)
     embed_log = log.replace(action_embed=topics[:, None].astype(np.float64))
-    needs_q = _registry.needs_reward_model([e["name"] for e in task.estimators if _kind(e["name"]) == "bandit"]) or any(
-        "q_hat" in _needs(e["name"]) for e in task.estimators if _kind(e["name"]) == "bandit")
+    # a reward model is fitted when a bandit estimator reads q_hat, as a required or optional input
+    needs_q = any("q_hat" in _needs(e["name"]) for e in task.estimators if _kind(e["name"]) == "bandit")
     q_hat = _registry.reward_model(task.reward_model, log, derive_seed("reward-model", task.log_seed)) if needs_q \
         else None
     ctx = step.log.context
     inputs, gaps = {}, {}
+    ldists = None  # the loggers' action distributions at the logged contexts (the support-gap diagnostic)
+    if step.logger_marginals is None and not task.logging["adaptive"]:
+        try:
+            ldists = [np.asarray(g.action_probs(ctx), dtype=np.float64) for g in step.loggers or []]
+        except Exception:  # noqa: BLE001 - a diagnostic only
+            ldists = None
     for key, pol in targets.items():
         try:
             d = np.asarray(pol.action_probs(ctx), dtype=np.float64)
@@ -299,17 +313,12 @@ def _bandit_inputs(step: Any, targets: dict[str, Any], slate: bool, truth: Any, 
         dist = d.transpose(0, 2, 1).reshape(-1, d.shape[1]) if slate else d
         inputs[key] = bandit_inputs(log, dist, q_hat, logger_pscores=lp, logger_shares=step.shares,
                                     embed_log=embed_log)
-        if step.logger_marginals is None and not task.logging["adaptive"]:
+        if ldists is not None:
             try:
-                ldists = [np.asarray(g.action_probs(ctx), dtype=np.float64) for g in _loggers_of(step)]
                 gaps[key] = _support_gap(d, ldists, step.shares)
             except Exception:  # noqa: BLE001 - a diagnostic only
                 pass
     return log, inputs, slots, gaps
-
-
-def _loggers_of(step: Any) -> list[Any]:
-    return list(step.loggers or [])
 
 
 def _needs(name: str) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import NotSupportedError, SimrecError
 from . import _registry
 
-__all__ = ["EstimatorEntry", "TargetInputs", "estimate_all", "run_estimator", "classify_error"]
+__all__ = ["EstimatorEntry", "TargetInputs", "estimate_all", "run_estimator", "classify_error", "last_line"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,6 @@ class TargetInputs:
             self._cache[name] = self._compute[name]()
         return self._cache[name]
 
-    def put(self, name: str, value: Any) -> None:
-        self._cache[name] = value
-
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
     """``("undefined", reason)`` for an estimate that is undefined on this log, else
@@ -68,6 +65,15 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, SimrecError) and "undefined" in msg:
         return "undefined", msg
     return "failed", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=20))
+
+
+def last_line(message: Any, default: str = "") -> str:
+    """The last line of a recorded error (of a traceback: the exception and its message);
+    ``default`` when there is none (``None``, NaN or blank)."""
+    if message is None or (isinstance(message, float) and message != message):
+        return default
+    lines = str(message).strip().splitlines()
+    return lines[-1] if lines else default
 
 
 def _accepts(est: Any, name: str) -> bool:
@@ -99,7 +105,10 @@ def run_estimator(est: Any, kind: str, log: Any, inputs: TargetInputs, alpha: fl
         if slots:
             from ..estimators import Estimate
 
-            c = np.asarray(est.contributions(elog, dist, q, **extra), dtype=np.float64)
+            c = e.contributions  # the per-row terms the estimate was built from
+            if c is None or len(c) != len(elog):  # an estimator that does not keep them
+                c = est.contributions(elog, dist, q, **extra)
+            c = np.asarray(c, dtype=np.float64)
             per = c.reshape(-1, slots).sum(axis=1)
             rng = est._random() if ci_method == "bootstrap" else None
             e = Estimate.from_contributions(per, name=e.name, ess=e.ess, diagnostics=dict(e.diagnostics),

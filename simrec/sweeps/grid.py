@@ -54,7 +54,6 @@ class RunTask:
     reward_model: dict[str, Any]
     truth: dict[str, Any]
     interval: dict[str, Any]
-    train_rounds: int
     base_seed: int  # world x env parameters x seed: target training and rollouts
     log_seed: int  # base x logging policy x log size: the logged data
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -91,13 +90,14 @@ def expand(spec: SweepSpec, provenance: dict[str, Any] | None = None) -> list[Ru
     keys = [w.name for w in spec.worlds]
     for wi, w in enumerate(spec.worlds):
         wname = w.name if keys.count(w.name) == 1 else f"{w.name}-{wi}"
+        file_hash = w.file_hash()  # a calibrated world: its arrays are part of the identity (hashed once)
         for values in grid:
             cfg = w.config(**world_overrides(values)).model_dump(mode="json")
             wdump = {**w.model_dump(mode="json"), "config": cfg}
             wkey = wname + _axes_label(values, varying)
             world_identity = {"config": cfg, "world_seed": w.world_seed}
-            if w.source is not None:  # a calibrated world: its arrays are part of the identity
-                world_identity["file_sha256"] = w.file_hash()
+            if file_hash is not None:
+                world_identity["file_sha256"] = file_hash
             for lg in spec.logging:
                 ldump = {k: v for k, v in lg.model_dump(mode="json").items() if k != "n"}
                 ldump["key"] = lg.key
@@ -112,7 +112,7 @@ def expand(spec: SweepSpec, provenance: dict[str, Any] | None = None) -> list[Ru
                             world=wdump, world_key=wkey, env=spec.env, env_params=dict(values), seed=seed,
                             logging=ldump, n_log=n, policies=policies, estimators=estimators,
                             reward_model=shared["reward_model"], truth=shared["truth"],
-                            interval=shared["interval"], train_rounds=spec.train_rounds,
+                            interval=shared["interval"],
                             base_seed=base_seed, log_seed=log_seed, provenance=dict(provenance or {}),
                         ))
     ids = [t.run_id for t in tasks]

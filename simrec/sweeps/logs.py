@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import BanditLog, SlateLog, Trajectories
+from ..data import BanditLog, SlateLog, Trajectories, concat
 from ..policies import collect, rollout_steps
 
 __all__ = ["StepLog", "stratify", "step_log", "trajectory_log", "per_slot", "concat_bandit", "concat_slate"]
@@ -51,25 +51,32 @@ def stratify(weights: list[float], n: int) -> list[int]:
     return out.tolist()
 
 
+def _distinct_sessions(parts: list[Any]) -> list[Any]:
+    """``parts`` with each part's ``session_id`` shifted past the previous parts' (each part numbers
+    its episodes from 0, so the same number in two parts is two sessions). ``user_id`` stays: it is
+    the world's user, the same user whichever logger served them."""
+    out, offset = [], 0
+    for p in parts:
+        if p.session_id is not None:
+            p = p.replace(session_id=p.session_id + offset)
+            offset = int(p.session_id.max()) + 1
+        out.append(p)
+    return out
+
+
 def concat_bandit(parts: list[BanditLog]) -> BanditLog:
-    """Rows of several bandit logs in order, ``logger_id`` = the part's index."""
-    first = parts[0]
-    cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in ("action", "reward", "pscore")}
-    ctx = None if first.context is None else np.concatenate([p.context for p in parts])
-    er = None if first.expected_reward is None else np.concatenate([p.expected_reward for p in parts])
-    lid = np.concatenate([np.full(len(p), j) for j, p in enumerate(parts)])
-    return BanditLog(**cat, context=ctx, expected_reward=er, logger_id=lid, action_embed=first.action_embed,
-                     n_actions=first.n_actions, meta=dict(first.meta, loggers=len(parts)))
+    """Rows of several bandit logs in order (every field kept), ``logger_id`` = the part's index and
+    session ids made distinct across parts."""
+    lid = [np.full(len(p), j) for j, p in enumerate(parts)]
+    parts = [p.replace(logger_id=ids) for p, ids in zip(_distinct_sessions(parts), lid)]
+    log = concat(parts)
+    return log.replace(meta=dict(log.meta, loggers=len(parts)))
 
 
 def concat_slate(parts: list[SlateLog]) -> SlateLog:
-    """Rows of several slate logs in order."""
-    first = parts[0]
-    cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in ("slate", "reward", "pscore")}
-    opt = {}
-    for f in ("pscore_marginal", "context", "expected_reward"):
-        opt[f] = None if getattr(first, f) is None else np.concatenate([getattr(p, f) for p in parts])
-    return SlateLog(**cat, **opt, n_items=first.n_items, meta=dict(first.meta, loggers=len(parts)))
+    """Rows of several slate logs in order (every field kept), session ids made distinct across parts."""
+    log = concat(_distinct_sessions(parts))
+    return log.replace(meta=dict(log.meta, loggers=len(parts)))
 
 
 def step_log(venv: Any, loggers: list[Any], weights: list[float], n: int, seed: int, *, adaptive: bool = False
@@ -157,7 +164,8 @@ def per_slot(log: SlateLog, logger_pscores: np.ndarray | None = None) -> tuple[B
     """One bandit row per (slate, slot): action = the item, reward = the slot's reward, pscore = the
     logger's marginal probability of the item in that slot, ``position`` = the slot, and the context
     extended by a one-hot of the slot (so reward models can learn position effects). Rows are
-    slate-major (row ``i * K + k``). ``logger_pscores`` (n, K, J) become (n*K, J)."""
+    slate-major (row ``i * K + k``); each row keeps its slate's ``user_id`` and ``session_id`` (the slots
+    of one slate are one cluster for the standard errors). ``logger_pscores`` (n, K, J) become (n*K, J)."""
     if log.pscore_marginal is None:
         from ..errors import InvalidLogError
 
@@ -170,6 +178,8 @@ def per_slot(log: SlateLog, logger_pscores: np.ndarray | None = None) -> tuple[B
     er = None if log.expected_reward is None else log.expected_reward.reshape(-1)
     out = BanditLog(action=log.slate.reshape(-1), reward=log.reward.reshape(-1), pscore=log.pscore_marginal.reshape(-1),
                     context=context, position=slot, n_actions=log.n_items, expected_reward=er,
+                    user_id=None if log.user_id is None else np.repeat(log.user_id, K),
+                    session_id=None if log.session_id is None else np.repeat(log.session_id, K),
                     meta=dict(log.meta, per_slot=True, slate_size=K))
     lp = None if logger_pscores is None else logger_pscores.reshape(n * K, -1)
     return out, lp

@@ -1,9 +1,11 @@
 """Dotted-key overrides and validation messages: the one place sweeps merge ``a.b.c = value`` keys
 into nested data and turn pydantic errors into ``(path, message)`` problems.
 
-* :func:`merge` merges nested or dotted overrides into a nested mapping (world overrides);
+* nested or dotted world overrides are merged by :func:`simrec.sim.config.merge_overrides` (the one
+  implementation of the merging);
 * :func:`assign` applies ``key.path=value`` strings to a raw sweep mapping (``--set``);
-* :func:`validation_problems` formats a pydantic ``ValidationError`` as ``(path, message)`` pairs;
+* :func:`validation_problems` formats a pydantic ``ValidationError`` as ``(path, message)`` pairs
+  (the simulator's :func:`simrec.sim.config.validation_problems`, one wording for every config);
 * :func:`value_problems` flags what pydantic lets through where a number is expected: booleans
   (``horizon = true`` would run as 1) and non-finite floats (TOML allows ``nan`` and ``inf``).
 """
@@ -15,23 +17,13 @@ import math
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-__all__ = ["Problem", "merge", "assign", "validation_problems", "value_problems"]
+from ..sim.config import validation_problems
+
+__all__ = ["Problem", "assign", "validation_problems", "value_problems"]
 
 #: a problem found in a sweep file: (dotted path, message)
 Problem = tuple[str, str]
-
-
-def merge(base: dict[str, Any], overrides: dict[str, Any], path: str = "") -> list[Problem]:
-    """Merge nested/dotted ``overrides`` into ``base`` in place; return the unknown sections.
-
-    ``{"catalog.n_items": 50}`` and ``{"catalog": {"n_items": 50}}`` are the same override: the
-    simulator's own :func:`simrec.sim.config.merge_overrides` (one implementation of the merging).
-    """
-    from ..sim.config import merge_overrides
-
-    return merge_overrides(base, overrides, path)
 
 
 def value_problems(base: dict[str, Any], overrides: dict[str, Any], path: str = "") -> list[Problem]:
@@ -52,28 +44,6 @@ def value_problems(base: dict[str, Any], overrides: dict[str, Any], path: str = 
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append((here, f"must be a finite number; got {value}"))
     return problems
-
-
-def validation_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
-    """One ``(path, message)`` per pydantic error: ``unknown key``, ``required key is missing``, or
-    pydantic's message with the value seen."""
-    out = []
-    for err in exc.errors():
-        kind = err["type"]
-        msg = "unknown key" if kind == "extra_forbidden" else err["msg"]
-        if kind == "missing":
-            msg = "required key is missing"
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        got = err.get("input")
-        if kind not in ("extra_forbidden", "missing") and not isinstance(got, (dict, list, tuple)) \
-                and "got " not in msg:
-            msg += f" (got {got!r})"
-        # a wrapper validator's path ends in the validator's name; keep the user's path only
-        loc = [str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        where = ".".join([prefix] + loc if prefix else loc) or "<root>"
-        out.append((where, msg))
-    return out
 
 
 def assign(data: dict[str, Any], assignments: list[str] | tuple[str, ...]) -> tuple[dict[str, Any], list[Problem]]:

@@ -78,22 +78,25 @@ def world_overrides(values: dict[str, Any]) -> dict[str, Any]:
 
 def make_env(env: str, world: dict[str, Any], values: dict[str, Any], *, num_envs: int | None = None,
              step: bool = False, world_seed: int = 0) -> Any:
-    """The env ``env`` of ``world`` (a WorldConfig dump) with the sweep's env parameters ``values``;
+    """The env ``env`` of ``world`` (a WorldConfig dump, or ``{"from": path}`` / ``{"from": CalibratedWorld}``
+    for a calibrated world) with the sweep's env parameters ``values``;
     ``step=True`` cuts its episodes to one decision (see the module docstring); a vector env of
     ``num_envs`` rows when given."""
     import gymnasium as gym
 
     import simrec  # noqa: F401 - registers the environments in a fresh worker
 
-    from ..sim.config import make_config
-    from .overrides import merge
+    from ..sim.calibrated import CalibratedWorld
+    from ..sim.config import make_config, merge_overrides
 
     prof = profile(env)
     if "from" in world:  # a calibrated world: World loads its file (no config to merge into)
         if step and prof.step_world:
             raise ConfigError(f"{env} cuts episodes by changing the world config ({prof.step_world}); a calibrated "
                               "world cannot take that: use simrec/Bandit-v0")
-        kw0: dict[str, Any] = {"world": {"from": world["from"]}, "world_seed": world_seed, **prof.env_kwargs(values)}
+        src = world["from"]  # a path, or the world already read from it (one read per run)
+        kw0: dict[str, Any] = {"world": src if isinstance(src, CalibratedWorld) else {"from": src},
+                               "world_seed": world_seed, **prof.env_kwargs(values)}
         if step:
             kw0.update(prof.step_kwargs)
         return gym.make(env, disable_env_checker=True, **kw0) if num_envs is None else gym.make_vec(
@@ -103,7 +106,7 @@ def make_env(env: str, world: dict[str, Any], values: dict[str, Any], *, num_env
         import copy
 
         data = copy.deepcopy(data)
-        merge(data, prof.step_world)
+        merge_overrides(data, prof.step_world)
     kw: dict[str, Any] = {"world": make_config(data), "world_seed": world_seed, **prof.env_kwargs(values)}
     if step:
         kw.update(prof.step_kwargs)

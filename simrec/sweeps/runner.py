@@ -20,6 +20,7 @@ import pandas as pd
 from ..errors import SweepError
 from .backends import Backend, resolve_backend
 from .compute import execute
+from .estimation import last_line
 from .grid import RunTask, expand
 from .schema import SweepSpec
 from .store import RunStore
@@ -36,8 +37,7 @@ class SweepResult:
     """What a sweep did: the consolidated table, this invocation's counts and the totals on disk.
 
     ``n_executed``/``n_skipped`` count this invocation; ``n_ok``/``n_failed`` count every run of the
-    sweep on disk (so they are the same whether the sweep ran in one go or resumed);
-    ``n_failed_now`` counts the runs that failed in this invocation; ``n_undefined`` counts
+    sweep on disk (so they are the same whether the sweep ran in one go or resumed); ``n_undefined`` counts
     estimates that are undefined on their log (their runs are still ``ok``).
     """
 
@@ -49,7 +49,6 @@ class SweepResult:
     n_failed: int
     failed_ids: list[str] = field(default_factory=list)
     n_ok: int = 0
-    n_failed_now: int = 0
     n_undefined: int = 0
 
     @property
@@ -148,17 +147,17 @@ def run_sweep(
     """
     out = Path(out_dir) if out_dir is not None else spec.output_dir
     store = RunStore(out)
-    tasks, todo, statuses = plan(spec, out, retry_failed)
+    tasks, todo, _ = plan(spec, out, retry_failed)
     if max_runs is not None:
         todo = todo[:max_runs]
     backend, own = resolve_backend(backend, spec.execution, n_jobs, address)
     store.write_config(spec.model_dump(mode="json"))
-    failed_now: list[str] = []
     try:
         if todo:
-            failed_now = _execute(todo, backend, store, spec.name, progress, echo)
+            _execute(todo, backend, store, spec.name, progress, echo)
     except KeyboardInterrupt:
-        done = sum(1 for t in tasks if t.run_id in store.statuses())
+        disk = store.statuses()
+        done = sum(1 for t in tasks if t.run_id in disk)
         raise SweepInterrupted(f"interrupted: {done} of {len(tasks)} runs are finished and saved under "
                                f"{str(out / 'runs')!r}; rerun the same command to resume") from None
     finally:
@@ -171,16 +170,14 @@ def run_sweep(
     n_und = int((table["status"] == "undefined").sum()) if "status" in table.columns else 0
     return SweepResult(out_dir=out, table=table, n_runs=len(tasks), n_skipped=len(tasks) - len(todo),
                        n_executed=len(todo), n_failed=len(failed_all), failed_ids=failed_all,
-                       n_ok=sum(1 for i in ids if disk.get(i) == "ok"), n_failed_now=len(failed_now),
+                       n_ok=sum(1 for i in ids if disk.get(i) == "ok"),
                        n_undefined=n_und)
 
 
 def _last_line(rows: list[dict]) -> str:
-    for r in rows:
-        if r.get("status") == "failed":
-            lines = str(r.get("error_message") or "").strip().splitlines()
-            return lines[-1] if lines else "unknown error"
-    return "unknown error"
+    """The last line of the first failed row's error."""
+    r = next((r for r in rows if r.get("status") == "failed"), {})
+    return last_line(r.get("error_message"), "unknown error")
 
 
 def _execute(todo: list[RunTask], backend: Backend, store: RunStore, name: str, progress: bool | None,

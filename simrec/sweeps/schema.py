@@ -129,14 +129,11 @@ class WorldSpec(_Strict):
         """SHA-256 of the calibrated world's file (part of a run's identity), None for presets."""
         if self.source is None:
             return None
-        import hashlib
-
         return hashlib.sha256(Path(self.source).read_bytes()).hexdigest()
 
     def config(self, **more: Any) -> Any:
         """The validated :class:`~simrec.sim.WorldConfig` with ``more`` overrides (raises ``ConfigError``)."""
         if self.source is not None:
-            from ..errors import ConfigError
             from ..sim import calibrated
 
             if more:
@@ -144,13 +141,11 @@ class WorldSpec(_Strict):
                                   f"calibrated world {self.source!r}")
             return calibrated.load(self.source).config()
         from ..sim import presets
-        from .overrides import merge
+        from ..sim.config import make_config, merge_overrides
 
         base = presets.get(self.preset).model_dump()
-        merge(base, self.overrides)
-        merge(base, more)
-        from ..sim.config import make_config
-
+        merge_overrides(base, self.overrides)
+        merge_overrides(base, more)
         return make_config(base)
 
 

@@ -88,3 +88,26 @@ def test_calibrate_with_factors(tmp_path):
     assert "2 latent factors" in res.output
     cw = load(out)
     assert cw.rank == 2 and World(str(out)).config.dim == cw.user_features.shape[1] + 2
+
+
+@pytest.mark.parametrize("model, slates", [("pbm", False), ("dcm", True), ("cascade", True)])
+def test_calibrate_fits_the_chosen_model_once(tmp_path, monkeypatch, model, slates):
+    from simrec.calibrate import cascade, command, pbm
+    from simrec.data import read_obd
+
+    log = cascade_slates(1500, n_items=10, seed=1) if slates else read_obd(OBD)
+    cls = {"pbm": pbm.PositionBasedModel, "dcm": cascade.DependentClickModel, "cascade": cascade.CascadeModel}[model]
+    fits = []
+    real = cls.fit
+
+    def counted(self, *a, **k):
+        fits.append(self)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(cls, "fit", counted)
+    path, lines = command.calibrate(log, tmp_path / "w.npz", model=model, n_users=50)
+    assert len(fits) == 1  # compared on the held-out part and saved: one fit
+    world = load(path)
+    assert world.click_model == model
+    if model == "pbm":  # the saved world is the fitted candidate's
+        np.testing.assert_allclose(world.examination, fits[0].examination_)

@@ -57,9 +57,14 @@ def test_fidelity_of_a_fitted_world():
     log = pbm_rows(60_000, n_items=20, seed=2)
     train, test = log[:40_000], log[40_000:]
     half = np.r_[np.ones(10), np.zeros(10)] / 10
-    rep = fidelity_report(fit_world(train, "pbm"), test, train, targets={"uniform": np.full(20, 0.05), "half": half})
+    rep = fidelity_report(fit_world(train, "pbm"), test, train,
+                          targets={"uniform": np.full(20, 0.05), "half|top": half})
     assert rep.ope["truth_in_IPS_ci"].all()  # targets fixed before the fit: the fitted world's values hold
     assert rep.item_ctr["pearson_real_vs_world"] > 0.95
+    # a name with a pipe stays one cell of the Markdown table, and the HTML table has every row
+    row = next(ln for ln in rep.markdown.splitlines() if ln.startswith("| half"))
+    assert row.startswith("| half\\|top |") and row.count(" | ") == len(rep.ope.columns)
+    assert rep.html.count("<tr>") == sum(1 + len(t) for t in (rep.ctr_by_position, rep.likelihoods, rep.ope))
 
 
 def test_fidelity_flags_a_wrong_world():

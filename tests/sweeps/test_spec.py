@@ -166,3 +166,18 @@ def test_run_ids_do_not_depend_on_the_process(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
                          env=checkout_env(PYTHONHASHSEED="123"))
     assert out.stdout.strip().split(",") == [t.run_id for t in expand(parse_sweep(tiny()))]
+
+
+def test_world_configs_and_sweep_files_word_problems_alike():
+    from simrec.sim import config
+    from simrec.sweeps import overrides
+
+    assert overrides.validation_problems is config.validation_problems  # one wording
+    with pytest.raises(ConfigError) as err:
+        config.make_config({"examination": {"model": "table", "table": []}})
+    assert "  examination: examination.table must hold 1 to 100 slots; got 0" in str(err.value)  # no "Value error, "
+    with pytest.raises(config.ValidationError) as exc:
+        config.WorldConfig.model_validate({"population": {"n_users": "x"}})
+    assert config.validation_problems(exc.value, "worlds.0") == [
+        ("worlds.0.population.n_users",
+         "Input should be a valid integer, unable to parse string as an integer (got 'x')")]
