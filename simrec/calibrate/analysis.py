@@ -111,10 +111,10 @@ class PositionAnalysis:
     conclusions: list[str] = field(default_factory=list)
 
     def to_markdown(self) -> str:
-        from ..reports.render import _md_table  # the sweep reports' Markdown tables (escape every cell)
+        from ..reports.render import md_table  # the sweep reports' Markdown tables (escape every cell)
 
         def table(df: pd.DataFrame) -> str:
-            return _md_table(df.reset_index()).rstrip("\n")
+            return md_table(df.reset_index()).rstrip("\n")
 
         c = self.counts
         pt = self.position_test

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .figures import _fig, svg_bytes
-from .render import _html_table, _md_table
+from .render import html_table, md_table
 
 __all__ = ["summary_table", "decision_table", "answer_lines", "build_experiment_report"]
 
@@ -225,18 +225,18 @@ def build_experiment_report(df: pd.DataFrame, truth: pd.DataFrame | None, config
         md.append(f"## {title}\n")
         ht.append(f"<h2>{html.escape(title)}</h2>")
         if table is not None:
-            md.append(_md_table(table))
-            ht.append(_html_table(table))
+            md.append(md_table(table))
+            ht.append(html_table(table))
         md.append(f"![{fig}](figures/{fig}.svg)\n")
         ht.append(f"<img alt='{fig}' src='data:image/svg+xml;base64,{base64.b64encode(svgs[fig]).decode()}'/>")
     if truth is not None and not truth.empty:
         cols = [c for c in truth.columns if c in ("world", "comparison") or (c.startswith("true_") and
                                                                               not c.startswith("true_lift"))]
-        md += ["## True effects\n", _md_table(truth[cols])]
-        ht += ["<h2>True effects</h2>", _html_table(truth[cols])]
+        md += ["## True effects\n", md_table(truth[cols])]
+        ht += ["<h2>True effects</h2>", html_table(truth[cols])]
     if not errors.empty:
-        md += ["## Failed analyses\n", _md_table(errors[["run_id", "metric", "method", "error"]])]
-        ht += ["<h2>Failed analyses</h2>", _html_table(errors[["run_id", "metric", "method", "error"]])]
+        md += ["## Failed analyses\n", md_table(errors[["run_id", "metric", "method", "error"]])]
+        ht += ["<h2>Failed analyses</h2>", html_table(errors[["run_id", "metric", "method", "error"]])]
     ht.append("</body></html>")
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
     (out / "report.html").write_text("\n".join(ht), encoding="utf-8")

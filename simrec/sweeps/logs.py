@@ -114,7 +114,8 @@ def step_log(venv: Any, loggers: list[Any], weights: list[float], n: int, seed: 
 
 def trajectory_log(make_venv: Any, loggers: list[Any], weights: list[float], episodes: int, seed: int,
                    max_steps: int = 100_000) -> Trajectories:
-    """The first complete episode of each of ``episodes`` users (split among ``loggers`` by ``weights``).
+    """The first complete episode of each of ``episodes`` users (split among ``loggers`` by ``weights``),
+    with the users' ids when the env reports them (``info["user_id"]``).
 
     ``make_venv(m)`` returns a fresh vector env of ``m`` rows of the full env.
     """
@@ -138,20 +139,25 @@ def trajectory_log(make_venv: Any, loggers: list[Any], weights: list[float], epi
                 rows["reward"].append(st.reward[idx])
                 rows["pscore"].append(st.pscore[idx])
                 rows["done"].append(st.terminated[idx])
+                if "user_id" in st.info:  # episodes of one user are correlated: estimators cluster on it
+                    rows.setdefault("user_id", []).append(np.asarray(st.info["user_id"])[idx])
                 ended = idx[(st.terminated | st.truncated)[idx]]
                 live[ep[ended]] = False
             if not live.any():
                 break
         venv.close()
-        for k in cols:
-            cols[k].append(np.concatenate(rows[k]))
+        for k in rows:
+            cols.setdefault(k, []).append(np.concatenate(rows[k]))
         n_actions = _space_n(venv)
         offset += m
+    if "user_id" in cols and len(cols["user_id"]) != len(cols["episode"]):  # not every logger's env knew it
+        del cols["user_id"]
     cat = {k: np.concatenate(v) for k, v in cols.items()}
     order = np.argsort(cat["episode"], kind="stable")
     cat = {k: v[order] for k, v in cat.items()}
     return Trajectories(episode=cat["episode"], obs=cat["obs"], action=cat["action"], reward=cat["reward"],
-                        pscore=cat["pscore"], done=cat["done"].astype(bool), n_actions=n_actions,
+                        pscore=cat["pscore"], done=cat["done"].astype(bool), user_id=cat.get("user_id"),
+                        n_actions=n_actions,
                         meta={"loggers": len(loggers), "complete_episodes": True})
 
 

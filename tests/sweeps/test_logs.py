@@ -61,3 +61,22 @@ def test_bandit_mixture_keeps_every_field():
     np.testing.assert_array_equal(log.session_id, np.arange(7))  # part 1's sessions follow part 0's
     with pytest.raises(InvalidLogError, match="only some have `session_id`"):
         concat_bandit([a, b.replace(session_id=None)])
+
+
+def test_trajectory_logs_carry_user_ids_and_sequential_estimates_cluster_on_them():
+    import gymnasium as gym
+
+    import simrec  # noqa: F401
+    from simrec.estimators.ope import PDIS
+    from simrec.policies import make_policy
+    from simrec.sweeps.logs import trajectory_log
+
+    def make(m):
+        return gym.make_vec("simrec/Retention-v0", num_envs=m, world="default")
+
+    pol = make_policy("uniform", make(2))
+    log = trajectory_log(make, [pol, pol], [0.5, 0.5], 30, seed=1)
+    assert log.user_id is not None and log.user_id.shape == log.episode.shape
+    est = PDIS().estimate(log, pi_logged=log.pscore)  # the logger itself as target (slates: pi_logged)
+    first = np.r_[True, log.episode[1:] != log.episode[:-1]]
+    assert est.diagnostics["n_clusters"] == len(np.unique(log.user_id[first]))
