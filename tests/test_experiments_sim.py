@@ -33,19 +33,18 @@ def test_policy_tables_belong_to_their_world_not_to_a_reused_address():
         u, i = np.repeat(np.arange(w.n_users), w.n_items), np.tile(np.arange(w.n_items), w.n_users)
         return es._z(w.expected_reward(u, i, 0).reshape(w.n_users, w.n_items))
 
-    seen, reused, held = {}, False, len(es._TABLES)  # other tests' worlds may still be alive
-    for s in range(12):  # CPython soon hands a freed world's address to a new world
+    held = len(es._TABLES)  # other tests' worlds may still be alive
+    for s in range(12):  # CPython often hands a freed world's address to the next world: each gets its own
         w = World("clickbait", seed=s)
         tab = es._click_table(w)
         np.testing.assert_allclose(tab, fresh_clicks(w))
         pol = MixPolicy(0.5, noise=0.2)
         assert es._click_table(w) is tab and pol.slate_table(w) is pol.slate_table(w)  # cached while it lives
-        reused |= id(w) in seen
-        seen[id(w)] = s
         del w, tab
         gc.collect()
-        assert len(es._TABLES) == held  # freed with their world
-    assert reused  # the case the old id()-keyed cache got wrong was exercised
+        # freed with their world, whether or not the next world reuses its address (an id()-keyed cache
+        # keeps the entry, and serves it to a new world at that address)
+        assert len(es._TABLES) == held
 
 
 @pytest.fixture(scope="module")
