@@ -24,31 +24,37 @@ def _copy_state(s):
     return {k: np.array(getattr(s, k), copy=True) for k in ("theta", "sat", "bored", "eta", "key", "counter")}
 
 
+def _assert_step_matches_reference(w, fb, slates, active, st):
+    """One step of ``w`` (feedback ``fb`` on ``slates``) against the reference stepping the copied
+    state ``st`` in place: clicks, leaving, rewards, expectations and the new user state."""
+    c = w.catalog
+    slot, watch, reward, expected, slot_exp, left = ref.slate_step(
+        slates, active, st["theta"], st["sat"], st["bored"], st["eta"], st["key"], st["counter"],
+        c.embedding, c.topic, c.quality, c.attractiveness, w.params,
+    )  # fmt: skip
+    np.testing.assert_array_equal(fb.clicked_slot[active], slot[active])
+    np.testing.assert_array_equal(fb.left, left)
+    np.testing.assert_allclose(fb.watch, watch, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fb.reward, reward, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fb.expected_reward, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fb.slot_expected_reward[active], slot_exp[active], rtol=0, atol=1e-12)
+    for k in ("theta", "sat", "bored"):
+        np.testing.assert_allclose(getattr(w.state, k), st[k], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", list(WORLDS))
 def test_slate_step_and_end_session_match_reference(name):
     w = World(WORLDS[name], seed=3)
     B = 60
     w.reset(np.arange(B), seeds=np.arange(B) + 11)
     rng = np.random.default_rng(0)
-    c, P = w.catalog, w.params
+    P = w.params
     st = _copy_state(w.state)
     active = rng.random(B) < 0.8
     for _ in range(8):
         slates = np.stack([rng.choice(w.n_available, 5, replace=False) for _ in range(B)])
         fb = w.step(slates, active)
-        got = ref.slate_step(
-            slates, active, st["theta"], st["sat"], st["bored"], st["eta"], st["key"], st["counter"],
-            c.embedding, c.topic, c.quality, c.attractiveness, P,
-        )  # fmt: skip
-        slot, watch, reward, expected, slot_exp, left = got
-        np.testing.assert_array_equal(fb.clicked_slot[active], slot[active])
-        np.testing.assert_array_equal(fb.left, left)
-        np.testing.assert_allclose(fb.watch, watch, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(fb.reward, reward, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(fb.expected_reward, expected, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(fb.slot_expected_reward[active], slot_exp[active], rtol=0, atol=1e-12)
-        for k in ("theta", "sat", "bored"):
-            np.testing.assert_allclose(getattr(w.state, k), st[k], rtol=0, atol=1e-12)
+        _assert_step_matches_reference(w, fb, slates, active, st)
         np.testing.assert_array_equal(w.state.counter, st["counter"])
         mask = fb.left.copy()
         se = w.end_session(mask)
@@ -66,7 +72,6 @@ def test_lenient_slate_step_with_empty_slots_matches_reference(name):
     B = 200
     w.reset(np.arange(B) % w.n_users, seeds=np.arange(B) + 5)
     rng = np.random.default_rng(1)
-    c, P = w.catalog, w.params
     st = _copy_state(w.state)
     active = rng.random(B) < 0.9
     n_empty = 0
@@ -84,18 +89,7 @@ def test_lenient_slate_step_with_empty_slots_matches_reference(name):
             if active[b]:
                 np.testing.assert_array_equal(shown[b], want)
         n_empty += int(fb.empty_slots.sum())
-        got = ref.slate_step(
-            shown, active, st["theta"], st["sat"], st["bored"], st["eta"], st["key"], st["counter"],
-            c.embedding, c.topic, c.quality, c.attractiveness, P,
-        )  # fmt: skip
-        slot, watch, reward, expected, slot_exp, left = got
-        np.testing.assert_array_equal(fb.clicked_slot[active], slot[active])
-        np.testing.assert_array_equal(fb.left, left)
-        np.testing.assert_allclose(fb.reward, reward, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(fb.expected_reward, expected, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(fb.slot_expected_reward[active], slot_exp[active], rtol=0, atol=1e-12)
-        for k in ("theta", "sat", "bored"):
-            np.testing.assert_allclose(getattr(w.state, k), st[k], rtol=0, atol=1e-12)
+        _assert_step_matches_reference(w, fb, shown, active, st)
     assert n_empty > 1000
 
 
